@@ -1,0 +1,172 @@
+"""One exception tree, grouped by what the caller does next.
+
+::
+
+    LLMSwitchError
+    ├── ConfigError                 bad configuration or input; the message names the key and the fix
+    ├── StorageError                the state store (SQLite, Redis) failed or is unreachable
+    ├── ProviderError               one attempt at one provider failed; ``kind`` says how
+    │   ├── RateLimited             wait until ``retry_after``; other keys/providers may serve
+    │   ├── QuotaExhausted          a daily quota (or credit) is gone until the provider's day ends
+    │   ├── AuthFailed              the key is wrong or revoked; disabled until the config changes
+    │   ├── BadRequest              our request is wrong; failing over would only burn other quotas
+    │   │   ├── ContentFiltered     the provider refused the content
+    │   │   └── ContextTooLong      only a model with a larger context can serve it
+    │   ├── ServerError             5xx, overloaded, or an error inside a 200; cool the provider down
+    │   ├── Timeout                 no answer in time
+    │   ├── ConnectionFailed        refused, reset, DNS
+    │   └── MalformedReply          unparsable reply or a stream cut/stalled/garbled
+    └── AllProvidersFailed          every candidate refused or failed; ``attempts`` lists each one
+
+Programming misuse (e.g. using a closed manager) raises ``RuntimeError`` subclasses, as httpx does.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from llmswitch.types import Attempt, FailureKind
+
+
+class LLMSwitchError(Exception):
+    """Root of every error llmswitch raises on purpose."""
+
+
+class ConfigError(LLMSwitchError, ValueError):
+    """Invalid configuration: names the source, the key and what would be valid."""
+
+
+class StorageError(LLMSwitchError):
+    """The state store failed; ``backend`` says which (``sqlite``, ``redis``)."""
+
+    def __init__(self, message: str, *, backend: str) -> None:
+        super().__init__(message)
+        self.backend = backend
+
+
+class ProviderError(LLMSwitchError):
+    """One failed attempt; the router reads the attributes, people read the message."""
+
+    kind: FailureKind = FailureKind.SERVER_ERROR
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        provider: str = "",
+        model: str = "",
+        key_alias: str = "",
+        status: int | None = None,
+        retry_after: float | None = None,
+        window: str | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.provider = provider
+        self.model = model
+        self.key_alias = key_alias
+        self.status = status
+        self.retry_after = retry_after
+        self.window = window  # which limit was hit, when the provider said ("rpm", "tpd", ...)
+
+    def __str__(self) -> str:
+        where = "/".join(p for p in (self.provider, self.model) if p)
+        prefix = f"{where}: " if where else ""
+        status = f" (HTTP {self.status})" if self.status is not None else ""
+        return f"{prefix}{self.kind.value}{status}: {self.message}"
+
+
+class RateLimited(ProviderError):
+    kind = FailureKind.RATE_LIMITED
+
+
+class QuotaExhausted(ProviderError):
+    kind = FailureKind.QUOTA_EXHAUSTED
+
+
+class AuthFailed(ProviderError):
+    kind = FailureKind.AUTH_FAILED
+
+
+class BadRequest(ProviderError):
+    kind = FailureKind.BAD_REQUEST
+
+
+class ContentFiltered(BadRequest):
+    kind = FailureKind.CONTENT_FILTER
+
+
+class ContextTooLong(BadRequest):
+    kind = FailureKind.CONTEXT_TOO_LONG
+
+
+class ServerError(ProviderError):
+    kind = FailureKind.SERVER_ERROR
+
+
+class Timeout(ProviderError):
+    kind = FailureKind.TIMEOUT
+
+
+class ConnectionFailed(ProviderError):
+    kind = FailureKind.CONNECTION
+
+
+class MalformedReply(ProviderError):
+    kind = FailureKind.MALFORMED_REPLY
+
+
+ERROR_BY_KIND: dict[FailureKind, type[ProviderError]] = {
+    cls.kind: cls
+    for cls in (
+        RateLimited,
+        QuotaExhausted,
+        AuthFailed,
+        BadRequest,
+        ContentFiltered,
+        ContextTooLong,
+        ServerError,
+        Timeout,
+        ConnectionFailed,
+        MalformedReply,
+    )
+}
+
+
+class AllProvidersFailed(LLMSwitchError):
+    """No provider could serve the call.
+
+    ``attempts`` lists every provider key tried or skipped, with its kind and message;
+    ``retry_at`` (epoch seconds) is the earliest moment one of them frees up, when known, and
+    ``retry_after`` the same as seconds from now.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        attempts: Sequence[Attempt],
+        retry_after: float | None = None,
+        retry_at: float | None = None,
+    ) -> None:
+        lines = [message]
+        for a in attempts:
+            hint = f" (retry in {a.retry_after:.1f}s)" if a.retry_after is not None else ""
+            lines.append(f"  - {a.provider}/{a.model} [{a.key_alias}]: {a.outcome}: {a.message}{hint}")
+        if retry_after is not None:
+            lines.append(f"earliest recovery in {retry_after:.1f}s")
+        super().__init__("\n".join(lines))
+        self.attempts = tuple(attempts)
+        self.retry_after = retry_after
+        self.retry_at = retry_at
+
+    @property
+    def all_rate_limited(self) -> bool:
+        """True when every attempt was refused for quota (not for errors): an HTTP 429 case."""
+        quota = {
+            FailureKind.RATE_LIMITED.value,
+            FailureKind.QUOTA_EXHAUSTED.value,
+            FailureKind.NOT_ADMITTED.value,
+            FailureKind.BUDGET.value,
+        }
+        return bool(self.attempts) and all(a.outcome in quota for a in self.attempts)

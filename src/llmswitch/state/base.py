@@ -1,0 +1,209 @@
+"""The state seam: one small interface, three backends chosen by URL.
+
+Policy (``quota``, ``health``, ``router``) never knows the backend. A ``Store`` keeps, per *scope*
+(one provider key: ``"groq:GROQ_API_KEY"``):
+
+- a reservation log that answers "may one more request of ~N tokens go now?" for every window
+  **atomically** with recording it (reserve, then send; never check-then-record);
+- blocks ("skip this key until T", set from 429s, ``Retry-After`` and rate-limit headers);
+- health records (cooldowns that only ever lengthen, the single half-open probe, auth failures);
+- limits learned from provider headers, kept across restarts;
+- the ledger of every attempt, with daily totals.
+
+Backends: ``memory://`` (one lock), ``sqlite:///path`` (one ``BEGIN IMMEDIATE`` transaction; the
+default, survives restarts, safe for several processes on one machine), ``redis://`` (Lua
+scripts; several machines). The same contract suite (tests/state) runs over all of them.
+
+Every method takes ``now`` (epoch seconds from the injected clock) instead of reading time, so
+the same code runs on simulated time. Backends raise ``StorageError`` for their own failures and
+nothing else.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from llmswitch.quota import Window, WindowUsage
+
+
+@dataclass(frozen=True, slots=True)
+class Admission:
+    """The answer to a reservation: granted (``ok``) or refused with when to come back.
+
+    When refused, ``window`` names the window that refused (``"rpm"``, ..., or ``"blocked"`` for a
+    block) and ``retry_at`` is the earliest epoch time at which the same reservation could succeed.
+    """
+
+    ok: bool
+    reservation_id: str = ""
+    window: str | None = None
+    retry_at: float | None = None
+    reason: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Block:
+    until: float
+    reason: str
+
+
+@dataclass(slots=True)
+class HealthRecord:
+    """Circuit state of one scope; ``health.py`` decides what it means.
+
+    ``open_until`` > now: cooling down. ``auth_failed_fingerprint`` set: the key with that
+    fingerprint was refused by the provider; a different key value clears it.
+    """
+
+    open_until: float = 0.0
+    consecutive_failures: int = 0
+    last_error_kind: str | None = None
+    last_error_message: str | None = None
+    last_error_at: float | None = None
+    auth_failed_fingerprint: str | None = None
+    probe_until: float = 0.0  # a probe is in flight until this time (one process holds it)
+
+
+@dataclass(frozen=True, slots=True)
+class LedgerEntry:
+    """One attempt, as accounted: never a key, only its alias."""
+
+    ts: float
+    day: str  # "YYYY-MM-DD" (UTC) the entry is totalled under
+    provider: str
+    key_alias: str
+    model: str
+    outcome: str  # "ok" or a FailureKind value
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cost_usd: float = 0.0
+    latency_s: float = 0.0
+    free: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class UsageRow:
+    """Totals for one provider on one day."""
+
+    day: str
+    provider: str
+    requests: int = 0
+    succeeded: int = 0
+    failed: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cost_usd: float = 0.0
+    latency_s_total: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class StoreHealth:
+    backend: str
+    ok: bool
+    detail: str = ""
+    extra: dict[str, str] = field(default_factory=dict)
+
+
+class Store(ABC):
+    """Storage for quota, health, learned limits and the ledger. Thread-safe."""
+
+    backend: str = "abstract"
+
+    # -- admission ------------------------------------------------------------------------
+    @abstractmethod
+    def reserve(
+        self, scope: str, windows: Sequence[Window], tokens: int, *, now: float
+    ) -> Admission:
+        """Atomically: refuse if a block is active or any window cannot take one more request of
+        ``tokens`` tokens; otherwise record the reservation in every window and grant it.
+
+        A refusal computes ``retry_at``: for a rolling window, when enough of its oldest entries
+        slide out; for a calendar window, its next reset; for a block, its end.
+        """
+
+    @abstractmethod
+    def settle(self, scope: str, reservation_id: str, tokens: int, *, now: float) -> None:
+        """Replace a reservation's token estimate by the real count (the request stays counted)."""
+
+    @abstractmethod
+    def release(self, scope: str, reservation_id: str) -> None:
+        """Forget a reservation whose request never reached the provider."""
+
+    @abstractmethod
+    def usage(self, scope: str, windows: Sequence[Window], *, now: float) -> list[WindowUsage]:
+        """How full each window is now (in the order given)."""
+
+    # -- blocks: the provider told us to wait -----------------------------------------------
+    @abstractmethod
+    def block(self, scope: str, *, until: float, reason: str) -> Block:
+        """Skip the scope until ``until``; an existing later block is kept (never shortened)."""
+
+    @abstractmethod
+    def get_block(self, scope: str, *, now: float) -> Block | None:
+        """The active block, or None when there is none or it has ended."""
+
+    @abstractmethod
+    def clear_block(self, scope: str) -> None: ...
+
+    # -- health -----------------------------------------------------------------------------
+    @abstractmethod
+    def get_health(self, scope: str) -> HealthRecord | None: ...
+
+    @abstractmethod
+    def trip(
+        self, scope: str, *, until: float, kind: str, message: str, now: float
+    ) -> HealthRecord:
+        """Record a failure and open the circuit until ``max(current open_until, until)``."""
+
+    @abstractmethod
+    def note_error(self, scope: str, *, kind: str, message: str, now: float) -> HealthRecord:
+        """Record the last error without opening the circuit (e.g. a rate limit)."""
+
+    @abstractmethod
+    def mark_auth_failed(
+        self, scope: str, *, fingerprint: str, message: str, now: float
+    ) -> HealthRecord: ...
+
+    @abstractmethod
+    def record_success(self, scope: str) -> None:
+        """Close the circuit: zero failures, no cooldown, no probe (auth state cleared too)."""
+
+    @abstractmethod
+    def try_acquire_probe(self, scope: str, *, now: float, ttl: float) -> bool:
+        """Take the single half-open probe slot for ``ttl`` seconds; False if another holds it."""
+
+    # -- learned limits -----------------------------------------------------------------------
+    @abstractmethod
+    def put_learned_limits(self, scope: str, limits: dict[str, int]) -> None: ...
+
+    @abstractmethod
+    def get_learned_limits(self, scope: str) -> dict[str, int]: ...
+
+    # -- ledger -------------------------------------------------------------------------------
+    @abstractmethod
+    def record(self, entry: LedgerEntry) -> None:
+        """Append one attempt to the ledger and add it to its day's totals."""
+
+    @abstractmethod
+    def usage_rows(
+        self, *, since_day: str | None = None, until_day: str | None = None
+    ) -> list[UsageRow]:
+        """Daily totals per provider, ordered by day then provider (days inclusive)."""
+
+    @abstractmethod
+    def ledger_entries(self, *, limit: int = 100) -> list[LedgerEntry]:
+        """The most recent entries, newest first."""
+
+    # -- lifecycle ----------------------------------------------------------------------------
+    @abstractmethod
+    def check(self) -> StoreHealth:
+        """Whether the backend answers now (never raises)."""
+
+    def reset(self) -> None:
+        """Forget everything (tests and ``llmswitch demo``)."""
+        raise NotImplementedError
+
+    def close(self) -> None:  # noqa: B027 - optional hook
+        """Release connections; the store is unusable afterwards."""
