@@ -68,6 +68,7 @@ class ProviderError(LLMSwitchError):
         self.status = status
         self.retry_after = retry_after
         self.window = window  # which limit was hit, when the provider said ("rpm", "tpd", ...)
+        self.attempts: tuple[Attempt, ...] = ()  # set by the router when it gives up on this error
 
     def __str__(self) -> str:
         where = "/".join(p for p in (self.provider, self.model) if p)

@@ -1,0 +1,263 @@
+"""The decisions of one attempt: admit a candidate, settle a success, act on a failure.
+
+Shared verbatim by the sync and async routers, which differ only in how they send and wait.
+Every decision reads time from the injected clock and state from the store; nothing here does
+network I/O. The failure table (one row per ``FailureKind``) lives in ``act_on_failure``.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from enum import Enum
+
+from llmswitch import health, ledger
+from llmswitch.clock import Clock
+from llmswitch.config import ProviderSettings, Settings
+from llmswitch.errors import AllProvidersFailed, ProviderError
+from llmswitch.events import AttemptFinished, CircuitChanged, Failover, Sink, emit
+from llmswitch.planning import Candidate, provider_scope, provider_windows
+from llmswitch.quota import admission_windows, block_from_observations, learned_limits, next_day_start
+from llmswitch.state.base import Store
+from llmswitch.strategies import LatencyTracker
+from llmswitch.types import Attempt, FailureKind, Usage
+from llmswitch.wire.headers import read_limit_headers
+
+log = logging.getLogger("llmswitch")
+
+DEFAULT_RATE_LIMIT_WAIT = 60.0  # a 429 that names no wait: one minute window
+
+
+class Action(Enum):
+    NEXT = "fail over"
+    RAISE = "fail the call"
+    LARGER_CONTEXT = "try a larger context"
+
+
+@dataclass(slots=True)
+class Ticket:
+    """A granted admission: what must be settled or released after the attempt."""
+
+    candidate: Candidate
+    reservation_id: str
+    estimate: int
+    started: float
+    probing: bool
+    had_failures: bool
+
+
+class AttemptCore:
+    def __init__(
+        self,
+        settings: Settings,
+        store: Store,
+        *,
+        clock: Clock,
+        sinks: Sequence[Sink] = (),
+        latency: LatencyTracker | None = None,
+    ) -> None:
+        self.settings = settings
+        self.store = store
+        self.clock = clock
+        self.sinks = tuple(sinks)
+        self.latency = latency or LatencyTracker()
+
+    # -- admission ---------------------------------------------------------------------------
+    def admit(self, cand: Candidate, estimate: int, min_context: int) -> Ticket | Attempt:
+        """Reserve quota for ``cand`` or say why it is skipped (an unsent ``Attempt``)."""
+        now = self.clock()
+        p = cand.provider
+        if min_context and 0 < cand.context_window < min_context:
+            return self._skip(cand, FailureKind.CONTEXT_TOO_LONG, "context window too small")
+        circuit = health.assess_circuit(self.store.get_health(provider_scope(p.name)), now=now)
+        if circuit.state is health.CircuitState.OPEN:
+            assert circuit.until is not None
+            return self._skip(cand, FailureKind.COOLING_DOWN, "cooling down", circuit.until - now)
+        probing = circuit.state is health.CircuitState.HALF_OPEN
+        if probing and not self.store.try_acquire_probe(
+            provider_scope(p.name), now=now, ttl=self.settings.timeout_seconds + 5
+        ):
+            return self._skip(cand, FailureKind.COOLING_DOWN, "recovery probe in flight", 1.0)
+        if health.key_auth_failed(self.store.get_health(cand.scope), cand.key.fingerprint):
+            return self._skip(cand, FailureKind.AUTH_FAILED, "key refused by the provider")
+        if not p.free and p.daily_budget_usd > 0:
+            worst = ledger.cost_usd(Usage(estimate, 0), p.price(cand.model))
+            if ledger.spent_today(self.store, p.name, now) + worst > p.daily_budget_usd:
+                wait = next_day_start(now, "utc") - now
+                return self._skip(cand, FailureKind.BUDGET, "daily budget reached", wait)
+        windows = admission_windows(
+            provider_windows(p, self.store.get_learned_limits(cand.scope)),
+            self.settings.daily_soft_limit,
+        )
+        adm = self.store.reserve(cand.scope, windows, estimate, now=now)
+        if not adm.ok:
+            wait = adm.retry_at - now if adm.retry_at is not None else None
+            why = adm.reason or f"{adm.window} limit reached"
+            return self._skip(cand, FailureKind.NOT_ADMITTED, why, wait)
+        return Ticket(cand, adm.reservation_id, estimate, now, probing, circuit.state
+                      is not health.CircuitState.CLOSED)
+
+    def _skip(
+        self, cand: Candidate, kind: FailureKind, why: str, wait: float | None = None
+    ) -> Attempt:
+        attempt = Attempt(
+            provider=cand.provider.name,
+            model=cand.model,
+            key_alias=cand.key.alias,
+            outcome=kind.value,
+            message=why,
+            retry_after=max(0.0, wait) if wait is not None else None,
+        )
+        emit(self.sinks, AttemptFinished(self.clock(), attempt, sent=False))
+        return attempt
+
+    # -- outcomes ----------------------------------------------------------------------------
+    def succeeded(
+        self, ticket: Ticket, usage: Usage, headers: Mapping[str, str], status: int = 200
+    ) -> Attempt:
+        now = self.clock()
+        cand, p = ticket.candidate, ticket.candidate.provider
+        self.store.settle(cand.scope, ticket.reservation_id, usage.total_tokens, now=now)
+        self._learn(cand, headers, status, now)
+        if ticket.had_failures:
+            self.store.record_success(provider_scope(p.name))
+            emit(self.sinks, CircuitChanged(now, p.name, "closed", None, None))
+            log.info("llmswitch: %s recovered; traffic returns to it", p.name)
+        latency = now - ticket.started
+        self.latency.observe(p.name, latency)
+        return self._account(ticket, "ok", usage, latency, now, message="")
+
+    def failed(self, ticket: Ticket, err: ProviderError, usage: Usage | None = None) -> Attempt:
+        """Settle the reservation of a failed attempt and account for it."""
+        now = self.clock()
+        cand = ticket.candidate
+        if err.kind is FailureKind.CONNECTION and err.status is None and usage is None:
+            self.store.release(cand.scope, ticket.reservation_id)  # never reached the provider
+        else:
+            spent = usage.total_tokens if usage is not None else 0
+            self.store.settle(cand.scope, ticket.reservation_id, spent, now=now)
+        return self._account(
+            ticket, err.kind.value, usage or Usage(), now - ticket.started, now,
+            message=err.message, status=err.status, retry_after=err.retry_after,
+        )
+
+    def _account(
+        self, ticket: Ticket, outcome: str, usage: Usage, latency: float, now: float, *,
+        message: str, status: int | None = 200, retry_after: float | None = None,
+    ) -> Attempt:
+        cand, p = ticket.candidate, ticket.candidate.provider
+        cost = 0.0 if p.free else ledger.cost_usd(usage, p.price(cand.model))
+        self.store.record(ledger.entry(
+            ts=now, provider=p.name, key_alias=cand.key.alias, model=cand.model,
+            outcome=outcome, usage=usage, cost=cost, latency_s=latency, free=p.free,
+        ))
+        attempt = Attempt(
+            provider=p.name, model=cand.model, key_alias=cand.key.alias, outcome=outcome,
+            message=message, status=status if outcome != "ok" else 200, latency_s=latency,
+            retry_after=retry_after, usage=usage, cost_usd=cost,
+        )
+        emit(self.sinks, AttemptFinished(now, attempt, sent=True))
+        return attempt
+
+    def _learn(self, cand: Candidate, headers: Mapping[str, str], status: int, now: float) -> None:
+        observations = read_limit_headers(cand.provider.limit_headers, headers, status, now=now)
+        if not observations:
+            return
+        current = {w.name: w.limit for w in cand.provider.windows()}
+        current.update(self.store.get_learned_limits(cand.scope))
+        changed = learned_limits(observations, current)
+        if changed:
+            self.store.put_learned_limits(cand.scope, {**current, **changed})
+        blocked = block_from_observations(observations, now=now)
+        if blocked is not None:
+            self.store.block(cand.scope, until=blocked[0], reason=f"{blocked[1]} spent (headers)")
+
+    # -- the failure table ---------------------------------------------------------------------
+    def act_on_failure(
+        self, ticket: Ticket, err: ProviderError, headers: Mapping[str, str], request_no: int
+    ) -> Action:
+        """Decide what a failure means for the key, the provider and this call."""
+        now = self.clock()
+        cand, p = ticket.candidate, ticket.candidate.provider
+        kind = err.kind
+        if headers:
+            self._learn(cand, headers, err.status or 0, now)
+        if kind is FailureKind.RATE_LIMITED:
+            wait = err.retry_after if err.retry_after else DEFAULT_RATE_LIMIT_WAIT
+            if err.window in ("rpd", "tpd"):
+                wait = max(wait, day_end(p, now, err.retry_after) - now)
+            self._block(cand, now + wait, err, request_no, "skip key until its window resets")
+            action = Action.NEXT
+        elif kind is FailureKind.QUOTA_EXHAUSTED:
+            self._block(cand, day_end(p, now, err.retry_after), err, request_no,
+                        "skip key until the provider's day ends")
+            action = Action.NEXT
+        elif kind is FailureKind.AUTH_FAILED:
+            self.store.mark_auth_failed(cand.scope, fingerprint=cand.key.fingerprint,
+                                        message=err.message, now=now)
+            self.store.note_error(provider_scope(p.name), kind=kind.value, message=err.message,
+                                  now=now)
+            emit(self.sinks, CircuitChanged(now, p.name, "auth_failed", None, kind.value,
+                                            key_alias=cand.key.alias))
+            self._failover(cand, err, "disable key until its value changes", request_no)
+            action = Action.NEXT
+        elif kind in (FailureKind.BAD_REQUEST, FailureKind.CONTENT_FILTER):
+            action = Action.RAISE
+        elif kind is FailureKind.CONTEXT_TOO_LONG:
+            self._failover(cand, err, "try a model with a larger context", request_no)
+            action = Action.LARGER_CONTEXT
+        else:
+            until = health.cooldown_until(now=now, cooldown_seconds=self.settings.cooldown_seconds,
+                                          retry_after=err.retry_after)
+            record = self.store.trip(provider_scope(p.name), until=until, kind=kind.value,
+                                     message=err.message, now=now)
+            emit(self.sinks, CircuitChanged(now, p.name, "open", record.open_until, kind.value))
+            self._failover(cand, err, f"cool down for {record.open_until - now:.0f}s", request_no)
+            action = Action.NEXT
+        return action
+
+    def _block(
+        self, cand: Candidate, until: float, err: ProviderError, request_no: int, action: str
+    ) -> None:
+        now = self.clock()
+        block = self.store.block(cand.scope, until=until, reason=f"{err.kind.value}: {err.message}"[:200])
+        self.store.note_error(provider_scope(cand.provider.name), kind=err.kind.value,
+                              message=err.message, now=now)
+        self._failover(cand, err, f"{action} ({block.until - now:.0f}s)", request_no)
+
+    def _failover(self, cand: Candidate, err: ProviderError, action: str, request_no: int) -> None:
+        log.warning(
+            "llmswitch: failover from %s/%s [%s]: %s -> %s",
+            cand.provider.name, cand.model, cand.key.masked, err.kind.value, action,
+        )
+        emit(self.sinks, Failover(self.clock(), cand.provider.name, err.kind.value, action,
+                                  request_no))
+
+    # -- giving up -----------------------------------------------------------------------------
+    def give_up(self, attempts: Sequence[Attempt], *, planned: int) -> AllProvidersFailed:
+        now = self.clock()
+        waits = [a.retry_after for a in attempts if a.retry_after is not None
+                 and a.outcome != FailureKind.AUTH_FAILED.value]
+        retry_after = min(waits) if waits else None
+        if planned == 0:
+            message = (
+                "no provider can be called: none has an API key. Set GROQ_API_KEY, "
+                "GEMINI_API_KEY, OPENROUTER_API_KEY, TOGETHER_API_KEY or OPENAI_API_KEY "
+                "(or run `llmswitch setup`; `llmswitch demo` needs no key)"
+            )
+        else:
+            message = f"all {len(attempts)} provider attempts failed or were refused"
+        return AllProvidersFailed(
+            message, attempts=attempts, retry_after=retry_after,
+            retry_at=now + retry_after if retry_after is not None else None,
+        )
+
+
+def day_end(provider: ProviderSettings, now: float, retry_after: float | None) -> float:
+    """When a provider's daily quota comes back: its calendar midnight, else what it said."""
+    if provider.day_resets != "rolling":
+        return next_day_start(now, provider.day_resets)
+    if retry_after:
+        return now + retry_after
+    return next_day_start(now, "utc")

@@ -1,0 +1,110 @@
+"""Usage and cost accounting: every attempt, priced, totalled per provider and day.
+
+Costs are computed from the catalog's USD-per-million-token prices. A free-tier call costs
+nothing, but we still price it at the paid fallback's rate to report what the free tiers saved.
+Paid providers are held to ``daily_budget_usd``: a call whose worst-case cost would cross the
+budget is not admitted.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from llmswitch.state.base import LedgerEntry, Store, UsageRow
+from llmswitch.types import Usage
+
+
+def utc_day(ts: float) -> str:
+    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%d")
+
+
+def cost_usd(usage: Usage, price: tuple[float, float]) -> float:
+    """USD for ``usage`` at ``price`` = (input, output) USD per 1M tokens."""
+    return (usage.prompt_tokens * price[0] + usage.completion_tokens * price[1]) / 1_000_000
+
+
+@dataclass(frozen=True, slots=True)
+class ProviderTotals:
+    provider: str
+    requests: int
+    succeeded: int
+    failed: int
+    prompt_tokens: int
+    completion_tokens: int
+    cost_usd: float
+    latency_s_mean: float
+
+
+PERIODS = ("today", "yesterday", "week", "month", "all")
+
+
+def period_days(period: str, now: float) -> tuple[str | None, str | None]:
+    """The inclusive UTC day range of a named period (``today``, ``week`` = last 7 days, ...)."""
+    today = datetime.fromtimestamp(now, UTC).date()
+    spans = {"today": 0, "week": 6, "month": 29}
+    if period in spans:
+        return (today - timedelta(days=spans[period])).isoformat(), today.isoformat()
+    if period == "yesterday":
+        day = (today - timedelta(days=1)).isoformat()
+        return day, day
+    if period == "all":
+        return None, None
+    raise ValueError(f"unknown period {period!r}; valid periods: {', '.join(PERIODS)}")
+
+
+def totals_by_provider(rows: list[UsageRow]) -> dict[str, ProviderTotals]:
+    acc: dict[str, list[float]] = {}
+    for r in rows:
+        a = acc.setdefault(r.provider, [0, 0, 0, 0, 0, 0.0, 0.0])
+        for i, v in enumerate(
+            (r.requests, r.succeeded, r.failed, r.prompt_tokens, r.completion_tokens,
+             r.cost_usd, r.latency_s_total)
+        ):
+            a[i] += v
+    return {
+        name: ProviderTotals(
+            provider=name,
+            requests=int(a[0]),
+            succeeded=int(a[1]),
+            failed=int(a[2]),
+            prompt_tokens=int(a[3]),
+            completion_tokens=int(a[4]),
+            cost_usd=round(a[5], 8),
+            latency_s_mean=(a[6] / a[0]) if a[0] else 0.0,
+        )
+        for name, a in acc.items()
+    }
+
+
+def spent_today(store: Store, provider: str, now: float) -> float:
+    day = utc_day(now)
+    return sum(r.cost_usd for r in store.usage_rows(since_day=day, until_day=day)
+               if r.provider == provider)
+
+
+def entry(
+    *,
+    ts: float,
+    provider: str,
+    key_alias: str,
+    model: str,
+    outcome: str,
+    usage: Usage,
+    cost: float,
+    latency_s: float,
+    free: bool,
+) -> LedgerEntry:
+    return LedgerEntry(
+        ts=ts,
+        day=utc_day(ts),
+        provider=provider,
+        key_alias=key_alias,
+        model=model,
+        outcome=outcome,
+        prompt_tokens=usage.prompt_tokens,
+        completion_tokens=usage.completion_tokens,
+        cost_usd=cost,
+        latency_s=latency_s,
+        free=free,
+    )

@@ -1,0 +1,280 @@
+"""``LLMProviderManager``: the seed's API over the router, sync and async.
+
+The first four names are the seed's, unchanged: ``get_llm_manager()``,
+``call_llm(system_prompt, user_message, model=None, temperature=0.3, max_tokens=2000,
+provider_name=None) -> str``, ``get_client(provider_name=None) -> (openai.OpenAI, model)`` and
+``get_provider_status() -> dict``. Beyond the seed: ``chat``/``stream`` returning rich results,
+their async twins, and ``get_usage``.
+
+Example:
+    >>> from llmswitch import get_llm_manager
+    >>> llm = get_llm_manager()
+    >>> llm.call_llm("You are terse.", "Say hi")  # doctest: +SKIP
+    'Hi.'
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import AsyncIterator, Iterable, Iterator, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from llmswitch import ledger
+from llmswitch.attempts import AttemptCore
+from llmswitch.clock import AsyncSleep, Clock, Sleep, system_async_sleep, system_clock, system_sleep
+from llmswitch.config import Settings, load_settings
+from llmswitch.errors import ConfigError
+from llmswitch.events import Sink
+from llmswitch.planning import Planner, provider_windows, key_scope
+from llmswitch.router import AsyncRouter, Router
+from llmswitch.state import store_from_url
+from llmswitch.state.base import Store
+from llmswitch.status import build_status
+from llmswitch.strategies import LatencyTracker
+from llmswitch.transport import AiohttpTransport, HttpxTransport
+from llmswitch.types import ChatRequest, ChatResult, Message, StreamChunk
+
+if TYPE_CHECKING:
+    import openai
+
+MessagesLike = Iterable[Message | dict[str, Any]]
+
+
+class LLMProviderManager:
+    """Routes every call to the best provider that can take it now, and accounts for it.
+
+    Args:
+        settings: validated configuration (see ``llmswitch.config.load_settings``).
+        store: state backend; default built from ``settings.state``.
+        clock / sleep / async_sleep: time as a dependency (``llmswitch.testing.FakeClock``).
+        transport / async_transport: pooled HTTP clients; built on first use when not given.
+        sinks: event receivers (metrics, alerts, dashboards); see ``llmswitch.events``.
+    """
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        store: Store | None = None,
+        clock: Clock | None = None,
+        sleep: Sleep | None = None,
+        async_sleep: AsyncSleep | None = None,
+        transport: HttpxTransport | None = None,
+        async_transport: AiohttpTransport | None = None,
+        sinks: Sequence[Sink] = (),
+    ) -> None:
+        self.settings = settings
+        self.clock: Clock = clock or system_clock
+        self.store = store or store_from_url(
+            settings.state, **({"server_time": True} if self.clock is system_clock
+                               and settings.state.startswith("redis") else {}))
+        self.latency = LatencyTracker()
+        self.sinks: list[Sink] = list(sinks)
+        self.core = AttemptCore(settings, self.store, clock=self.clock, sinks=self.sinks,
+                                latency=self.latency)
+        self.planner = Planner(settings, headroom=self._headroom, latency=self.latency.get)
+        self._transport = transport
+        self._async_transport = async_transport
+        self._sleep = sleep or system_sleep
+        self._async_sleep = async_sleep or system_async_sleep
+        self._router: Router | None = None
+        self._arouter: AsyncRouter | None = None
+        self._lock = threading.Lock()
+
+    @classmethod
+    def from_config(cls, path_or_settings: str | Path | Settings | None = None,
+                    **kwargs: Any) -> LLMProviderManager:
+        """Build from a ``llmswitch.toml`` path (or ready ``Settings``) plus the environment."""
+        settings = (path_or_settings if isinstance(path_or_settings, Settings)
+                    else load_settings(path_or_settings))
+        return cls(settings, **kwargs)
+
+    def add_sink(self, sink: Sink) -> None:
+        self.sinks.append(sink)
+        self.core.sinks = tuple(self.sinks)
+
+    # -- routers, built on first use ---------------------------------------------------------
+    @property
+    def router(self) -> Router:
+        if self._router is None:
+            with self._lock:
+                if self._router is None:
+                    transport = self._transport or HttpxTransport(
+                        timeout=self.settings.timeout_seconds)
+                    self._transport = transport
+                    self._router = Router(self.core, self.planner, transport, sleep=self._sleep)
+        return self._router
+
+    @property
+    def async_router(self) -> AsyncRouter:
+        if self._arouter is None:
+            transport = self._async_transport or AiohttpTransport(
+                timeout=self.settings.timeout_seconds)
+            self._async_transport = transport
+            self._arouter = AsyncRouter(self.core, self.planner, transport,
+                                        sleep=self._async_sleep)
+        return self._arouter
+
+    # -- the seed's API ------------------------------------------------------------------------
+    def call_llm(self, system_prompt: str, user_message: str, model: str | None = None,
+                 temperature: float = 0.3, max_tokens: int = 2000,
+                 provider_name: str | None = None) -> str:
+        """Ask the best available provider; return the reply's text."""
+        request = _seed_request(system_prompt, user_message, model, temperature, max_tokens)
+        return self.router.chat(request, provider_name=provider_name).text
+
+    def get_client(self, provider_name: str | None = None) -> tuple[openai.OpenAI, str]:
+        """An official OpenAI SDK client for a provider and its default model.
+
+        Without a name, the provider llmswitch would pick now. Calls made through this client
+        bypass llmswitch's admission and accounting: prefer ``chat`` when you can.
+        """
+        import openai
+
+        name = provider_name or self.current_provider()
+        usable = self.planner.usable
+        if name is None or name not in usable:
+            choices = ", ".join(usable) or "none has a key"
+            raise ConfigError(f"no usable provider {name!r}; usable providers: {choices}")
+        p = usable[name]
+        client = openai.OpenAI(base_url=p.openai_base_url, api_key=p.keys[0].secret_value(),
+                               default_headers=dict(p.headers) or None,
+                               timeout=self.settings.timeout_seconds)
+        return client, p.models[0]
+
+    def get_provider_status(self) -> dict[str, Any]:
+        """The seed's status shape plus windows, cooldowns, errors, cost and masked keys."""
+        status = build_status(self.settings, self.store, self.clock(), self.latency, None)
+        current = self._first_active(status)
+        status["current_provider"] = current
+        if current:
+            status["providers"][current]["is_current"] = True
+        return status
+
+    def current_provider(self) -> str | None:
+        return self._first_active(build_status(self.settings, self.store, self.clock(),
+                                               self.latency, None))
+
+    def _first_active(self, status: dict[str, Any]) -> str | None:
+        try:
+            plan = self.planner.plan(None)
+        except ConfigError:
+            return None
+        for cand in plan:
+            if status["providers"][cand.provider.name]["status"] == "active":
+                return cand.provider.name
+        return None
+
+    # -- beyond the seed -------------------------------------------------------------------------
+    def chat(self, messages: MessagesLike, *, model: str | None = None,
+             provider_name: str | None = None, strict: bool = False,
+             max_wait: float | None = None, **params: Any) -> ChatResult:
+        """One call with failover; returns text, provider, model, usage, cost and attempts."""
+        return self.router.chat(_request(messages, model, params), provider_name=provider_name,
+                                strict=strict, max_wait=max_wait)
+
+    def stream(self, messages: MessagesLike, *, model: str | None = None,
+               provider_name: str | None = None, strict: bool = False,
+               **params: Any) -> Iterator[StreamChunk]:
+        """Stream a reply; the last chunk carries the ``ChatResult`` (``chunk.result``)."""
+        return self.router.stream(_request(messages, model, params),
+                                  provider_name=provider_name, strict=strict)
+
+    async def acall_llm(self, system_prompt: str, user_message: str, model: str | None = None,
+                        temperature: float = 0.3, max_tokens: int = 2000,
+                        provider_name: str | None = None) -> str:
+        request = _seed_request(system_prompt, user_message, model, temperature, max_tokens)
+        return (await self.async_router.chat(request, provider_name=provider_name)).text
+
+    async def achat(self, messages: MessagesLike, *, model: str | None = None,
+                    provider_name: str | None = None, strict: bool = False,
+                    max_wait: float | None = None, **params: Any) -> ChatResult:
+        return await self.async_router.chat(_request(messages, model, params),
+                                            provider_name=provider_name, strict=strict,
+                                            max_wait=max_wait)
+
+    def astream(self, messages: MessagesLike, *, model: str | None = None,
+                provider_name: str | None = None, strict: bool = False,
+                **params: Any) -> AsyncIterator[StreamChunk]:
+        return self.async_router.stream(_request(messages, model, params),
+                                        provider_name=provider_name, strict=strict)
+
+    def get_usage(self, period: str = "today") -> dict[str, Any]:
+        """Tokens, calls and cost per provider over ``today|yesterday|week|month|all``."""
+        since, until = ledger.period_days(period, self.clock())
+        rows = self.store.usage_rows(since_day=since, until_day=until)
+        totals = ledger.totals_by_provider(rows)
+        return {
+            "period": period, "since": since, "until": until,
+            "providers": {name: _asdict(t) for name, t in totals.items()},
+            "days": [_asdict(r) for r in rows],
+            "total_cost_usd": round(sum(t.cost_usd for t in totals.values()), 8),
+        }
+
+    def _headroom(self, provider: Any) -> float:
+        now = self.clock()
+        best = 0.0
+        for key in provider.keys:
+            scope = key_scope(provider.name, key.alias)
+            windows = provider_windows(provider, self.store.get_learned_limits(scope))
+            usage = self.store.usage(scope, windows, now=now)
+            left = min((1.0 - u.fraction_used for u in usage), default=1.0)
+            best = max(best, left)
+        return best
+
+    # -- lifecycle -----------------------------------------------------------------------------
+    def close(self) -> None:
+        if self._transport is not None:
+            self._transport.close()
+        self.store.close()
+
+    async def aclose(self) -> None:
+        if self._async_transport is not None:
+            await self._async_transport.aclose()
+        self.close()
+
+    def __enter__(self) -> LLMProviderManager:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        names = ", ".join(p.name for p in self.planner.usable.values())
+        return f"<LLMProviderManager providers=[{names}] strategy={self.settings.strategy!r}>"
+
+
+def _asdict(obj: Any) -> dict[str, Any]:
+    return {name: getattr(obj, name) for name in obj.__slots__}
+
+
+def _seed_request(system_prompt: str, user_message: str, model: str | None,
+                  temperature: float, max_tokens: int) -> ChatRequest:
+    messages = (Message("system", system_prompt), Message("user", user_message))
+    return ChatRequest(messages=messages, model=model, temperature=temperature,
+                       max_tokens=max_tokens)
+
+
+def _request(messages: MessagesLike, model: str | None, params: dict[str, Any]) -> ChatRequest:
+    msgs = tuple(m if isinstance(m, Message) else Message.from_openai(m) for m in messages)
+    if not msgs:
+        raise ConfigError("messages is empty; pass at least one {'role': 'user', 'content': ...}")
+    temperature = params.pop("temperature", 0.3)
+    max_tokens = params.pop("max_tokens", None) or params.pop("max_completion_tokens", None) or 2000
+    return ChatRequest(messages=msgs, model=model, temperature=temperature,
+                       max_tokens=int(max_tokens), extra=params)
+
+
+_manager: LLMProviderManager | None = None
+_manager_lock = threading.Lock()
+
+
+def get_llm_manager() -> LLMProviderManager:
+    """The process's manager, built once from the environment, ``.env`` and ``llmswitch.toml``."""
+    global _manager
+    if _manager is None:
+        with _manager_lock:
+            if _manager is None:
+                _manager = LLMProviderManager.from_config(None)
+    return _manager

@@ -1,0 +1,135 @@
+"""The status picture: the seed's ``get_provider_status()`` shape, and more.
+
+Top level, exactly as the seed: ``current_provider`` and ``providers.{name}`` with ``status``,
+``priority``, ``requests_today``, ``requests_this_minute``, ``rate_limit_per_minute``,
+``rate_limit_per_day`` (the seed's example means the daily *token* limit) and ``is_current``.
+Beyond the seed, per provider: every window's limit, used, remaining and reset time, cooldown
+end, last error, tokens and cost today, latency, and the keys, masked. Never a key.
+
+Statuses: ``active`` (can take a call now), ``rate_limited`` (every key at a limit or blocked),
+``cooling_down``, ``auth_failed`` (every key refused), ``budget_exhausted``, ``unavailable``
+(no key configured, or disabled).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from llmswitch import health, ledger
+from llmswitch.config import ProviderSettings, Settings
+from llmswitch.planning import key_scope, provider_scope, provider_windows
+from llmswitch.quota import admission_windows
+from llmswitch.state.base import Store
+from llmswitch.strategies import LatencyTracker
+
+
+def provider_status(
+    p: ProviderSettings, settings: Settings, store: Store, now: float, latency: LatencyTracker,
+    today: dict[str, Any],
+) -> dict[str, Any]:
+    record = store.get_health(provider_scope(p.name))
+    circuit = health.assess_circuit(record, now=now)
+    keys = [_key_status(p, k, store, now) for k in p.keys]
+    windows = _sum_windows(keys)
+    totals = today.get(p.name)
+    if not p.enabled or not p.keys:
+        status = "unavailable"
+    elif circuit.state is health.CircuitState.OPEN:
+        status = "cooling_down"
+    elif all(k["status"] == "auth_failed" for k in keys):
+        status = "auth_failed"
+    elif any(k["status"] == "active" for k in keys):
+        status = "active"
+    else:
+        status = "rate_limited"
+    if status == "active" and not p.free and p.daily_budget_usd > 0:
+        if ledger.spent_today(store, p.name, now) >= p.daily_budget_usd:
+            status = "budget_exhausted"
+    lat = latency.get(p.name)
+    return {
+        "status": status,
+        "priority": p.priority,
+        "requests_today": totals.requests if totals else 0,
+        "requests_this_minute": windows.get("rpm", {}).get("used", 0),
+        "rate_limit_per_minute": p.requests_per_minute,
+        "rate_limit_per_day": p.tokens_per_day,
+        "is_current": False,
+        "free": p.free,
+        "api": p.api,
+        "default_model": p.models[0] if p.models else None,
+        "models": list(p.models),
+        "windows": windows,
+        "cooldown_until": circuit.until,
+        "cooldown_remaining_s": max(0.0, circuit.until - now) if circuit.until else 0.0,
+        "circuit": circuit.state.value,
+        "last_error": _last_error(record),
+        "tokens_today": (totals.prompt_tokens + totals.completion_tokens) if totals else 0,
+        "cost_today_usd": totals.cost_usd if totals else 0.0,
+        "daily_budget_usd": p.daily_budget_usd,
+        "latency_ms": round(lat * 1000, 1) if lat is not None else None,
+        "keys": keys,
+    }
+
+
+def _key_status(p: ProviderSettings, key: Any, store: Store, now: float) -> dict[str, Any]:
+    scope = key_scope(p.name, key.alias)
+    windows = provider_windows(p, store.get_learned_limits(scope))
+    usage = store.usage(scope, windows, now=now)
+    block = store.get_block(scope, now=now)
+    auth = health.key_auth_failed(store.get_health(scope), key.fingerprint)
+    admit = {w.name: w.limit for w in admission_windows(windows, 1.0)}
+    full = any(u.used >= admit.get(u.name, u.limit) for u in usage)
+    status = "auth_failed" if auth else "rate_limited" if block or full else "active"
+    return {
+        "alias": key.alias,
+        "masked": key.masked,
+        "status": status,
+        "blocked_until": block.until if block else None,
+        "block_reason": block.reason if block else None,
+        "windows": {
+            u.name: {"limit": u.limit, "used": u.used, "remaining": u.remaining,
+                     "resets_at": u.resets_at}
+            for u in usage
+        },
+    }
+
+
+def _sum_windows(keys: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """A provider's windows summed over its keys (each key has its own limits)."""
+    out: dict[str, dict[str, Any]] = {}
+    for k in keys:
+        for name, w in k["windows"].items():
+            acc = out.setdefault(name, {"limit": 0, "used": 0, "remaining": 0, "resets_at": None})
+            acc["limit"] += w["limit"]
+            acc["used"] += w["used"]
+            acc["remaining"] += w["remaining"]
+            if w["resets_at"] is not None:
+                acc["resets_at"] = min(acc["resets_at"] or w["resets_at"], w["resets_at"])
+    return out
+
+
+def _last_error(record: Any) -> dict[str, Any] | None:
+    if record is None or record.last_error_kind is None:
+        return None
+    return {"kind": record.last_error_kind, "message": record.last_error_message,
+            "time": record.last_error_at}
+
+
+def build_status(
+    settings: Settings, store: Store, now: float, latency: LatencyTracker, current: str | None
+) -> dict[str, Any]:
+    day = ledger.utc_day(now)
+    today = ledger.totals_by_provider(store.usage_rows(since_day=day, until_day=day))
+    providers = {p.name: provider_status(p, settings, store, now, latency, today)
+                 for p in settings.providers}
+    if current in providers:
+        providers[current]["is_current"] = True
+    store_health = store.check()
+    return {
+        "current_provider": current,
+        "providers": providers,
+        "strategy": settings.strategy,
+        "time": now,
+        "state": {"backend": store_health.backend, "ok": store_health.ok,
+                  "detail": store_health.detail},
+    }
