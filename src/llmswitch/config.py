@@ -1,0 +1,601 @@
+"""Settings: the built-in catalog, then ``llmswitch.toml``, then the environment, validated once.
+
+Why one loader: every later room (router, quota, wire, server) reads a frozen ``Settings`` and never
+looks at files or ``os.environ`` again, so tests build settings from a dict and a temp file.
+
+Sources, each overriding the one before:
+
+1. ``catalog.CATALOG``: the built-in providers with their limits, models and prices.
+2. ``llmswitch.toml``: the ``path`` argument, else ``$LLMSWITCH_CONFIG``, else ``./llmswitch.toml``
+   if it exists, else nothing. ``[llmswitch]`` holds global settings; ``[providers.NAME]`` changes
+   a built-in provider (keys it does not set keep the catalog's values; ``0`` turns a window off;
+   ``prices``, ``context_windows`` and ``headers`` are merged into the catalog's) or adds a new one
+   (windows it does not set are not enforced).
+3. The environment: the real environment (or the ``env`` mapping) wins over ``.env``, which is read
+   with ``dotenv_values`` and never written into ``os.environ``.
+
+Keys: each provider reads its ``api_key_env`` variables (Gemini: ``GEMINI_API_KEY`` and
+``GOOGLE_API_KEY``) plus numbered extras such as ``GROQ_API_KEY_2``; each distinct value is one
+``ApiKey`` with its own limits, named after its variable. A provider without a key stays in
+``Settings`` with ``keys == ()``: status pages list it as unavailable and the router skips it.
+
+``LLM_PROVIDER=multi`` (the default) uses every provider in priority order. ``LLM_PROVIDER=groq``
+moves Groq first (priority 0) but keeps the others as backups: naming a provider states a
+preference, and dropping the fallbacks would turn one provider's bad minute into an outage.
+``LLM_MODEL=auto`` (the default) lets each provider use its default model; any other value is the
+requested default model, resolved per provider by the router.
+
+Errors are ``ConfigError``s that name the file, the dotted key and what would be valid. Values are
+echoed only when they are numbers or booleans, so a secret pasted in the wrong place never reaches
+a log. ``api_key`` in the file is plain text: meant for local endpoints (Ollama, vLLM) that accept
+any key.
+
+Example:
+    >>> settings = load_settings(env={"GROQ_API_KEY": "gsk_example_key_123456"}, dotenv=None)
+    >>> settings.provider("groq").keys[0].masked
+    '…3456'
+"""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+import os
+import re
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from dotenv import dotenv_values
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, SecretStr, ValidationError
+
+from llmswitch.catalog import CATALOG, LIMIT_DIALECTS, Api, LimitDialect, ProviderSpec
+from llmswitch.errors import ConfigError
+from llmswitch.quota import Window, make_window
+
+Strategy = Literal["priority", "weighted", "headroom", "cheapest", "fastest"]
+STRATEGIES: tuple[str, ...] = ("priority", "weighted", "headroom", "cheapest", "fastest")
+MULTI = "multi"
+AUTO = "auto"
+_NAME = re.compile(r"[a-z0-9][a-z0-9_-]*")
+_WINDOW_FIELDS = {
+    "rpm": "requests_per_minute",
+    "rpd": "requests_per_day",
+    "tpm": "tokens_per_minute",
+    "tpd": "tokens_per_day",
+}
+
+
+class ApiKey(BaseModel):
+    """One provider key. Its repr, str and errors show at most ``masked``, never the secret.
+
+    ``alias`` is the environment variable it came from (``GROQ_API_KEY_2``); ``fingerprint`` lets
+    health state remember "auth failed" until the key itself changes, without storing the key.
+
+    Example:
+        >>> key = ApiKey(alias="GROQ_API_KEY", secret=SecretStr("gsk_example_key_123456"))
+        >>> key.masked, len(key.fingerprint)
+        ('…3456', 16)
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    alias: str
+    secret: SecretStr
+
+    @property
+    def masked(self) -> str:
+        value = self.secret.get_secret_value()
+        return "****" if len(value) < 12 else "…" + value[-4:]
+
+    @property
+    def fingerprint(self) -> str:
+        return hashlib.sha256(self.secret.get_secret_value().encode()).hexdigest()[:16]
+
+    def secret_value(self) -> str:
+        """The key itself, for the transport's headers only."""
+        return self.secret.get_secret_value()
+
+    def __repr_args__(self) -> Any:
+        return [("alias", self.alias), ("masked", self.masked)]
+
+
+class ProviderSettings(BaseModel):
+    """One provider after merging: where it is, how to call it, its keys, limits and prices.
+
+    Example:
+        >>> groq = load_settings(env={}, dotenv=None).provider("groq")
+        >>> groq.resolve_model("llama-3.3-70b-versatile"), groq.available
+        ('openai/gpt-oss-120b', False)
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    name: str
+    priority: int
+    api: Api
+    base_url: str
+    api_key_env: tuple[str, ...]
+    keys: tuple[ApiKey, ...] = ()
+    models: tuple[str, ...]
+    aliases: dict[str, str] = Field(default_factory=dict)
+    requests_per_minute: int = 0
+    requests_per_day: int = 0
+    tokens_per_minute: int = 0
+    tokens_per_day: int = 0
+    day_resets: str = "rolling"
+    free: bool = True
+    daily_budget_usd: float = 0.0  # 0 = no budget cap
+    weight: float = 1.0
+    enabled: bool = True
+    limit_headers: LimitDialect = "openai"
+    prices: dict[str, tuple[float, float]] = Field(default_factory=dict)
+    context_windows: dict[str, int] = Field(default_factory=dict)
+    headers: dict[str, str] = Field(default_factory=dict)
+
+    @property
+    def default_model(self) -> str:
+        return self.models[0]
+
+    @property
+    def available(self) -> bool:
+        """Enabled and holding at least one key: the router may call it."""
+        return self.enabled and bool(self.keys)
+
+    @property
+    def openai_base_url(self) -> str:
+        """Base URL for OpenAI-compatible clients (Gemini's compat surface for api="gemini")."""
+        if self.api == "gemini":
+            return self.base_url.rstrip("/") + "/v1beta/openai/"
+        return self.base_url
+
+    def windows(self) -> tuple[Window, ...]:
+        """The enforced windows (limit > 0); day windows reset per ``day_resets``."""
+        out = []
+        for name, field_name in _WINDOW_FIELDS.items():
+            limit: int = getattr(self, field_name)
+            if limit > 0:
+                out.append(make_window(name, limit, reset=self.day_resets))
+        return tuple(out)
+
+    def resolve_model(self, name: str) -> str | None:
+        """This provider's id for ``name`` (own id or alias); None if it does not serve it."""
+        if self.api == "gemini":
+            name = name.removeprefix("models/")
+        target = self.aliases.get(name, name)
+        return target if target in self.models else None
+
+    def price(self, model: str) -> tuple[float, float]:
+        """USD per 1M tokens (input, output); (0, 0) when unknown (free or local models)."""
+        resolved = self.resolve_model(model) or model
+        return self.prices.get(resolved, (0.0, 0.0))
+
+    def context_window(self, model: str) -> int | None:
+        resolved = self.resolve_model(model) or model
+        return self.context_windows.get(resolved)
+
+
+class Settings(BaseModel):
+    """Everything llmswitch needs to run, frozen. ``providers`` is ordered by priority.
+
+    Example:
+        >>> settings = load_settings(env={"LLM_PROVIDER": "gemini"}, dotenv=None)
+        >>> [p.name for p in settings.providers][:2]
+        ['gemini', 'groq']
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    strategy: Strategy = "priority"
+    cooldown_seconds: float = 300.0
+    daily_soft_limit: float = 0.95
+    timeout_seconds: float = 30.0
+    state: str = "sqlite:///.llmswitch/state.db"
+    fail_open: bool = False
+    stream_stall_seconds: float = 30.0
+    max_wait_seconds: float = 0.0
+    providers: tuple[ProviderSettings, ...] = ()
+    llm_provider: str = MULTI  # LLM_PROVIDER: "multi", or the provider moved first
+    llm_model: str = AUTO  # LLM_MODEL: "auto" (each provider's default) or a requested model
+    config_path: Path | None = None
+
+    @property
+    def available(self) -> tuple[ProviderSettings, ...]:
+        return tuple(p for p in self.providers if p.available)
+
+    @property
+    def provider_names(self) -> tuple[str, ...]:
+        return tuple(p.name for p in self.providers)
+
+    def provider(self, name: str) -> ProviderSettings:
+        for p in self.providers:
+            if p.name == name:
+                return p
+        raise KeyError(f"no provider {name!r}; known: {', '.join(self.provider_names)}")
+
+    def with_base_urls(self, urls: Mapping[str, str]) -> Settings:
+        """A copy with some providers repointed (e.g. at the loopback simulator)."""
+        unknown = sorted(set(urls) - set(self.provider_names))
+        if unknown:
+            raise ConfigError(
+                f"with_base_urls: unknown provider(s) {', '.join(unknown)}; "
+                f"valid: {', '.join(self.provider_names)}"
+            )
+        providers = tuple(
+            p.model_copy(update={"base_url": urls[p.name]}) if p.name in urls else p
+            for p in self.providers
+        )
+        return self.model_copy(update={"providers": providers})
+
+
+# --- The file's shape: every key, its type and (as its description) what is valid -------------
+
+
+def _zone(value: str) -> str:
+    if value not in ("utc", "rolling"):
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError("unknown zone") from exc
+    return value
+
+
+_Seconds = Annotated[float, Field(ge=0)]
+_Limit = Annotated[int, Field(ge=0)]
+_EnvName = Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")]
+_Text = Annotated[str, Field(pattern=r"\S")]
+_Price = Annotated[list[Annotated[float, Field(ge=0)]], Field(min_length=2, max_length=2)]
+_LIMIT = "an integer >= 0 (0 turns the window off)"
+_FILE_CONFIG = ConfigDict(extra="forbid", strict=True, hide_input_in_errors=True)
+
+
+class _FileGlobal(BaseModel):
+    model_config = _FILE_CONFIG
+
+    strategy: Strategy | None = Field(None, description=f"one of {', '.join(STRATEGIES)}")
+    cooldown_seconds: _Seconds | None = Field(None, description="a number of seconds >= 0")
+    daily_soft_limit: float | None = Field(None, gt=0, le=1, description="a number in (0, 1]")
+    timeout_seconds: float | None = Field(None, gt=0, description="a number of seconds > 0")
+    state: str | None = Field(
+        None,
+        pattern=r"^(memory|sqlite|redis)://",
+        description="a store URL: memory://, sqlite:///path/to/state.db or redis://host:port/db",
+    )
+    fail_open: bool | None = Field(None, description="true or false (only with redis:// state)")
+    stream_stall_seconds: _Seconds | None = Field(
+        None, description="a number of seconds >= 0 (0 turns stall detection off)"
+    )
+    max_wait_seconds: _Seconds | None = Field(None, description="a number of seconds >= 0")
+
+
+class _FileProvider(BaseModel):
+    model_config = _FILE_CONFIG
+
+    priority: int | None = Field(None, ge=1, description="an integer >= 1 (1 is tried first)")
+    api: Api | None = Field(None, description="'openai' (chat completions) or 'gemini' (native)")
+    base_url: str | None = Field(
+        None, pattern=r"^https?://[^/\s]+", description="an http:// or https:// URL"
+    )
+    api_key_env: _EnvName | Annotated[list[_EnvName], Field(min_length=1)] | None = Field(
+        None, description="an environment variable name or a list of them"
+    )
+    models: Annotated[list[_Text], Field(min_length=1)] | None = Field(
+        None, description="a non-empty list of model ids (the first is the default)"
+    )
+    requests_per_minute: _Limit | None = Field(None, description=_LIMIT)
+    requests_per_day: _Limit | None = Field(None, description=_LIMIT)
+    tokens_per_minute: _Limit | None = Field(None, description=_LIMIT)
+    tokens_per_day: _Limit | None = Field(None, description=_LIMIT)
+    day_resets: Annotated[str, AfterValidator(_zone)] | None = Field(
+        None, description="'utc', 'rolling' or an IANA time zone such as 'America/Los_Angeles'"
+    )
+    free: bool | None = Field(None, description="true or false")
+    daily_budget_usd: _Seconds | None = Field(
+        None, description="a number of USD >= 0 (0 = no cap), for paid providers only"
+    )
+    weight: _Seconds | None = Field(None, description="a number >= 0")
+    enabled: bool | None = Field(None, description="true or false")
+    limit_headers: LimitDialect | None = Field(
+        None, description=f"one of {', '.join(LIMIT_DIALECTS)}"
+    )
+    prices: dict[str, _Price] | None = Field(
+        None, description="a table of model = [input, output] USD per 1M tokens, each >= 0"
+    )
+    context_windows: dict[str, Annotated[int, Field(gt=0)]] | None = Field(
+        None, description="a table of model = context window in tokens (an integer > 0)"
+    )
+    headers: dict[str, str] | None = Field(None, description="a table of header = string value")
+    api_key: _Text | None = Field(None, description="a non-empty string")
+
+
+class _File(BaseModel):
+    model_config = _FILE_CONFIG
+
+    llmswitch: _FileGlobal = Field(
+        default_factory=lambda: _FileGlobal.model_validate({}),
+        description="a table of global settings",
+    )
+    providers: dict[str, _FileProvider] = Field(
+        default_factory=dict, description="a table per provider, [providers.NAME]"
+    )
+
+
+# --- Turning validation errors into messages that name the file, the key and the fix -------
+
+_DICT_FIELDS = frozenset({"prices", "context_windows", "headers"})
+
+
+def _toml_key(part: str | int) -> str:
+    text = str(part)
+    return text if re.fullmatch(r"[A-Za-z0-9_-]+", text) else f'"{text}"'
+
+
+def _fail(source: Path | str, key: str, problem: str) -> ConfigError:
+    return ConfigError(f"{source}: {key}: {problem}")
+
+
+def _shown(value: object) -> str:
+    """``got VALUE; `` for numbers and booleans only: strings may be secrets in the wrong place."""
+    if isinstance(value, bool):
+        return f"got {str(value).lower()}; "
+    if isinstance(value, int | float):
+        return f"got {value!r}; "
+    return ""
+
+
+def _owner(loc: tuple[str | int, ...]) -> tuple[type[BaseModel], int]:
+    """The model that owns the key at ``loc`` and how many loc parts lead to that key."""
+    if loc[0] == "providers" and len(loc) >= 3:
+        return _FileProvider, 3
+    if loc[0] == "llmswitch" and len(loc) >= 2:
+        return _FileGlobal, 2
+    return _File, 1
+
+
+def _problem(error: Mapping[str, Any]) -> tuple[str, str]:
+    """(dotted key, what is wrong and what would be valid) for one pydantic error."""
+    loc: tuple[str | int, ...] = tuple(error["loc"])
+    if loc[0] == "providers" and len(loc) == 2:
+        return f"providers.{_toml_key(loc[1])}", "expected a table of provider settings"
+    owner, depth = _owner(loc)
+    field = str(loc[depth - 1])
+    keep = depth + 1 if field in _DICT_FIELDS and len(loc) > depth else depth
+    key = ".".join(_toml_key(p) for p in loc[:keep])
+    if error["type"] == "extra_forbidden":
+        valid = list(owner.model_fields)
+        close = difflib.get_close_matches(field, valid, n=1)
+        hint = f" (did you mean {close[0]}?)" if close else ""
+        return key, f"unknown key{hint}; valid keys: {', '.join(valid)}"
+    description = owner.model_fields[field].description if field in owner.model_fields else None
+    return key, f"{_shown(error.get('input'))}expected {description or 'a valid value'}"
+
+
+def _validation_error(source: Path | str, exc: ValidationError) -> ConfigError:
+    problems: dict[str, str] = {}
+    for error in exc.errors():
+        key, problem = _problem(error)
+        problems.setdefault(key, problem)  # a union reports one error per branch: keep one
+    return ConfigError("\n".join(f"{source}: {k}: {p}" for k, p in problems.items()))
+
+
+# --- Loading ----------------------------------------------------------------------------------
+
+
+def load_settings(
+    path: str | Path | None = None,
+    *,
+    env: Mapping[str, str] | None = None,
+    dotenv: str | Path | None = ".env",
+) -> Settings:
+    """Build ``Settings`` from the catalog, ``llmswitch.toml`` and the environment.
+
+    Args:
+        path: The TOML file; else ``$LLMSWITCH_CONFIG``; else ``./llmswitch.toml`` if present.
+        env: The environment to read instead of ``os.environ`` (tests pass a dict).
+        dotenv: A ``.env`` file read under the environment; ``None`` reads none.
+
+    Returns:
+        Frozen settings with providers ordered by priority.
+
+    Raises:
+        ConfigError: naming the file, the dotted key and what would be valid.
+    """
+    environ = _environment(env, dotenv)
+    config_path = _config_path(path, environ)
+    source = config_path or "llmswitch.toml"
+    parsed = _parse(source, _read_toml(config_path) if config_path else {})
+    providers = [
+        _provider(source, name, CATALOG.get(name), parsed.providers.get(name), environ)
+        for name in [*CATALOG, *(n for n in parsed.providers if n not in CATALOG)]
+    ]
+    chosen = _llm_provider(environ, [p.name for p in providers])
+    if chosen != MULTI:  # first, yet the others stay as backups
+        providers = [
+            p.model_copy(update={"priority": 0}) if p.name == chosen else p for p in providers
+        ]
+    model = environ.get("LLM_MODEL", "").strip()
+    return Settings(
+        **_global_values(source, parsed.llmswitch),
+        providers=tuple(sorted(providers, key=lambda p: p.priority)),
+        llm_provider=chosen,
+        llm_model=AUTO if model.lower() in ("", AUTO) else model,
+        config_path=config_path,
+    )
+
+
+def _global_values(source: Path | str, section: _FileGlobal) -> dict[str, Any]:
+    values = section.model_dump(exclude_unset=True)
+    if values.get("fail_open") and not str(values.get("state", "")).startswith("redis://"):
+        raise _fail(
+            source,
+            "llmswitch.fail_open",
+            "got true; expected false unless state is redis:// "
+            "(fail_open only decides what to do when a shared Redis is down)",
+        )
+    return values
+
+
+def _environment(env: Mapping[str, str] | None, dotenv: str | Path | None) -> dict[str, str]:
+    """``.env`` under the real environment. An empty variable counts as unset, so a container's
+    ``GROQ_API_KEY=`` passthrough does not hide the key in ``.env``."""
+    real = {k: v for k, v in (os.environ if env is None else env).items() if v != ""}
+    from_file: dict[str, str] = {}
+    if dotenv is not None and Path(dotenv).is_file():
+        from_file = {k: v for k, v in dotenv_values(dotenv).items() if v is not None}
+    return {**from_file, **real}
+
+
+def _config_path(path: str | Path | None, environ: Mapping[str, str]) -> Path | None:
+    if path is not None:
+        chosen, source = Path(path), "the path argument"
+    elif environ.get("LLMSWITCH_CONFIG"):
+        chosen, source = Path(environ["LLMSWITCH_CONFIG"]), "LLMSWITCH_CONFIG"
+    elif Path("llmswitch.toml").is_file():
+        return Path("llmswitch.toml")
+    else:
+        return None
+    if not chosen.is_file():
+        raise ConfigError(f"{chosen}: config file not found (named by {source})")
+    return chosen
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as fh:
+            return tomllib.load(fh)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from exc
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read the file: {exc.strerror}") from exc
+
+
+def _parse(path: Path | str, data: dict[str, Any]) -> _File:
+    try:
+        return _File.model_validate(data)
+    except ValidationError as exc:  # inputs are hidden from its text, so chaining is safe
+        raise _validation_error(path, exc) from exc
+
+
+def _llm_provider(environ: Mapping[str, str], names: list[str]) -> str:
+    raw = environ.get("LLM_PROVIDER", "").strip().lower()
+    if raw in ("", MULTI):
+        return MULTI
+    if raw not in names:
+        raise ConfigError(
+            "environment: LLM_PROVIDER: names no known provider; valid values: "
+            f"{', '.join([MULTI, *names])}"
+        )
+    return raw
+
+
+_SPEC_FIELDS = (
+    "name", "priority", "api", "base_url", "requests_per_minute", "requests_per_day",
+    "tokens_per_minute", "tokens_per_day", "day_resets", "free", "limit_headers",
+)  # fmt: skip
+
+
+def _spec_values(spec: ProviderSpec) -> dict[str, Any]:
+    values: dict[str, Any] = {f: getattr(spec, f) for f in _SPEC_FIELDS}
+    values.update(
+        api_key_env=list(spec.api_key_env),
+        models=[m.id for m in spec.models],
+        aliases=dict(spec.aliases),
+        prices={m.id: (m.price_in, m.price_out) for m in spec.models},
+        context_windows={m.id: m.context_window for m in spec.models},
+        headers=dict(spec.headers),
+    )
+    return values
+
+
+def _new_values(source: Path | str, name: str, entry: _FileProvider) -> dict[str, Any]:
+    """Defaults for a provider the catalog does not know: after every built-in (priority 100),
+    OpenAI-compatible, key in ``NAME_API_KEY``, no windows, no limit headers trusted."""
+    for required in ("base_url", "models"):
+        if getattr(entry, required) is None:
+            description = _FileProvider.model_fields[required].description
+            raise _fail(
+                source,
+                f"providers.{name}.{required}",
+                f"required for a new provider; expected {description}",
+            )
+    env_name = re.sub(r"[^A-Z0-9_]", "_", name.upper()) + "_API_KEY"
+    return {
+        "name": name,
+        "priority": 100,
+        "api": "openai",
+        "api_key_env": [env_name],
+        "limit_headers": "none",
+    }
+
+
+def _provider(
+    source: Path | str,
+    name: str,
+    spec: ProviderSpec | None,
+    entry: _FileProvider | None,
+    environ: Mapping[str, str],
+) -> ProviderSettings:
+    if not _NAME.fullmatch(name) or name == MULTI:
+        raise _fail(
+            source,
+            f"providers.{_toml_key(name)}",
+            "expected a provider name of lowercase letters, digits, '-' and '_' (and not 'multi')",
+        )
+    values = (
+        _spec_values(spec)
+        if spec
+        else _new_values(source, name, entry or _FileProvider.model_validate({}))
+    )
+    overrides = entry.model_dump(exclude_unset=True) if entry else {}
+    file_key = overrides.pop("api_key", None)
+    if isinstance(overrides.get("api_key_env"), str):
+        overrides["api_key_env"] = [overrides["api_key_env"]]
+    for merged in _DICT_FIELDS & overrides.keys():
+        overrides[merged] = {**values.get(merged, {}), **overrides[merged]}
+    values.update(overrides)
+    _check_provider(source, name, values)
+    keys = _keys(values["api_key_env"], environ, file_key)
+    return ProviderSettings(**values, keys=keys)
+
+
+def _check_provider(source: Path | str, name: str, values: Mapping[str, Any]) -> None:
+    """Rules across keys: a budget needs a paid provider, and a paid one needs its prices."""
+    free = values.get("free", True)
+    if free and values.get("daily_budget_usd", 0) > 0:
+        raise _fail(
+            source,
+            f"providers.{name}.daily_budget_usd",
+            "expected 0 for a free provider; set free = false to budget a paid one",
+        )
+    missing = [m for m in values["models"] if m not in values.get("prices", {})]
+    if not free and missing:
+        raise _fail(
+            source,
+            f"providers.{name}.prices",
+            f"no price for {', '.join(missing)}; "
+            "expected [input, output] USD per 1M tokens for every model of a paid provider",
+        )
+
+
+def _keys(
+    env_names: list[str], environ: Mapping[str, str], file_key: str | None
+) -> tuple[ApiKey, ...]:
+    """Every distinct key: each variable, then its numbered extras (``_2``, ``_3``, ...), then
+    the file's ``api_key``. The same value under two names (GEMINI and GOOGLE) counts once."""
+    found: list[tuple[str, str]] = []
+    for var in env_names:
+        extra = re.compile(re.escape(var) + r"_(\d+)")
+        numbered = sorted((int(m[1]), k) for k in environ if (m := extra.fullmatch(k)))
+        found += [(k, environ[k]) for k in [var, *(k for _, k in numbered)] if k in environ]
+    if file_key is not None:
+        found.append(("api_key", file_key))
+    keys: list[ApiKey] = []
+    seen: set[str] = set()
+    for alias, raw in found:
+        value = raw.strip()
+        if value and value not in seen:
+            seen.add(value)
+            keys.append(ApiKey(alias=alias, secret=SecretStr(value)))
+    return tuple(keys)
