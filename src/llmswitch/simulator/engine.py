@@ -1,0 +1,295 @@
+"""The request flow every simulated chat endpoint shares, and the ``Flavour`` it is shaped by.
+
+Order of checks, as real providers do it: key -> body and model -> context window -> injected
+fault -> rate windows -> reply. A request refused before the windows does not count against them;
+one that was served (even partly, as a cut stream) does. A ``Flavour`` supplies the provider's
+own request parsing, error bodies, headers and stream dialect; the engine decides which to use.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from typing import Any
+
+from llmswitch.simulator.asgi import DONE, Exchange, Reply
+from llmswitch.simulator.catalog import ModelInfo
+from llmswitch.simulator.faults import Fault
+from llmswitch.simulator.limits import Snapshot, Violation
+from llmswitch.simulator.state import Simulator
+from llmswitch.simulator.stats import Record, key_tail
+from llmswitch.simulator.tokens import content_text, count_prompt_tokens
+
+FILLER = "lorem ipsum dolor sit amet consectetur adipiscing elit sed do eiusmod tempor".split()
+
+
+@dataclass(slots=True)
+class Call:
+    """A validated chat request and the reply the simulator will give to it."""
+
+    provider: str
+    model: str
+    key: str
+    stream: bool
+    prompt_tokens: int
+    completion_tokens: int
+    capped: bool  # the reply was cut at the caller's max tokens
+    max_tokens: int | None
+    words: list[str]  # one word per completion token
+    rid: str
+    created: int
+    include_usage: bool = False
+    context_window: int = 0
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def text(self) -> str:
+        return " ".join(self.words)
+
+    def pieces(self, per_chunk: int) -> list[str]:
+        """The reply cut into stream deltas of ``per_chunk`` tokens; they join to ``text``."""
+        out = []
+        for i in range(0, len(self.words), per_chunk):
+            lead = "" if i == 0 else " "
+            out.append(lead + " ".join(self.words[i : i + per_chunk]))
+        return out
+
+
+def reply_words(provider: str, model: str, prompt: str, count: int) -> list[str]:
+    """Deterministic reply: who answered, the first words of the prompt, then filler."""
+    words = ["Simulated", "reply", "from", f"{provider}/{model}", "to:"]
+    words += prompt.split()[:6] + ["..."]
+    while len(words) < count:
+        words += FILLER
+    return words[:count]
+
+
+def last_user_text(messages: list[dict[str, Any]]) -> str:
+    for message in reversed(messages):
+        if message.get("role") == "user":
+            return content_text(message.get("content"))
+    return ""
+
+
+def new_call(
+    sim: Simulator,
+    *,
+    provider: str,
+    id_prefix: str,
+    model: str,
+    info: ModelInfo,
+    key: str,
+    messages: list[dict[str, Any]],
+    cap: int | None,
+) -> Call:
+    """The call and its deterministic reply: ``reply_tokens`` capped at the caller's maximum."""
+    wanted = sim.reply_tokens(provider, info)
+    count = min(wanted, cap) if cap is not None else wanted
+    return Call(
+        provider=provider,
+        model=model,
+        key=key,
+        stream=False,
+        prompt_tokens=count_prompt_tokens(messages),
+        completion_tokens=count,
+        capped=count < wanted,
+        max_tokens=cap,
+        words=reply_words(provider, model, last_user_text(messages), count),
+        rid=f"{id_prefix}{sim.next_id():012d}",
+        created=int(sim.clock()),
+        context_window=info.context_window,
+    )
+
+
+@dataclass(slots=True)
+class StreamPlan:
+    """The events of a healthy stream; ``done`` is the terminator (None when there is none)."""
+
+    events: list[bytes]
+    done: bytes | None = DONE
+    preamble: bytes = b""  # e.g. OpenRouter's ": OPENROUTER PROCESSING" comment
+
+
+class Flavour(ABC):
+    """One provider's dialect: parsing, replies, streams, errors and limit headers."""
+
+    name: str = ""
+
+    def __init__(self, sim: Simulator) -> None:
+        self.sim = sim
+
+    @abstractmethod
+    def api_key(self, ex: Exchange) -> str | None: ...
+    @abstractmethod
+    async def parse(self, ex: Exchange, key: str) -> Call | Reply: ...
+    @abstractmethod
+    def reply(self, call: Call) -> dict[str, Any]: ...
+    @abstractmethod
+    def stream(self, call: Call) -> StreamPlan: ...
+    @abstractmethod
+    def stream_error(self, call: Call) -> bytes: ...
+    @abstractmethod
+    def auth_error(self, state: str, key: str | None) -> Reply: ...
+    @abstractmethod
+    def server_error(self, status: int) -> Reply: ...
+    @abstractmethod
+    def context_error(self, call: Call) -> Reply: ...
+    @abstractmethod
+    def content_filter(self, call: Call) -> Reply: ...
+    @abstractmethod
+    def error_in_200(self, call: Call) -> Reply: ...
+    @abstractmethod
+    def rate_limited(self, call: Call, fault: Fault) -> Reply: ...
+    @abstractmethod
+    def quota_exhausted(self, call: Call, fault: Fault) -> Reply: ...
+    @abstractmethod
+    def limit_hit(self, call: Call, violation: Violation) -> Reply: ...
+
+    def limit_headers(self, call: Call, snap: Snapshot) -> dict[str, str]:
+        """Headers every answered request carries (none by default)."""
+        return {}
+
+    def malformed_event(self) -> bytes:
+        return b'data: {"id":"broken","choices":[{"delta":{"content":\n\n'
+
+
+async def handle(flavour: Flavour, ex: Exchange) -> None:
+    """Answer one chat request through every check, then record it."""
+    sim = flavour.sim
+    now = sim.clock()
+    key = flavour.api_key(ex)
+    state = sim.key_status(flavour.name, key)
+    if state != "ok":
+        reply = flavour.auth_error(state, key)
+        _record(sim, flavour.name, key, "", now, reply.status, reply.outcome)
+        return await ex.respond(reply)
+    assert key is not None
+    parsed = await flavour.parse(ex, key)
+    if isinstance(parsed, Reply):
+        _record(sim, flavour.name, key, parsed.model, now, parsed.status, parsed.outcome)
+        return await ex.respond(parsed)
+    await _serve(flavour, ex, parsed, now)
+
+
+async def _serve(flavour: Flavour, ex: Exchange, call: Call, now: float) -> None:
+    sim = flavour.sim
+    fault = sim.pick_fault(call.provider, call.model, stream=call.stream)
+    if fault is not None and await _early_fault(flavour, ex, call, fault, now):
+        return
+    verdict = sim.admit(call.provider, call.key, call.model, _cost(call))
+    if isinstance(verdict, Violation):
+        reply = flavour.limit_hit(call, verdict)
+        _record_call(sim, call, now, reply.status, reply.outcome, served=False)
+        return await ex.respond(reply)
+    headers = flavour.limit_headers(call, verdict)
+    outcome = "ok" if fault is None or fault.kind == "slow_first_token" else fault.kind
+    _record_call(sim, call, now, 200, outcome, served=True, fault=fault)
+    if fault is not None and fault.kind == "slow_first_token" and not call.stream:
+        if not await ex.wait(fault.seconds):
+            ex.abort(reset=False)
+    if not call.stream:
+        return await ex.respond(Reply(200, flavour.reply(call), headers))
+    await _stream(flavour, ex, call, headers, fault)
+
+
+def _cost(call: Call) -> int:
+    return call.prompt_tokens + call.completion_tokens
+
+
+async def _early_fault(flavour: Flavour, ex: Exchange, call: Call, fault: Fault, now: float) -> bool:
+    """Answer with the fault if it replaces the reply; False lets the request proceed."""
+    kind = fault.kind
+    if kind in ("reset", "hang"):
+        _record_call(flavour.sim, call, now, 0, kind, served=False, fault=fault)
+        if kind == "hang":
+            await ex.hang()
+        ex.abort(reset=True)
+    reply = _fault_reply(flavour, call, fault)
+    if reply is None:
+        return False
+    _record_call(flavour.sim, call, now, reply.status, reply.outcome, served=False, fault=fault)
+    await ex.respond(reply)
+    return True
+
+
+def _fault_reply(flavour: Flavour, call: Call, fault: Fault) -> Reply | None:
+    kind = fault.kind
+    if kind in ("status", "error_rate"):
+        return flavour.server_error(fault.status)
+    if kind == "rate_limit":
+        return flavour.rate_limited(call, fault)
+    if kind == "quota_exhausted":
+        return flavour.quota_exhausted(call, fault)
+    if kind == "context_length":
+        return flavour.context_error(call)
+    if kind == "content_filter":
+        return flavour.content_filter(call)
+    if kind == "error_in_200" and not call.stream:
+        return flavour.error_in_200(call)
+    return None
+
+
+async def _stream(
+    flavour: Flavour, ex: Exchange, call: Call, headers: dict[str, str], fault: Fault | None
+) -> None:
+    plan = flavour.stream(call)
+    kind = fault.kind if fault is not None else None
+    await ex.start(200, {**headers, "cache-control": "no-cache"}, "text/event-stream")
+    if plan.preamble:
+        await ex.write(plan.preamble)
+    if kind == "slow_first_token" and fault is not None and not await ex.wait(fault.seconds):
+        ex.abort(reset=False)
+    after = min(fault.after_chunks, len(plan.events)) if fault is not None else -1
+    for i, event in enumerate([*plan.events, None]):
+        if i == after and fault is not None:
+            await _mid_stream_fault(flavour, ex, call, fault)
+            if kind == "error_in_200":
+                return await ex.end()
+        if event is not None:
+            await ex.write(event)
+    if plan.done is not None and kind != "no_done":
+        await ex.write(plan.done)
+    await ex.end()
+
+
+async def _mid_stream_fault(flavour: Flavour, ex: Exchange, call: Call, fault: Fault) -> None:
+    if fault.kind == "cut_stream":
+        ex.abort(reset=False)
+    elif fault.kind == "stall":
+        await ex.hang()
+    elif fault.kind == "malformed_sse":
+        await ex.write(flavour.malformed_event())
+    elif fault.kind == "error_in_200":
+        await ex.write(flavour.stream_error(call))
+
+
+def _record_call(
+    sim: Simulator,
+    call: Call,
+    now: float,
+    status: int,
+    outcome: str,
+    *,
+    served: bool,
+    fault: Fault | None = None,
+) -> None:
+    sim.record(
+        Record(
+            time=now,
+            provider=call.provider,
+            key=key_tail(call.key),
+            model=call.model,
+            status=status,
+            outcome=outcome,
+            stream=call.stream,
+            prompt_tokens=call.prompt_tokens if served else 0,
+            completion_tokens=call.completion_tokens if served else 0,
+            fault=None if fault is None else fault.kind,
+        )
+    )
+
+
+def _record(
+    sim: Simulator, provider: str, key: str | None, model: str, now: float, status: int, outcome: str
+) -> None:
+    sim.record(Record(now, provider, key_tail(key), model, status, outcome, False, 0, 0, None))
