@@ -1,0 +1,75 @@
+"""The gateway's FastAPI app: the same manager as the library, behind OpenAI's HTTP API.
+
+``create_app`` wires four small route sets (``/v1`` proxy, ``/api`` status, ``/metrics``, the
+dashboard) and subscribes the metrics and the dashboard's history to the manager as event sinks.
+Interactive API docs are off: they would load assets from a CDN, and the gateway serves every
+byte it shows.
+
+Example:
+    >>> from llmswitch import LLMProviderManager
+    >>> app = create_app(LLMProviderManager.from_config())   # doctest: +SKIP
+    >>> # uvicorn.run(app, host="127.0.0.1", port=8888)
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import TYPE_CHECKING
+
+from fastapi import FastAPI
+
+from llmswitch.server.dashboard import DashboardRoutes, RequestHistory
+from llmswitch.server.metrics import GatewayMetrics
+from llmswitch.server.openai_api import OpenAIRoutes, pre_stream_sink
+from llmswitch.server.security import BearerAuth, Redactor, api_key_from_env
+from llmswitch.server.status_api import StatusRoutes
+
+if TYPE_CHECKING:
+    from llmswitch.manager import LLMProviderManager
+
+
+def create_app(
+    manager: LLMProviderManager,
+    *,
+    api_key: str | None = None,
+    history: RequestHistory | None = None,
+    owns_manager: bool = False,
+) -> FastAPI:
+    """Build the gateway over ``manager``.
+
+    Args:
+        manager: serves every call through its async API (``achat``/``astream``).
+        api_key: the gateway's own bearer token; ``None`` reads ``LLMSWITCH_API_KEY``, and an
+            empty string turns authentication off explicitly.
+        history: the dashboard chart's buckets (the demo passes 1-second ones).
+        owns_manager: close the manager when the app shuts down (``llmswitch serve`` does).
+
+    Returns:
+        A FastAPI app; ``app.state.metrics`` and ``app.state.history`` expose the sinks.
+    """
+    key = api_key_from_env() if api_key is None else (api_key.strip() or None)
+    secrets = [k.secret_value() for p in manager.settings.providers for k in p.keys]
+    redact = Redactor([*secrets, *([key] if key else [])])
+    history = history or RequestHistory()
+    metrics = GatewayMetrics(manager)
+    for sink in (pre_stream_sink, metrics, history):
+        manager.add_sink(sink)
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        yield
+        if owns_manager:
+            await manager.aclose()
+
+    app = FastAPI(title="llmswitch gateway", docs_url=None, redoc_url=None, openapi_url=None,
+                  lifespan=lifespan)
+    for group in (OpenAIRoutes(manager, redact), StatusRoutes(manager, redact), metrics,
+                  DashboardRoutes(manager, history, redact)):
+        app.router.routes.extend(group.routes())
+    if key:
+        app.add_middleware(BearerAuth, api_key=key)
+    app.state.manager = manager
+    app.state.metrics = metrics
+    app.state.history = history
+    return app

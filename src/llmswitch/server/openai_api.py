@@ -1,0 +1,176 @@
+"""``POST /v1/chat/completions`` and ``GET /v1/models``: OpenAI's API in front of the manager.
+
+An existing OpenAI client changes only its ``base_url`` to get failover, limits and accounting.
+``model`` may be ``auto``, an alias (retired ids included), a provider's own id, or
+``provider/model`` to pin one provider. Every reply names who served it in ``x-llmswitch-*``
+headers; failures come back as OpenAI error JSON with the status the SDKs expect (see
+``shapes``).
+
+Handlers are plain Starlette endpoints (no FastAPI dependency solving, no pydantic) because the
+gateway's overhead per request is measured and should stay well under a millisecond.
+
+Streaming: the first chunk is awaited before the response starts, so failover before the first
+token is invisible to the client and the headers can name the provider that actually serves.
+An error after the first token is sent as an SSE ``error`` event and the stream ends without
+``[DONE]``: a cut answer is never presented as complete.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import json
+import logging
+import time
+import uuid
+from collections.abc import AsyncIterator
+from typing import TYPE_CHECKING, Any
+
+from starlette.requests import Request
+from starlette.responses import Response, StreamingResponse
+from starlette.routing import BaseRoute, Route
+
+from llmswitch.errors import LLMSwitchError, MalformedReply
+from llmswitch.events import AttemptFinished, Event
+from llmswitch.server import shapes
+from llmswitch.types import Attempt, StreamChunk
+
+if TYPE_CHECKING:
+    from llmswitch.manager import LLMProviderManager
+
+log = logging.getLogger("llmswitch.server")
+
+# Attempts made before a stream's first token, collected per request: the stream only reveals
+# them in its last chunk, but the headers leave with the first one.
+_PRE_STREAM: contextvars.ContextVar[list[Attempt] | None] = contextvars.ContextVar(
+    "llmswitch_pre_stream_attempts", default=None)
+
+
+def pre_stream_sink(event: Event) -> None:
+    """Sink that records attempts for the stream being opened in the current task, if any."""
+    if isinstance(event, AttemptFinished):
+        bucket = _PRE_STREAM.get()
+        if bucket is not None:
+            bucket.append(event.attempt)
+
+
+def json_response(status: int, body: Any, headers: dict[str, str] | None = None) -> Response:
+    return Response(shapes.dumps(body), status_code=status, headers=headers,
+                    media_type="application/json")
+
+
+def models_body(manager: LLMProviderManager) -> dict[str, Any]:
+    """``auto``, every ``provider/model`` pin, then each plain model id once."""
+    data: list[dict[str, Any]] = [_model("auto", "llmswitch")]
+    plain: dict[str, str] = {}
+    for name, provider in manager.planner.usable.items():
+        for model in provider.models:
+            data.append(_model(f"{name}/{model}", name))
+            plain.setdefault(model, name)
+    data += [_model(model, owner) for model, owner in plain.items()]
+    return {"object": "list", "data": data}
+
+
+def _model(model_id: str, owner: str) -> dict[str, Any]:
+    return {"id": model_id, "object": "model", "created": 0, "owned_by": owner}
+
+
+class OpenAIRoutes:
+    """The ``/v1`` endpoints over one manager.
+
+    Args:
+        manager: the manager whose async API serves the calls.
+        redact: masks any configured secret in outgoing error text.
+    """
+
+    def __init__(self, manager: LLMProviderManager, redact: shapes.Redact) -> None:
+        self._manager = manager
+        self._redact = redact
+        self._models = shapes.dumps(models_body(manager))
+
+    def routes(self) -> list[BaseRoute]:
+        return [
+            Route("/v1/chat/completions", self.chat_completions, methods=["POST"]),
+            Route("/v1/models", self.models, methods=["GET"]),
+        ]
+
+    async def models(self, request: Request) -> Response:
+        return Response(self._models, media_type="application/json")
+
+    async def chat_completions(self, request: Request) -> Response:
+        try:
+            payload = json.loads(await request.body())
+            messages, model, stream, include_usage, params = shapes.parse_chat(payload)
+        except ValueError:
+            return json_response(*shapes.bad_input_reply(shapes.BadInput("the body is not JSON")))
+        except shapes.BadInput as exc:
+            return json_response(*shapes.bad_input_reply(exc))
+        try:
+            if stream:
+                return await self._open_stream(messages, model, params, include_usage)
+            result = await self._manager.achat(messages, model=model, **params)
+        except LLMSwitchError as exc:
+            return self._error(exc)
+        except Exception:  # a bug must still answer in OpenAI's shape, and never leak details
+            log.exception("llmswitch: chat completion failed unexpectedly")
+            return json_response(500, {"error": {
+                "message": "internal error in the llmswitch gateway (see its log)",
+                "type": "api_error", "param": None, "code": "internal_error"}})
+        body = shapes.completion_body(result, completion_id=_new_id(), created=int(time.time()))
+        headers = shapes.llmswitch_headers(result.provider, result.model, result.attempts,
+                                           self._redact)
+        return json_response(200, body, headers)
+
+    def _error(self, exc: LLMSwitchError) -> Response:
+        status, body, headers = shapes.error_reply(exc, self._redact)
+        return json_response(status, body, headers)
+
+    async def _open_stream(self, messages: list[dict[str, Any]], model: str | None,
+                           params: dict[str, Any], include_usage: bool) -> Response:
+        bucket: list[Attempt] = []
+        token = _PRE_STREAM.set(bucket)
+        try:
+            chunks = self._manager.astream(messages, model=model, **params)
+            first = await anext(chunks, None)
+        finally:
+            _PRE_STREAM.reset(token)
+        if first is None:
+            raise MalformedReply("the stream ended before its first chunk")
+        if first.result is not None:
+            attempts: list[Attempt] = list(first.result.attempts)
+        else:
+            attempts = [*bucket, Attempt(first.provider, first.model, "", "ok")]
+        headers = shapes.llmswitch_headers(first.provider, first.model, attempts, self._redact)
+        headers["cache-control"] = "no-cache"
+        headers["x-accel-buffering"] = "no"
+        return StreamingResponse(self._events(chunks, first, include_usage),
+                                 media_type="text/event-stream", headers=headers)
+
+    async def _events(self, chunks: AsyncIterator[StreamChunk], first: StreamChunk,
+                      include_usage: bool) -> AsyncIterator[bytes]:
+        """SSE bytes: content chunks, the finish chunk, the usage chunk if asked, ``[DONE]``."""
+        cid, created = _new_id(), int(time.time())
+        result, opened = None, False
+        chunk: StreamChunk | None = first
+        try:
+            while chunk is not None:
+                if chunk.result is not None:
+                    result = chunk.result
+                elif chunk.text or chunk.raw:
+                    yield shapes.sse(shapes.chunk_body(chunk, completion_id=cid, created=created,
+                                                       first=not opened))
+                    opened = True
+                chunk = await anext(chunks, None)
+            for body in shapes.closing_chunks(result, first.model, completion_id=cid,
+                                              created=created, include_usage=include_usage):
+                yield shapes.sse(body)
+            yield shapes.SSE_DONE
+        except LLMSwitchError as exc:
+            yield shapes.sse(shapes.stream_error_event(exc, self._redact))
+        finally:
+            aclose = getattr(chunks, "aclose", None)
+            if aclose is not None:
+                await aclose()
+
+
+def _new_id() -> str:
+    return "chatcmpl-" + uuid.uuid4().hex

@@ -1,0 +1,149 @@
+"""Running the gateway under uvicorn: one process, or ``--workers N`` processes.
+
+One worker builds its manager with the caller's factory. Several workers cannot share a Python
+object, so uvicorn starts each from an import string in factory mode (``worker_app``), and each
+builds its own manager from the same configuration (``LLMSWITCH_CONFIG``, ``.env``, the
+environment). They then share limits through the state store: SQLite on one machine (the
+default) or Redis; ``memory://`` would give each worker its own counters, so it is refused.
+
+Binding is checked before anything starts (see ``security.check_bind``).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from llmswitch.errors import ConfigError
+from llmswitch.server.security import api_key_from_env, check_bind
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI
+
+    from llmswitch.manager import LLMProviderManager
+
+log = logging.getLogger("llmswitch.server")
+WORKER_APP = "llmswitch.server.run:worker_app"
+
+
+class BindRefused(ConfigError):
+    """Serving on a non-loopback address without ``LLMSWITCH_API_KEY`` (and no --insecure)."""
+
+
+def worker_app() -> FastAPI:
+    """uvicorn factory for ``--workers N``: a manager per worker from the shared config."""
+    from llmswitch.manager import LLMProviderManager
+    from llmswitch.server.app import create_app
+
+    return create_app(LLMProviderManager.from_config(None), owns_manager=True)
+
+
+def serve(
+    manager_factory: Callable[[], LLMProviderManager],
+    *,
+    host: str = "127.0.0.1",
+    port: int = 8888,
+    workers: int = 1,
+    insecure: bool = False,
+    config: str | None = None,
+    access_log: bool = False,
+) -> None:
+    """Serve the gateway until interrupted.
+
+    Args:
+        manager_factory: builds the manager (used as is with one worker).
+        host: interface to bind; loopback by default.
+        port: TCP port.
+        workers: processes; above 1 each worker loads the manager from ``config``.
+        insecure: allow a non-loopback host without ``LLMSWITCH_API_KEY``.
+        config: the ``llmswitch.toml`` path the workers should read.
+        access_log: one log line per request (off by default: it costs throughput).
+
+    Raises:
+        BindRefused: for a non-loopback host without a gateway key (unless ``insecure``).
+        ConfigError: for ``memory://`` state with several workers.
+    """
+    import uvicorn
+
+    refusal = check_bind(host, api_key=api_key_from_env(), insecure=insecure)
+    if refusal:
+        raise BindRefused(refusal)
+    if workers > 1:
+        if config:
+            os.environ["LLMSWITCH_CONFIG"] = str(config)  # inherited by the worker processes
+        manager = manager_factory()
+        state = manager.settings.state
+        manager.close()
+        if state.startswith("memory"):
+            raise ConfigError(
+                f"--workers {workers} with state = {state!r}: each worker would count limits on "
+                "its own and overshoot them together; use sqlite:// (default) or redis://")
+        uvicorn.run(WORKER_APP, factory=True, host=host, port=port, workers=workers,
+                    access_log=access_log, log_level="info")
+        return
+    from llmswitch.server.app import create_app
+
+    app = create_app(manager_factory(), owns_manager=True)
+    uvicorn.run(app, host=host, port=port, access_log=access_log, log_level="info")
+
+
+class BackgroundServer:
+    """The gateway app under uvicorn in a daemon thread, on a socket bound up front.
+
+    Used by ``llmswitch demo`` and by tests: binding the socket before the thread starts means
+    the port is known (and taken) at once, with no race between picking a port and using it.
+
+    Args:
+        app: the ASGI app.
+        host: loopback by default.
+        port: 0 picks a free port; a taken port raises ``OSError`` at construction.
+    """
+
+    def __init__(self, app: Any, *, host: str = "127.0.0.1", port: int = 0) -> None:
+        import uvicorn
+
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            self.sock.bind((host, port))
+        except OSError:
+            self.sock.close()
+            raise
+        self.host, self.port = self.sock.getsockname()[:2]
+        config = uvicorn.Config(app, log_level="warning", access_log=False,
+                                timeout_graceful_shutdown=2, lifespan="on")
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(target=self.server.run, kwargs={"sockets": [self.sock]},
+                                       name="llmswitch-gateway", daemon=True)
+
+    @property
+    def base_url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    def start(self, timeout: float = 10.0) -> BackgroundServer:
+        self.thread.start()
+        deadline = time.monotonic() + timeout
+        while not self.server.started:
+            if not self.thread.is_alive() or time.monotonic() > deadline:
+                raise RuntimeError(f"the gateway did not start on {self.base_url}")
+            time.sleep(0.005)
+        return self
+
+    def stop(self) -> None:
+        self.server.should_exit = True
+        self.thread.join(5.0)
+        if self.thread.is_alive():
+            self.server.force_exit = True
+            self.thread.join(5.0)
+        self.sock.close()
+
+    def __enter__(self) -> BackgroundServer:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()

@@ -1,0 +1,66 @@
+"""``GET /api/llm-providers``, ``GET /api/usage`` and ``GET /healthz``.
+
+``/api/llm-providers`` is exactly ``manager.get_provider_status()`` (the seed promised this
+endpoint and its shape), so scripts written against the seed keep working. ``/healthz`` is for
+load balancers and stays open even when the gateway needs a key: it says only whether the process
+and its state store answer.
+
+Every body passes through the redactor before it leaves: the core already masks keys, and this
+makes a leak impossible rather than merely unlikely.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Route
+
+from llmswitch.ledger import PERIODS
+from llmswitch.server import shapes
+
+if TYPE_CHECKING:
+    from llmswitch.manager import LLMProviderManager
+
+
+def redacted_json(body: Any, redact: shapes.Redact, status: int = 200) -> Response:
+    text = redact(shapes.dumps(body).decode())
+    return Response(text, status_code=status, media_type="application/json",
+                    headers={"cache-control": "no-store"})
+
+
+class StatusRoutes:
+    """Read-only views of the manager's state."""
+
+    def __init__(self, manager: LLMProviderManager, redact: shapes.Redact) -> None:
+        self._manager = manager
+        self._redact = redact
+
+    def routes(self) -> list[BaseRoute]:
+        return [
+            Route("/api/llm-providers", self.providers, methods=["GET"]),
+            Route("/api/usage", self.usage, methods=["GET"]),
+            Route("/healthz", self.healthz, methods=["GET"]),
+        ]
+
+    async def providers(self, request: Request) -> Response:
+        return redacted_json(self._manager.get_provider_status(), self._redact)
+
+    async def usage(self, request: Request) -> Response:
+        period = request.query_params.get("period", "today")
+        if period not in PERIODS:
+            return redacted_json({"error": {
+                "message": f"unknown period {period!r}; valid periods: {', '.join(PERIODS)}",
+                "type": "invalid_request_error", "param": "period", "code": None}},
+                self._redact, status=400)
+        return redacted_json(self._manager.get_usage(period), self._redact)
+
+    async def healthz(self, request: Request) -> Response:
+        check = self._manager.store.check()
+        body = {
+            "status": "ok" if check.ok else "degraded",
+            "providers_usable": len(self._manager.planner.usable),
+            "state": {"backend": check.backend, "ok": check.ok},
+        }
+        return redacted_json(body, self._redact, status=200 if check.ok else 503)
