@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -16,7 +16,9 @@ except ModuleNotFoundError:
 import httpx
 import openai
 
-from llmswitch.testing import FakeClock, SimulatorHandle, simulator
+from llmswitch.simulator import Simulator
+from llmswitch.simulator.runner import SimulatorServer
+from llmswitch.testing import FakeClock, SimulatorHandle
 
 # Keys every test may use; only the last four characters ever show up in stats.
 KEYS = {
@@ -41,10 +43,24 @@ def clock() -> FakeClock:
     return FakeClock()
 
 
+@pytest.fixture(scope="session")
+def server() -> Iterator[SimulatorServer]:
+    """One uvicorn for the whole suite; each test gets its own fresh ``Simulator`` on it."""
+    srv = SimulatorServer(Simulator(clock=FakeClock()))
+    srv.start()
+    yield srv
+    srv.stop()
+
+
 @pytest.fixture
-def sim(clock: FakeClock) -> Iterator[SimulatorHandle]:
-    with simulator(clock=clock) as handle:
-        yield handle
+def sim(server: SimulatorServer, clock: FakeClock) -> SimulatorHandle:
+    """A fresh simulator with default config on a FakeClock (the ``testing.simulator()`` contract
+    itself, start and stop included, is covered by ``test_runner.py``)."""
+    fresh = Simulator(clock=clock)
+    server.use(fresh)
+    handle = SimulatorHandle(fresh, server.base_url)
+    handle.clock = clock
+    return handle
 
 
 def sdk(handle: SimulatorHandle, provider: str, *, key: str | None = None,
@@ -58,10 +74,22 @@ def sdk(handle: SimulatorHandle, provider: str, *, key: str | None = None,
     )
 
 
+_OPEN: list[httpx.Client] = []
+
+
+@pytest.fixture(autouse=True)
+def _close_clients() -> Iterator[None]:
+    yield
+    while _OPEN:
+        _OPEN.pop().close()
+
+
 def native(handle: SimulatorHandle, timeout: float = 5.0) -> httpx.Client:
-    """Plain httpx for Gemini's native API."""
-    return httpx.Client(base_url=handle.gemini_native_base_url, timeout=timeout,
-                        headers={"x-goog-api-key": KEYS["gemini"]})  # fmt: skip
+    """Plain httpx for Gemini's native API (closed after the test)."""
+    client = httpx.Client(base_url=handle.gemini_native_base_url, timeout=timeout,
+                          headers={"x-goog-api-key": KEYS["gemini"]})  # fmt: skip
+    _OPEN.append(client)
+    return client
 
 
 def gemini_body(text: str = "Hello there, simulator!", **config: object) -> dict[str, object]:
@@ -69,3 +97,17 @@ def gemini_body(text: str = "Hello there, simulator!", **config: object) -> dict
     if config:
         body["generationConfig"] = config
     return body
+
+
+@pytest.fixture
+def sim_with(server: SimulatorServer, clock: FakeClock) -> Callable[[object], SimulatorHandle]:
+    """Like ``sim``, built from a config (a dict or a TOML path)."""
+
+    def make(config: object) -> SimulatorHandle:
+        fresh = Simulator(clock=clock, config=config)  # type: ignore[arg-type]
+        server.use(fresh)
+        handle = SimulatorHandle(fresh, server.base_url)
+        handle.clock = clock
+        return handle
+
+    return make

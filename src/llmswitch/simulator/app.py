@@ -41,6 +41,11 @@ class SimulatorApp:
     """ASGI entry point; holds one flavour object per provider surface."""
 
     def __init__(self, sim: Simulator) -> None:
+        self.bind(sim)
+        self.prefixes = sorted(OPENAI_PREFIX.items(), key=lambda kv: -len(kv[1]))
+
+    def bind(self, sim: Simulator) -> None:
+        """Serve ``sim`` from now on (a test suite reuses one server for many simulators)."""
         self.sim = sim
         self.compat: dict[str, OpenAIFlavour] = {
             "groq": GroqFlavour(sim),
@@ -50,7 +55,6 @@ class SimulatorApp:
             "gemini": GeminiCompatFlavour(sim),
         }
         self.native = GeminiNativeFlavour(sim)
-        self.prefixes = sorted(OPENAI_PREFIX.items(), key=lambda kv: -len(kv[1]))
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":

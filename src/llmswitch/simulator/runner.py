@@ -101,7 +101,8 @@ class SimulatorServer:
         self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self.sock.bind((host, port))
         self.host, self.port = self.sock.getsockname()[:2]
-        self.server = uvicorn.Server(_uvicorn_config(create_app(sim)))
+        self.app = create_app(sim)
+        self.server = uvicorn.Server(_uvicorn_config(self.app))
         self.thread = threading.Thread(
             target=self.server.run, kwargs={"sockets": [self.sock]}, name="llmswitch-sim", daemon=True
         )
@@ -117,6 +118,16 @@ class SimulatorServer:
             if not self.thread.is_alive() or time.monotonic() > deadline:
                 raise RuntimeError(f"the simulator did not start on {self.base_url}")
             time.sleep(0.005)
+
+    def use(self, sim: Simulator) -> None:
+        """Serve a fresh ``sim`` on the running server; the old one's hanging requests give up.
+
+        Starting uvicorn costs a fraction of a second; a suite of hundreds of tests can start one
+        server and give each test its own ``Simulator`` instead.
+        """
+        old, self.sim = self.sim, sim
+        self.app.bind(sim)
+        old.closing.set()
 
     def stop(self) -> None:
         self.sim.closing.set()
