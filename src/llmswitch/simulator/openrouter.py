@@ -16,7 +16,7 @@ from typing import Any
 from llmswitch.simulator.asgi import Reply, sse
 from llmswitch.simulator.engine import Call, StreamPlan
 from llmswitch.simulator.faults import Fault
-from llmswitch.simulator.limits import Violation, ceil_seconds
+from llmswitch.simulator.limits import Snapshot, Violation, ceil_seconds
 from llmswitch.simulator.openai_dialect import OpenAIFlavour
 from llmswitch.simulator.stats import key_tail
 
@@ -67,6 +67,9 @@ class OpenRouterFlavour(OpenAIFlavour):
                  "error": self._error_obj(502, "Provider returned error", {}),
                  "choices": [{"index": 0, "delta": {"content": ""}, "finish_reason": "error"}]}  # fmt: skip
         return sse(chunk)
+
+    def limit_headers(self, call: Call, snap: Snapshot) -> dict[str, str]:
+        return {}  # OpenRouter sends rate-limit headers only on its own 429s
 
     def key_info(self, key: str) -> dict[str, Any]:
         """``GET /api/v1/key``: the key's label (masked), limits and free-tier standing."""
