@@ -1,0 +1,171 @@
+"""The SQLite schema and the row <-> value mapping, kept apart from the store's transactions.
+
+``schema_version`` lets a later llmswitch migrate a file written by this one, and refuse a file
+written by a newer one instead of misreading it. Callers hold the transaction; these helpers
+only read and write rows.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+
+from llmswitch.errors import StorageError
+from llmswitch.state.base import HealthRecord, LedgerEntry, UsageRow
+
+SCHEMA_VERSION = 1
+
+_TABLES = """
+CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS reservations (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    scope TEXT NOT NULL, ts REAL NOT NULL, tokens INTEGER NOT NULL);
+CREATE INDEX IF NOT EXISTS reservations_by_scope ON reservations (scope, ts, tokens);
+CREATE TABLE IF NOT EXISTS blocks (
+    scope TEXT PRIMARY KEY, until REAL NOT NULL, reason TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS health (
+    scope TEXT PRIMARY KEY, open_until REAL NOT NULL, consecutive_failures INTEGER NOT NULL,
+    last_error_kind TEXT, last_error_message TEXT, last_error_at REAL,
+    auth_failed_fingerprint TEXT, probe_until REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS learned_limits (
+    scope TEXT NOT NULL, window TEXT NOT NULL, value INTEGER NOT NULL,
+    PRIMARY KEY (scope, window));
+CREATE TABLE IF NOT EXISTS ledger (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, ts REAL NOT NULL, day TEXT NOT NULL,
+    provider TEXT NOT NULL, key_alias TEXT NOT NULL, model TEXT NOT NULL, outcome TEXT NOT NULL,
+    prompt_tokens INTEGER NOT NULL, completion_tokens INTEGER NOT NULL, cost_usd REAL NOT NULL,
+    latency_s REAL NOT NULL, free INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS daily_totals (
+    day TEXT NOT NULL, provider TEXT NOT NULL, requests INTEGER NOT NULL,
+    succeeded INTEGER NOT NULL, failed INTEGER NOT NULL, prompt_tokens INTEGER NOT NULL,
+    completion_tokens INTEGER NOT NULL, cost_usd REAL NOT NULL, latency_s_total REAL NOT NULL,
+    PRIMARY KEY (day, provider));
+"""
+
+#: Tables ``reset`` empties (the schema version stays).
+DATA_TABLES = ("reservations", "blocks", "health", "learned_limits", "ledger", "daily_totals")
+
+_HEALTH_FIELDS = (
+    "open_until",
+    "consecutive_failures",
+    "last_error_kind",
+    "last_error_message",
+    "last_error_at",
+    "auth_failed_fingerprint",
+    "probe_until",
+)
+_LEDGER_FIELDS = (
+    "ts",
+    "day",
+    "provider",
+    "key_alias",
+    "model",
+    "outcome",
+    "prompt_tokens",
+    "completion_tokens",
+    "cost_usd",
+    "latency_s",
+    "free",
+)
+_TOTAL_FIELDS = (
+    "day",
+    "provider",
+    "requests",
+    "succeeded",
+    "failed",
+    "prompt_tokens",
+    "completion_tokens",
+    "cost_usd",
+    "latency_s_total",
+)
+
+
+def create(db: sqlite3.Connection) -> None:
+    """Set the connection up (WAL, NORMAL sync) and create or check the schema."""
+    db.execute("PRAGMA journal_mode = WAL")
+    db.execute("PRAGMA synchronous = NORMAL")
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        for statement in _TABLES.split(";"):
+            if statement.strip():
+                db.execute(statement)
+        row = db.execute("SELECT max(version) FROM schema_version").fetchone()
+        if row[0] is None:
+            db.execute("INSERT INTO schema_version (version) VALUES (?)", (SCHEMA_VERSION,))
+        elif row[0] > SCHEMA_VERSION:
+            raise StorageError(
+                f"the state file has schema version {row[0]}, newer than this llmswitch "
+                f"understands ({SCHEMA_VERSION}); upgrade llmswitch or use another state file",
+                backend="sqlite",
+            )
+    except BaseException:
+        db.execute("ROLLBACK")
+        raise
+    db.execute("COMMIT")
+
+
+def read_health(db: sqlite3.Connection, scope: str) -> HealthRecord | None:
+    row = db.execute(
+        f"SELECT {', '.join(_HEALTH_FIELDS)} FROM health WHERE scope = ?",
+        (scope,),
+    ).fetchone()
+    return HealthRecord(*row) if row is not None else None
+
+
+def write_health(db: sqlite3.Connection, scope: str, rec: HealthRecord) -> None:
+    values = tuple(getattr(rec, f) for f in _HEALTH_FIELDS)
+    marks = ", ".join("?" for _ in range(len(_HEALTH_FIELDS) + 1))
+    db.execute(
+        f"INSERT OR REPLACE INTO health (scope, {', '.join(_HEALTH_FIELDS)}) VALUES ({marks})",
+        (scope, *values),
+    )
+
+
+def insert_ledger(db: sqlite3.Connection, e: LedgerEntry) -> None:
+    """The entry and its day's totals, in the caller's transaction (they never disagree)."""
+    values = tuple(getattr(e, f) for f in _LEDGER_FIELDS)
+    marks = ", ".join("?" for _ in _LEDGER_FIELDS)
+    db.execute(f"INSERT INTO ledger ({', '.join(_LEDGER_FIELDS)}) VALUES ({marks})", values)
+    ok = int(e.outcome == "ok")
+    db.execute(
+        "INSERT INTO daily_totals VALUES (?, ?, 1, ?, ?, ?, ?, ?, ?) "
+        "ON CONFLICT (day, provider) DO UPDATE SET requests = requests + 1, "
+        "succeeded = succeeded + excluded.succeeded, failed = failed + excluded.failed, "
+        "prompt_tokens = prompt_tokens + excluded.prompt_tokens, "
+        "completion_tokens = completion_tokens + excluded.completion_tokens, "
+        "cost_usd = cost_usd + excluded.cost_usd, "
+        "latency_s_total = latency_s_total + excluded.latency_s_total",
+        (
+            e.day,
+            e.provider,
+            ok,
+            1 - ok,
+            e.prompt_tokens,
+            e.completion_tokens,
+            e.cost_usd,
+            e.latency_s,
+        ),
+    )
+
+
+def read_totals(
+    db: sqlite3.Connection, since_day: str | None, until_day: str | None
+) -> list[UsageRow]:
+    rows = db.execute(
+        f"SELECT {', '.join(_TOTAL_FIELDS)} FROM daily_totals "
+        "WHERE (?1 IS NULL OR day >= ?1) AND (?2 IS NULL OR day <= ?2) ORDER BY day, provider",
+        (since_day, until_day),
+    ).fetchall()
+    return [UsageRow(*row) for row in rows]
+
+
+def read_ledger(db: sqlite3.Connection, limit: int) -> list[LedgerEntry]:
+    rows = db.execute(
+        f"SELECT {', '.join(_LEDGER_FIELDS)} FROM ledger ORDER BY id DESC LIMIT ?",
+        (max(0, limit),),
+    ).fetchall()
+    out = []
+    for row in rows:
+        fields = dict(zip(_LEDGER_FIELDS, row, strict=True))
+        fields["free"] = bool(fields["free"])
+        out.append(LedgerEntry(**fields))
+    return out
