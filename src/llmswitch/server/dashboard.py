@@ -104,7 +104,7 @@ def savings_today(settings: Settings, usage: dict[str, Any]) -> dict[str, Any]:
             saved += (totals.get("prompt_tokens", 0) * price_in
                       + totals.get("completion_tokens", 0) * price_out) / 1_000_000
             calls += int(totals.get("succeeded", 0))
-    return {"usd": round(saved, 6), "free_calls": calls, "reference": {
+    return {"usd": round(saved, 8), "free_calls": calls, "reference": {
         "provider": ref.name, "model": ref.default_model,
         "price_in_per_mtok": price_in, "price_out_per_mtok": price_out}}
 
