@@ -11,10 +11,11 @@ from contextlib import contextmanager
 
 import openai
 import pytest
+from openai.types.chat import ChatCompletionMessageParam
 
 from tests.server.conftest import Gateway, GatewayFactory
 
-USER = [{"role": "user", "content": "hello gateway"}]
+USER: list[ChatCompletionMessageParam] = [{"role": "user", "content": "hello gateway"}]
 ALL = ("groq", "gemini", "openrouter", "together", "openai")
 
 
@@ -39,7 +40,7 @@ def test_sync_completion_names_the_serving_provider_in_headers(
 ) -> None:
     raw = sdk.chat.completions.with_raw_response.create(model="auto", messages=USER)
     reply = raw.parse()
-    assert reply.choices[0].message.content.startswith("Simulated reply from groq/")
+    assert (reply.choices[0].message.content or "").startswith("Simulated reply from groq/")
     assert reply.choices[0].finish_reason == "stop"
     assert reply.usage is not None and reply.usage.total_tokens > 0
     assert raw.headers["x-llmswitch-provider"] == "groq"
@@ -56,7 +57,8 @@ async def test_async_completion_with_an_alias_and_a_pinned_provider(gateway: Gat
     assert retired.headers["x-llmswitch-provider"] == "groq"
     assert retired.parse().model == "openai/gpt-oss-120b"
     assert pinned.headers["x-llmswitch-provider"] == "gemini"
-    assert pinned.parse().choices[0].message.content.startswith("Simulated reply from gemini/")
+    text = pinned.parse().choices[0].message.content or ""
+    assert text.startswith("Simulated reply from gemini/")
 
 
 def test_stream_with_usage_chunk_matches_the_non_streamed_text(

@@ -20,10 +20,10 @@ from starlette.routing import Route
 from llmswitch.server.run import BackgroundServer
 from tests.server.conftest import GatewayFactory
 
-TOOLS = [{"type": "function", "function": {
+TOOLS: Any = [{"type": "function", "function": {
     "name": "get_weather", "description": "Weather in a city",
     "parameters": {"type": "object", "properties": {"city": {"type": "string"}}}}}]
-RESPONSE_FORMAT = {"type": "json_object"}
+RESPONSE_FORMAT: Any = {"type": "json_object"}
 CALL = {"id": "call_1", "type": "function",
         "function": {"name": "get_weather", "arguments": '{"city":"Paris"}'}}
 USAGE = {"prompt_tokens": 12, "completion_tokens": 5, "total_tokens": 17}
@@ -38,9 +38,9 @@ def _reply() -> dict[str, Any]:
 
 async def _chunks() -> AsyncIterator[bytes]:
     base = {"id": "up-1", "object": "chat.completion.chunk", "created": 1, "model": "echo-1"}
+    opening = {"index": 0, **CALL, "function": {"name": "get_weather", "arguments": ""}}
     deltas = [
-        {"role": "assistant", "tool_calls": [{"index": 0, **CALL,
-                                              "function": {"name": "get_weather", "arguments": ""}}]},
+        {"role": "assistant", "tool_calls": [opening]},
         {"tool_calls": [{"index": 0, "function": {"arguments": '{"city":"Paris"}'}}]},
     ]
     for delta in deltas:
@@ -81,13 +81,15 @@ def test_tools_and_response_format_pass_through_and_tool_calls_return(
     with openai.OpenAI(base_url=gw.v1, api_key="unused", max_retries=0) as c:
         raw = c.chat.completions.with_raw_response.create(
             model="echo-1", messages=[{"role": "user", "content": "weather in Paris?"}],
-            tools=TOOLS, tool_choice="auto", response_format=RESPONSE_FORMAT)  # type: ignore[arg-type]
+            tools=TOOLS, tool_choice="auto", response_format=RESPONSE_FORMAT)
     reply = raw.parse()
     assert raw.headers["x-llmswitch-provider"] == "echo"
     assert seen[0]["tools"] == TOOLS
     assert seen[0]["tool_choice"] == "auto"
     assert seen[0]["response_format"] == RESPONSE_FORMAT
-    call = reply.choices[0].message.tool_calls[0]  # type: ignore[index]
+    calls = reply.choices[0].message.tool_calls
+    assert calls is not None and calls[0].type == "function"
+    call = calls[0]
     assert call.function.name == "get_weather" and json.loads(call.function.arguments) == {
         "city": "Paris"}
     assert reply.choices[0].finish_reason == "tool_calls"
@@ -100,11 +102,11 @@ def test_streamed_tool_call_deltas_reach_the_client(
     gw = make_gateway(extra=_echo_provider(base_url))
     with openai.OpenAI(base_url=gw.v1, api_key="unused", max_retries=0) as c:
         chunks = list(c.chat.completions.create(
-            model="echo-1", messages=[{"role": "user", "content": "weather?"}], tools=TOOLS,  # type: ignore[arg-type]
+            model="echo-1", messages=[{"role": "user", "content": "weather?"}], tools=TOOLS,
             stream=True, stream_options={"include_usage": True}))
     assert seen[0]["stream"] is True and seen[0]["tools"] == TOOLS
-    args = "".join(ch.choices[0].delta.tool_calls[0].function.arguments or ""  # type: ignore[index,union-attr]
-                   for ch in chunks if ch.choices and ch.choices[0].delta.tool_calls)
+    args = "".join((call.function.arguments or "") if call.function else ""
+                   for ch in chunks if ch.choices for call in ch.choices[0].delta.tool_calls or [])
     assert json.loads(args) == {"city": "Paris"}
     assert [ch.choices[0].finish_reason for ch in chunks if ch.choices][-1] == "tool_calls"
     assert chunks[-1].usage is not None and chunks[-1].usage.total_tokens == 17

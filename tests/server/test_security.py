@@ -8,13 +8,14 @@ from typing import Any
 import httpx
 import openai
 import pytest
+from openai.types.chat import ChatCompletionMessageParam
 
 from llmswitch.server.run import BindRefused, serve
 from llmswitch.server.security import Redactor, check_bind, is_loopback
 from tests.server.conftest import Gateway, GatewayFactory
 
 GATEWAY_KEY = "gw-CANARY-gateway-key-7f3a"
-USER = [{"role": "user", "content": "hi"}]
+USER: list[ChatCompletionMessageParam] = [{"role": "user", "content": "hi"}]
 CANARY_KEYS = {
     "GROQ_API_KEY": "gsk_CANARY_groq_5b1d9e",
     "GEMINI_API_KEY": "AIzaSy_CANARY_gemini_77c2",
@@ -49,9 +50,9 @@ def test_page_health_and_metrics_stay_open(locked: Gateway, path: str) -> None:
 def test_openai_sdk_with_the_gateway_key_works_and_without_it_is_refused(locked: Gateway) -> None:
     with openai.OpenAI(base_url=locked.v1, api_key="wrong", max_retries=0) as bad, \
             pytest.raises(openai.AuthenticationError):
-        bad.chat.completions.create(model="auto", messages=USER)  # type: ignore[arg-type]
+        bad.chat.completions.create(model="auto", messages=USER)
     with openai.OpenAI(base_url=locked.v1, api_key=GATEWAY_KEY, max_retries=0) as good:
-        assert good.chat.completions.create(model="auto", messages=USER).choices  # type: ignore[arg-type]
+        assert good.chat.completions.create(model="auto", messages=USER).choices
     assert locked.sim.requests("groq")[0]["status"] == 200  # only the authorised call went out
 
 
