@@ -63,18 +63,21 @@ def sim(server: SimulatorServer, clock: FakeClock) -> SimulatorHandle:
     return handle
 
 
+_OPEN: list[httpx.Client | openai.OpenAI] = []
+
+
 def sdk(handle: SimulatorHandle, provider: str, *, key: str | None = None,
         timeout: float = 5.0) -> openai.OpenAI:  # fmt: skip
-    """The official SDK pointed at one simulated provider, without retries."""
-    return openai.OpenAI(
+    """The official SDK pointed at one simulated provider, without retries (closed after the
+    test, so no socket outlives it)."""
+    client = openai.OpenAI(
         base_url=handle.provider_base_url(provider),
         api_key=key if key is not None else KEYS[provider],
         max_retries=0,
         timeout=timeout,
     )
-
-
-_OPEN: list[httpx.Client] = []
+    _OPEN.append(client)
+    return client
 
 
 @pytest.fixture(autouse=True)

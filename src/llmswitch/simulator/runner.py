@@ -97,7 +97,9 @@ class SimulatorServer:
 
     def __init__(self, sim: Simulator, *, host: str = "127.0.0.1", port: int = 0) -> None:
         self.sim = sim
-        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        # proto=IPPROTO_TCP matters: asyncio sets TCP_NODELAY on accepted connections only when the
+        # listener says it is TCP; without it every reply waits ~40 ms on Nagle + delayed ACK.
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
         self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self.sock.bind((host, port))
         self.host, self.port = self.sock.getsockname()[:2]
