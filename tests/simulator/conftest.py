@@ -66,8 +66,9 @@ def sim(server: SimulatorServer, clock: FakeClock) -> SimulatorHandle:
 _OPEN: list[httpx.Client | openai.OpenAI] = []
 
 
-def sdk(handle: SimulatorHandle, provider: str, *, key: str | None = None,
-        timeout: float = 5.0) -> openai.OpenAI:  # fmt: skip
+def sdk(
+    handle: SimulatorHandle, provider: str, *, key: str | None = None, timeout: float = 5.0
+) -> openai.OpenAI:
     """The official SDK pointed at one simulated provider, without retries (closed after the
     test, so no socket outlives it)."""
     client = openai.OpenAI(
@@ -89,8 +90,11 @@ def _close_clients() -> Iterator[None]:
 
 def native(handle: SimulatorHandle, timeout: float = 5.0) -> httpx.Client:
     """Plain httpx for Gemini's native API (closed after the test)."""
-    client = httpx.Client(base_url=handle.gemini_native_base_url, timeout=timeout,
-                          headers={"x-goog-api-key": KEYS["gemini"]})  # fmt: skip
+    client = httpx.Client(
+        base_url=handle.gemini_native_base_url,
+        timeout=timeout,
+        headers={"x-goog-api-key": KEYS["gemini"]},
+    )
     _OPEN.append(client)
     return client
 

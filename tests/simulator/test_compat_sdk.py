@@ -36,9 +36,11 @@ def test_reply_is_capped_by_max_tokens(sim: SimulatorHandle, provider: str) -> N
 @pytest.mark.parametrize("provider", COMPAT)
 def test_sdk_reads_streams_and_usage(sim: SimulatorHandle, provider: str) -> None:
     stream = sdk(sim, provider).chat.completions.create(
-        model=MODELS[provider], messages=HELLO, stream=True,
+        model=MODELS[provider],
+        messages=HELLO,
+        stream=True,
         stream_options={"include_usage": True},
-    )  # fmt: skip
+    )
     chunks = list(stream)
     text = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
     assert len(text.split()) == 16
@@ -47,7 +49,9 @@ def test_sdk_reads_streams_and_usage(sim: SimulatorHandle, provider: str) -> Non
     assert usage[0].prompt_tokens == count_prompt_tokens(HELLO)
 
 
-@pytest.mark.parametrize("provider", ["groq", "openrouter", "openai", "gemini"])  # Together: bare array
+@pytest.mark.parametrize(
+    "provider", ["groq", "openrouter", "openai", "gemini"]
+)  # Together: bare array
 def test_models_lists_the_catalog(sim: SimulatorHandle, provider: str) -> None:
     ids = {m.id.removeprefix("models/") for m in sdk(sim, provider).models.list()}
     assert MODELS[provider] in ids
@@ -61,8 +65,9 @@ def test_bad_or_missing_key_is_an_authentication_error(
     client = sdk(sim, provider, key=key or "placeholder")
     headers = {"Authorization": ""} if not key else None
     with pytest.raises(openai.AuthenticationError) as info:
-        client.chat.completions.create(model=MODELS[provider], messages=HELLO,
-                                       extra_headers=headers)  # fmt: skip
+        client.chat.completions.create(
+            model=MODELS[provider], messages=HELLO, extra_headers=headers
+        )
     assert info.value.status_code == 401
     assert "invalid-key" not in str(info.value.body)  # never echo a key
 
@@ -86,15 +91,21 @@ def test_unknown_model_is_not_found(sim: SimulatorHandle, provider: str) -> None
 @pytest.mark.parametrize("provider", COMPAT)
 @pytest.mark.parametrize(
     "messages",
-    [[], [{"role": "robot", "content": "hi"}], [{"role": "user"}], [{"content": "hi"}],
-     [{"role": "user", "content": 5}]],
-)  # fmt: skip
+    [
+        [],
+        [{"role": "robot", "content": "hi"}],
+        [{"role": "user"}],
+        [{"content": "hi"}],
+        [{"role": "user", "content": 5}],
+    ],
+)
 def test_malformed_messages_are_bad_requests(
     sim: SimulatorHandle, provider: str, messages: list[dict[str, object]]
 ) -> None:
     with pytest.raises(openai.BadRequestError):
         sdk(sim, provider).chat.completions.create(
-            model=MODELS[provider], messages=messages  # type: ignore[arg-type]
+            model=MODELS[provider],
+            messages=messages,  # type: ignore[arg-type]
         )
 
 
@@ -104,10 +115,13 @@ def test_prompt_over_the_context_window(sim: SimulatorHandle, provider: str) -> 
     with pytest.raises(openai.BadRequestError) as info:
         sdk(sim, provider).chat.completions.create(model=MODELS[provider], messages=huge)  # type: ignore[arg-type]
     text = str(info.value.body)
-    expected = {"groq": "reduce the length of the messages or completion",
-                "openai": "maximum context length is 131072", "together": "must be <= 131072",
-                "openrouter": "maximum context length is 131072",
-                "gemini": "exceeds the maximum number of tokens allowed (1048576)"}  # fmt: skip
+    expected = {
+        "groq": "reduce the length of the messages or completion",
+        "openai": "maximum context length is 131072",
+        "together": "must be <= 131072",
+        "openrouter": "maximum context length is 131072",
+        "gemini": "exceeds the maximum number of tokens allowed (1048576)",
+    }
     assert expected[provider] in text
 
 

@@ -19,10 +19,13 @@ GROQ = MODELS["groq"]
 def _stream(sim: SimulatorHandle, provider: str = "groq", timeout: float = 2.0) -> list[str]:
     """The data lines of a streamed chat completion (raises what httpx raises)."""
     lines: list[str] = []
-    with httpx.stream("POST", sim.provider_base_url(provider) + "/chat/completions",
-                      json={"model": MODELS[provider], "messages": HELLO, "stream": True},
-                      headers={"Authorization": f"Bearer {KEYS[provider]}"},
-                      timeout=timeout) as r:  # fmt: skip
+    with httpx.stream(
+        "POST",
+        sim.provider_base_url(provider) + "/chat/completions",
+        json={"model": MODELS[provider], "messages": HELLO, "stream": True},
+        headers={"Authorization": f"Bearer {KEYS[provider]}"},
+        timeout=timeout,
+    ) as r:
         for line in r.iter_lines():
             if line.startswith("data: "):
                 lines.append(line[6:])
@@ -115,9 +118,12 @@ def test_slow_first_token(sim: SimulatorHandle) -> None:
     sdk(sim, "groq", timeout=2).chat.completions.create(model=GROQ, messages=HELLO)
     assert time.monotonic() - start >= 0.35
     start = time.monotonic()
-    with httpx.stream("POST", sim.provider_base_url("groq") + "/chat/completions",
-                      json={"model": GROQ, "messages": HELLO, "stream": True},
-                      headers={"Authorization": f"Bearer {KEYS['groq']}"}) as r:  # fmt: skip
+    with httpx.stream(
+        "POST",
+        sim.provider_base_url("groq") + "/chat/completions",
+        json={"model": GROQ, "messages": HELLO, "stream": True},
+        headers={"Authorization": f"Bearer {KEYS['groq']}"},
+    ) as r:
         assert r.status_code == 200 and time.monotonic() - start < 0.3  # headers at once
         list(r.iter_lines())
     assert time.monotonic() - start >= 0.35
@@ -126,11 +132,16 @@ def test_slow_first_token(sim: SimulatorHandle) -> None:
 def test_cut_stream_drops_the_connection_mid_body(sim: SimulatorHandle) -> None:
     sim.set_fault("groq", {"kind": "cut_stream", "after_chunks": 2})
     seen: list[str] = []
-    with pytest.raises(httpx.RemoteProtocolError):
-        with httpx.stream("POST", sim.provider_base_url("groq") + "/chat/completions",
-                          json={"model": GROQ, "messages": HELLO, "stream": True},
-                          headers={"Authorization": f"Bearer {KEYS['groq']}"}) as r:  # fmt: skip
-            seen.extend(line for line in r.iter_lines() if line.startswith("data: "))
+    with (
+        pytest.raises(httpx.RemoteProtocolError),
+        httpx.stream(
+            "POST",
+            sim.provider_base_url("groq") + "/chat/completions",
+            json={"model": GROQ, "messages": HELLO, "stream": True},
+            headers={"Authorization": f"Bearer {KEYS['groq']}"},
+        ) as r,
+    ):
+        seen.extend(line for line in r.iter_lines() if line.startswith("data: "))
     assert len(seen) <= 2 and "data: [DONE]" not in seen
 
 
@@ -144,12 +155,17 @@ def test_cut_stream_through_the_sdk(sim: SimulatorHandle) -> None:
 def test_stall_after_n_chunks(sim: SimulatorHandle) -> None:
     sim.set_fault("groq", {"kind": "stall", "after_chunks": 2})
     seen: list[str] = []
-    with pytest.raises(httpx.ReadTimeout):
-        with httpx.stream("POST", sim.provider_base_url("groq") + "/chat/completions",
-                          json={"model": GROQ, "messages": HELLO, "stream": True},
-                          headers={"Authorization": f"Bearer {KEYS['groq']}"},
-                          timeout=0.3) as r:  # fmt: skip
-            seen.extend(line for line in r.iter_lines() if line.startswith("data: "))
+    with (
+        pytest.raises(httpx.ReadTimeout),
+        httpx.stream(
+            "POST",
+            sim.provider_base_url("groq") + "/chat/completions",
+            json={"model": GROQ, "messages": HELLO, "stream": True},
+            headers={"Authorization": f"Bearer {KEYS['groq']}"},
+            timeout=0.3,
+        ) as r,
+    ):
+        seen.extend(line for line in r.iter_lines() if line.startswith("data: "))
     assert len(seen) == 2
 
 
@@ -159,8 +175,9 @@ def test_malformed_sse_event(sim: SimulatorHandle) -> None:
     bad = [line for line in lines if line != "[DONE]" and not _is_json(line)]
     assert len(bad) == 1 and lines[-1] == "[DONE]"
     sim.set_fault("openai", {"kind": "malformed_sse", "after_chunks": 1})
-    stream = sdk(sim, "openai").chat.completions.create(model="gpt-4o-mini", messages=HELLO,
-                                                       stream=True)  # fmt: skip
+    stream = sdk(sim, "openai").chat.completions.create(
+        model="gpt-4o-mini", messages=HELLO, stream=True
+    )
     with pytest.raises(json.JSONDecodeError):
         list(stream)
 
@@ -181,9 +198,11 @@ def test_no_done(sim: SimulatorHandle) -> None:
 
 def test_error_in_200(sim: SimulatorHandle) -> None:
     sim.set_fault("openai", "error_in_200")
-    r = httpx.post(sim.provider_base_url("openai") + "/chat/completions",
-                   json={"model": "gpt-4o-mini", "messages": HELLO},
-                   headers={"Authorization": f"Bearer {KEYS['openai']}"})  # fmt: skip
+    r = httpx.post(
+        sim.provider_base_url("openai") + "/chat/completions",
+        json={"model": "gpt-4o-mini", "messages": HELLO},
+        headers={"Authorization": f"Bearer {KEYS['openai']}"},
+    )
     assert r.status_code == 200 and "error" in r.json() and "choices" not in r.json()
 
 
@@ -198,7 +217,9 @@ def test_context_length_and_content_filter_faults(sim: SimulatorHandle, provider
         client.chat.completions.create(model=MODELS[provider], messages=HELLO)
     assert info.value.status_code == (403 if provider == "openrouter" else 400)
     assert sim.stats()["providers"][provider]["outcomes"] == {
-        "context_too_long": 1, "content_filter": 1}  # fmt: skip
+        "context_too_long": 1,
+        "content_filter": 1,
+    }
 
 
 def test_gemini_native_stream_faults(sim: SimulatorHandle) -> None:

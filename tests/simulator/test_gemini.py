@@ -87,10 +87,16 @@ def test_key_errors(sim: SimulatorHandle, key: str | None, status: int, google_s
 
 @pytest.mark.parametrize(
     "body",
-    [{}, {"contents": []}, {"contents": [{"role": "user", "parts": []}]},
-     {"contents": [{"role": "assistant", "parts": [{"text": "x"}]}]}],
-)  # fmt: skip
-def test_malformed_contents_are_invalid_argument(sim: SimulatorHandle, body: dict[str, object]) -> None:
+    [
+        {},
+        {"contents": []},
+        {"contents": [{"role": "user", "parts": []}]},
+        {"contents": [{"role": "assistant", "parts": [{"text": "x"}]}]},
+    ],
+)
+def test_malformed_contents_are_invalid_argument(
+    sim: SimulatorHandle, body: dict[str, object]
+) -> None:
     r = native(sim).post(GEN, json=body)
     assert r.status_code == 400 and r.json()["error"]["status"] == "INVALID_ARGUMENT"
 
@@ -105,7 +111,11 @@ def test_unknown_and_retired_models_are_not_found(sim: SimulatorHandle) -> None:
 def test_model_listing(sim: SimulatorHandle) -> None:
     data = native(sim).get("/v1beta/models").json()
     names = {m["name"] for m in data["models"]}
-    assert {"models/gemini-3.6-flash", "models/gemini-3.5-flash-lite", "models/gemini-2.5-pro"} <= names
+    assert {
+        "models/gemini-3.6-flash",
+        "models/gemini-3.5-flash-lite",
+        "models/gemini-2.5-pro",
+    } <= names
     one = native(sim).get(f"/v1beta/models/{MODEL}").json()
     assert one["name"] == f"models/{MODEL}" and one["inputTokenLimit"] == 1_048_576
 
@@ -135,7 +145,9 @@ def _at_pacific(sim: SimulatorHandle, *parts: int) -> None:
 
 
 @pytest.mark.parametrize("day", [(2026, 6, 10), (2026, 11, 1), (2027, 3, 14)])  # incl. DST days
-def test_day_quota_resets_at_pacific_midnight(sim: SimulatorHandle, day: tuple[int, int, int]) -> None:
+def test_day_quota_resets_at_pacific_midnight(
+    sim: SimulatorHandle, day: tuple[int, int, int]
+) -> None:
     sim.set_limits("gemini", rpd=2)
     client = native(sim)
     _at_pacific(sim, *day, 0, 0, 30)
@@ -166,16 +178,22 @@ def test_quota_exhausted_fault_is_per_day(sim: SimulatorHandle) -> None:
 def test_rate_limit_fault_without_retry_is_the_bare_variant(sim: SimulatorHandle) -> None:
     sim.set_fault("gemini", "rate_limit")
     r = native(sim).post(GEN, json=gemini_body())
-    assert r.json() == {"error": {"code": 429, "status": "RESOURCE_EXHAUSTED",
-                                  "message": "Resource has been exhausted (e.g. check quota)."}}  # fmt: skip
+    assert r.json() == {
+        "error": {
+            "code": 429,
+            "status": "RESOURCE_EXHAUSTED",
+            "message": "Resource has been exhausted (e.g. check quota).",
+        }
+    }
 
 
 def test_compat_429_is_an_array_and_models_have_prefix(sim: SimulatorHandle) -> None:
     client = sdk(sim, "gemini")
     ids = [m.id for m in client.models.list()]
     assert "models/gemini-3.6-flash" in ids
-    reply = client.chat.completions.create(model="models/gemini-3.6-flash",
-                                           messages=[{"role": "user", "content": "hi"}])  # fmt: skip
+    reply = client.chat.completions.create(
+        model="models/gemini-3.6-flash", messages=[{"role": "user", "content": "hi"}]
+    )
     assert reply.model == MODEL
     sim.set_limits("gemini", rpm=1)
     with pytest.raises(openai.RateLimitError) as info:

@@ -97,9 +97,12 @@ def test_daily_limit_message_and_rolling_day(sim: SimulatorHandle) -> None:
 
 
 def test_stream_carries_x_groq_id_and_final_usage(sim: SimulatorHandle) -> None:
-    with httpx.stream("POST", sim.provider_base_url("groq") + "/chat/completions",
-                      headers={"Authorization": f"Bearer {KEYS['groq']}"},
-                      json={"model": MODEL, "messages": HELLO, "stream": True}) as r:  # fmt: skip
+    with httpx.stream(
+        "POST",
+        sim.provider_base_url("groq") + "/chat/completions",
+        headers={"Authorization": f"Bearer {KEYS['groq']}"},
+        json={"model": MODEL, "messages": HELLO, "stream": True},
+    ) as r:
         events = [line for line in r.iter_lines() if line.startswith("data: ")]
     assert events[-1] == "data: [DONE]"
     import json
@@ -120,9 +123,11 @@ def test_reply_has_timings_and_x_groq(sim: SimulatorHandle) -> None:
 
 @pytest.mark.parametrize(
     ("model", "status", "code"),
-    [("llama-3.3-70b-versatile", 404, "model_not_found"),
-     ("mixtral-8x7b-32768", 400, "model_decommissioned")],
-)  # fmt: skip
+    [
+        ("llama-3.3-70b-versatile", 404, "model_not_found"),
+        ("mixtral-8x7b-32768", 400, "model_decommissioned"),
+    ],
+)
 def test_retired_models(sim: SimulatorHandle, model: str, status: int, code: str) -> None:
     with pytest.raises(openai.APIStatusError) as info:
         sdk(sim, "groq").chat.completions.create(model=model, messages=HELLO)
@@ -143,8 +148,11 @@ def test_groq_specific_refusals(sim: SimulatorHandle) -> None:
 def test_invalid_key_body(sim: SimulatorHandle) -> None:
     with pytest.raises(openai.AuthenticationError) as info:
         sdk(sim, "groq", key="gsk_invalid").chat.completions.create(model=MODEL, messages=HELLO)
-    assert info.value.body == {"message": "Invalid API Key", "type": "invalid_request_error",
-                               "code": "invalid_api_key"}  # fmt: skip
+    assert info.value.body == {
+        "message": "Invalid API Key",
+        "type": "invalid_request_error",
+        "code": "invalid_api_key",
+    }
 
 
 def test_quota_exhausted_fault_is_the_rpd_message(sim: SimulatorHandle) -> None:

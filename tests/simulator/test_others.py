@@ -18,8 +18,11 @@ FREE_A, FREE_B = "openai/gpt-oss-120b:free", "meta-llama/llama-3.3-70b-instruct:
 
 
 def _raw(sim: SimulatorHandle, provider: str, body: dict[str, object]) -> httpx.Response:
-    return httpx.post(sim.provider_base_url(provider) + "/chat/completions", json=body,
-                      headers={"Authorization": f"Bearer {KEYS[provider]}"})  # fmt: skip
+    return httpx.post(
+        sim.provider_base_url(provider) + "/chat/completions",
+        json=body,
+        headers={"Authorization": f"Bearer {KEYS[provider]}"},
+    )
 
 
 def _events(text: str) -> list[str]:
@@ -90,8 +93,10 @@ def test_openrouter_stream_comment_usage_and_mid_stream_error(sim: SimulatorHand
 
 
 def test_openrouter_key_endpoint_and_upstream_429(sim: SimulatorHandle) -> None:
-    r = httpx.get(sim.provider_base_url("openrouter") + "/key",
-                  headers={"Authorization": f"Bearer {KEYS['openrouter']}"})  # fmt: skip
+    r = httpx.get(
+        sim.provider_base_url("openrouter") + "/key",
+        headers={"Authorization": f"Bearer {KEYS['openrouter']}"},
+    )
     data = r.json()["data"]
     assert KEYS["openrouter"] not in json.dumps(data) and data["label"].endswith("test")
     assert httpx.get(sim.provider_base_url("openrouter") + "/key").status_code == 401
@@ -123,8 +128,10 @@ def test_together_per_second_headers_eos_and_final_chunk_usage(sim: SimulatorHan
 
 
 def test_together_models_is_a_bare_array(sim: SimulatorHandle) -> None:
-    r = httpx.get(sim.provider_base_url("together") + "/models",
-                  headers={"Authorization": f"Bearer {KEYS['together']}"})  # fmt: skip
+    r = httpx.get(
+        sim.provider_base_url("together") + "/models",
+        headers={"Authorization": f"Bearer {KEYS['together']}"},
+    )
     data = r.json()
     assert isinstance(data, list) and MODELS["together"] in {m["id"] for m in data}
     assert data[0]["pricing"]["input"] == 0.88
@@ -178,8 +185,16 @@ def test_openai_tells_rate_limit_from_insufficient_quota(sim: SimulatorHandle) -
 
 
 def test_openai_usage_chunk_has_empty_choices(sim: SimulatorHandle) -> None:
-    r = _raw(sim, "openai", {"model": "gpt-4o-mini", "messages": HELLO, "stream": True,
-                             "stream_options": {"include_usage": True}})  # fmt: skip
+    r = _raw(
+        sim,
+        "openai",
+        {
+            "model": "gpt-4o-mini",
+            "messages": HELLO,
+            "stream": True,
+            "stream_options": {"include_usage": True},
+        },
+    )
     events = _events(r.text)
     assert events[-1] == "[DONE]"
     usage_chunk = json.loads(events[-2])

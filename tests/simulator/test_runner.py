@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
@@ -41,11 +43,14 @@ def test_shutdown_is_prompt_with_a_hanging_request_open() -> None:
         sim.set_fault("groq", "hang")
         client = httpx.Client(timeout=10)
         worker = threading.Thread(
-            target=lambda: _swallow(lambda: client.post(
-                sim.provider_base_url("groq") + "/chat/completions",
-                json={"model": MODELS["groq"], "messages": HELLO},
-                headers={"Authorization": f"Bearer {KEYS['groq']}"})),
-        )  # fmt: skip
+            target=lambda: _swallow(
+                lambda: client.post(
+                    sim.provider_base_url("groq") + "/chat/completions",
+                    json={"model": MODELS["groq"], "messages": HELLO},
+                    headers={"Authorization": f"Bearer {KEYS['groq']}"},
+                )
+            ),
+        )
         worker.start()
         deadline = time.monotonic() + 2
         while not sim.requests("groq") and time.monotonic() < deadline:
@@ -57,11 +62,9 @@ def test_shutdown_is_prompt_with_a_hanging_request_open() -> None:
     assert not worker.is_alive()
 
 
-def _swallow(fn: object) -> None:
-    try:
-        fn()  # type: ignore[operator]
-    except httpx.HTTPError:
-        pass
+def _swallow(fn: Callable[[], object]) -> None:
+    with contextlib.suppress(httpx.HTTPError):  # the server drops the hanging request on exit
+        fn()
 
 
 def test_config_from_dict_and_from_toml(tmp_path: Path) -> None:
@@ -91,7 +94,9 @@ def test_http_controls(sim: SimulatorHandle) -> None:
         now = c.post("/_sim/clock/advance", json={"seconds": 60}).json()["now"]
         assert now == sim.clock()
         client.chat.completions.create(model=MODELS["groq"], messages=HELLO)
-        assert c.post("/_sim/keys/revoke", json={"provider": "groq", "key": KEYS["groq"]}).json()["ok"]
+        assert c.post("/_sim/keys/revoke", json={"provider": "groq", "key": KEYS["groq"]}).json()[
+            "ok"
+        ]
         with pytest.raises(openai.AuthenticationError):
             client.chat.completions.create(model=MODELS["groq"], messages=HELLO)
         stats = c.get("/_sim/stats").json()

@@ -19,7 +19,10 @@ LA = ZoneInfo("America/Los_Angeles")
 def test_prompt_tokens_follow_the_documented_formula() -> None:
     messages = [
         {"role": "system", "content": "abcd" * 5},  # 20 chars -> 5 + 3
-        {"role": "user", "content": [{"type": "text", "text": "abc"}, {"type": "text", "text": "de"}]},
+        {
+            "role": "user",
+            "content": [{"type": "text", "text": "abc"}, {"type": "text", "text": "de"}],
+        },
         {"role": "assistant", "content": None},  # 0 + 3
     ]
     assert count_prompt_tokens(messages) == 3 + (5 + 3) + (2 + 3) + (0 + 3)
@@ -27,9 +30,17 @@ def test_prompt_tokens_follow_the_documented_formula() -> None:
 
 @pytest.mark.parametrize(
     ("seconds", "text"),
-    [(0.94, "940ms"), (7.66, "7.66s"), (179.56, "2m59.56s"), (3723, "1h2m3s"), (1, "1s"),
-     (360, "6m0s"), (0.012, "12ms"), (0, "0s")],
-)  # fmt: skip
+    [
+        (0.94, "940ms"),
+        (7.66, "7.66s"),
+        (179.56, "2m59.56s"),
+        (3723, "1h2m3s"),
+        (1, "1s"),
+        (360, "6m0s"),
+        (0.012, "12ms"),
+        (0, "0s"),
+    ],
+)
 def test_go_durations(seconds: float, text: str) -> None:
     assert go_duration(seconds) == text
 
@@ -125,7 +136,10 @@ def test_fault_count_schedule_and_model_precedence() -> None:
     book.set("groq", parse_fault({"kind": "status", "count": 2}, now=0))
     book.set("groq", parse_fault({"kind": "hang", "for_seconds": 60}, now=0), "m2")
     assert [book.pick("groq", "m1", now=1, stream=False) is not None for _ in range(3)] == [
-        True, True, False]  # fmt: skip
+        True,
+        True,
+        False,
+    ]
     fault = book.pick("groq", "m2", now=59, stream=False)
     assert fault is not None and fault.kind == "hang"
     assert book.pick("groq", "m2", now=60, stream=False) is None
@@ -172,10 +186,12 @@ status = 502
 
 @pytest.mark.parametrize(
     ("data", "match"),
-    [({"providers": {"nope": {}}}, "unknown provider"),
-     ({"providers": {"groq": {"limits": {"rps": 1}}}}, "unknown window"),
-     ({"faults": [{"kind": "hang"}]}, "faults\\[0\\].provider")],
-)  # fmt: skip
+    [
+        ({"providers": {"nope": {}}}, "unknown provider"),
+        ({"providers": {"groq": {"limits": {"rps": 1}}}}, "unknown window"),
+        ({"faults": [{"kind": "hang"}]}, "faults\\[0\\].provider"),
+    ],
+)
 def test_config_errors_name_the_field(data: dict[str, object], match: str) -> None:
     with pytest.raises(SimConfigError, match=match):
         load_config(data)

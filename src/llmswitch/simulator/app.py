@@ -115,9 +115,17 @@ class SimulatorApp:
             info = self.sim.model_status("gemini", model.removeprefix("models/"))
             if isinstance(info, str):
                 return await ex.respond(self.native.model_error(model, info))
-            return await ex.respond(Reply(200, self.native.model_list()["models"][0] | {
-                "name": f"models/{info.id}", "displayName": info.id,
-                "inputTokenLimit": info.context_window}))  # fmt: skip
+            return await ex.respond(
+                Reply(
+                    200,
+                    self.native.model_list()["models"][0]
+                    | {
+                        "name": f"models/{info.id}",
+                        "displayName": info.id,
+                        "inputTokenLimit": info.context_window,
+                    },
+                )
+            )
         if ex.method == "POST" and method == "countTokens":
             return await ex.respond(self.native.count_tokens(await ex.json()))
         if ex.method == "POST" and method in ("generateContent", "streamGenerateContent"):

@@ -10,6 +10,7 @@ turns into a dropped connection or a 500.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import socket
 import struct
@@ -27,7 +28,7 @@ Send = Callable[[Message], Awaitable[None]]
 POLL = 0.02  # how often a hanging request checks for shutdown
 
 
-class ConnectionDropped(Exception):  # noqa: N818 - it is an event, not a failure of ours
+class ConnectionDropped(Exception):
     """Raised to unwind a handler after its connection was aborted on purpose."""
 
 
@@ -52,7 +53,9 @@ class Exchange:
         self.path: str = scope["path"]
         raw_query = scope.get("query_string", b"").decode("latin-1")
         self.query = {k: v[-1] for k, v in parse_qs(raw_query).items()}
-        self.headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
+        self.headers = {
+            k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]
+        }
         self.started = False
 
     async def body(self) -> bytes:
@@ -111,10 +114,8 @@ class Exchange:
             raise ConnectionDropped("no transport to abort; let the server drop the connection")
         sock = transport.get_extra_info("socket")
         if reset and sock is not None:
-            try:
+            with contextlib.suppress(OSError):  # already closed by the peer: nothing to reset
                 sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-            except OSError:
-                pass
         transport.abort()
         raise ConnectionDropped("connection aborted by a simulated fault")
 

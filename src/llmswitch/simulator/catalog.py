@@ -77,7 +77,9 @@ def default_specs() -> dict[str, ProviderSpec]:
         ),
         "gemini": ProviderSpec(
             "gemini",
-            _models(("gemini-3.6-flash", "gemini-3.5-flash-lite", "gemini-2.5-pro"), GEMINI_CONTEXT),
+            _models(
+                ("gemini-3.6-flash", "gemini-3.5-flash-lite", "gemini-2.5-pro"), GEMINI_CONTEXT
+            ),
             Limits(rpm=60, rpd=1500, tpm=250_000, tpd=15_000_000),
             day_rule="America/Los_Angeles",
             retired={"gemini-1.5-flash": "gone", "gemini-2.0-flash": "gone"},
@@ -98,7 +100,9 @@ def default_specs() -> dict[str, ProviderSpec]:
         ),
         "together": ProviderSpec(
             "together",
-            _models(("meta-llama/Llama-3.3-70B-Instruct-Turbo", "openai/gpt-oss-120b"), OPENAI_CONTEXT),
+            _models(
+                ("meta-llama/Llama-3.3-70B-Instruct-Turbo", "openai/gpt-oss-120b"), OPENAI_CONTEXT
+            ),
             Limits(rpm=40, tpd=100_000),
             retired={"meta-llama/Llama-3.3-70B-Instruct-Turbo-Free": "gone"},
         ),

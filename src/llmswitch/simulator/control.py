@@ -50,7 +50,9 @@ def _apply(sim: Simulator, route: tuple[str, str], data: dict[str, Any]) -> Repl
         sim.clear_faults(data.get("provider"), model=data.get("model"))
         return _ok()
     if route == ("POST", "/_sim/limits"):
-        windows = {w: None if data.get(w) is None else int(data[w]) for w in ("rpm", "rpd", "tpm", "tpd")}
+        windows = {
+            w: None if data.get(w) is None else int(data[w]) for w in ("rpm", "rpd", "tpm", "tpd")
+        }
         sim.set_limits(data["provider"], key=data.get("key"), **windows)
         return _ok()
     if route == ("POST", "/_sim/keys/revoke"):

@@ -20,7 +20,20 @@ from llmswitch.simulator.state import Simulator
 from llmswitch.simulator.stats import Record, key_tail
 from llmswitch.simulator.tokens import content_text, count_prompt_tokens
 
-FILLER = "lorem ipsum dolor sit amet consectetur adipiscing elit sed do eiusmod tempor".split()
+FILLER = [
+    "lorem",
+    "ipsum",
+    "dolor",
+    "sit",
+    "amet",
+    "consectetur",
+    "adipiscing",
+    "elit",
+    "sed",
+    "do",
+    "eiusmod",
+    "tempor",
+]
 
 
 @dataclass(slots=True)
@@ -58,7 +71,7 @@ class Call:
 def reply_words(provider: str, model: str, prompt: str, count: int) -> list[str]:
     """Deterministic reply: who answered, the first words of the prompt, then filler."""
     words = ["Simulated", "reply", "from", f"{provider}/{model}", "to:"]
-    words += prompt.split()[:6] + ["..."]
+    words += [*prompt.split()[:6], "..."]
     while len(words) < count:
         words += FILLER
     return words[:count]
@@ -184,9 +197,9 @@ async def _serve(flavour: Flavour, ex: Exchange, call: Call, now: float) -> None
     headers = flavour.limit_headers(call, verdict)
     outcome = "ok" if fault is None or fault.kind == "slow_first_token" else fault.kind
     _record_call(sim, call, now, 200, outcome, served=True, fault=fault)
-    if fault is not None and fault.kind == "slow_first_token" and not call.stream:
-        if not await ex.wait(fault.seconds):
-            ex.abort(reset=False)
+    slow = fault is not None and fault.kind == "slow_first_token" and not call.stream
+    if slow and fault is not None and not await ex.wait(fault.seconds):
+        ex.abort(reset=False)
     if not call.stream:
         return await ex.respond(Reply(200, flavour.reply(call), headers))
     await _stream(flavour, ex, call, headers, fault)
@@ -196,7 +209,9 @@ def _cost(call: Call) -> int:
     return call.prompt_tokens + call.completion_tokens
 
 
-async def _early_fault(flavour: Flavour, ex: Exchange, call: Call, fault: Fault, now: float) -> bool:
+async def _early_fault(
+    flavour: Flavour, ex: Exchange, call: Call, fault: Fault, now: float
+) -> bool:
     """Answer with the fault if it replaces the reply; False lets the request proceed."""
     kind = fault.kind
     if kind in ("reset", "hang"):
@@ -290,6 +305,12 @@ def _record_call(
 
 
 def _record(
-    sim: Simulator, provider: str, key: str | None, model: str, now: float, status: int, outcome: str
+    sim: Simulator,
+    provider: str,
+    key: str | None,
+    model: str,
+    now: float,
+    status: int,
+    outcome: str,
 ) -> None:
     sim.record(Record(now, provider, key_tail(key), model, status, outcome, False, 0, 0, None))

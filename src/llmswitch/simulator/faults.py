@@ -16,18 +16,38 @@ from typing import Any
 
 KINDS = frozenset(
     {
-        "status", "error_rate", "rate_limit", "quota_exhausted", "reset", "hang",
-        "slow_first_token", "cut_stream", "stall", "malformed_sse", "no_done", "error_in_200",
-        "context_length", "content_filter",
+        "status",
+        "error_rate",
+        "rate_limit",
+        "quota_exhausted",
+        "reset",
+        "hang",
+        "slow_first_token",
+        "cut_stream",
+        "stall",
+        "malformed_sse",
+        "no_done",
+        "error_in_200",
+        "context_length",
+        "content_filter",
     }
-)  # fmt: skip
+)
 STREAM_ONLY = frozenset({"cut_stream", "stall", "malformed_sse", "no_done"})
 _FIELDS = frozenset(
     {
-        "kind", "status", "rate", "seed", "retry_after", "seconds", "after_chunks",
-        "for_seconds", "count", "model", "provider",
+        "kind",
+        "status",
+        "rate",
+        "seed",
+        "retry_after",
+        "seconds",
+        "after_chunks",
+        "for_seconds",
+        "count",
+        "model",
+        "provider",
     }
-)  # fmt: skip
+)
 
 
 class FaultError(ValueError):

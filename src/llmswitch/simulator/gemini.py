@@ -19,8 +19,8 @@ from typing import Any
 from llmswitch.simulator.asgi import Exchange, Reply, sse
 from llmswitch.simulator.engine import Call, StreamPlan, new_call
 from llmswitch.simulator.gemini_errors import GoogleErrors, google_error
-from llmswitch.simulator.openai_dialect import OpenAIFlavour
 from llmswitch.simulator.limits import Snapshot
+from llmswitch.simulator.openai_dialect import OpenAIFlavour
 from llmswitch.simulator.tokens import count_prompt_tokens
 
 
@@ -45,8 +45,14 @@ def _messages(body: dict[str, Any]) -> list[dict[str, Any]] | str:
     if isinstance(system, dict):
         out.append({"role": "system", "content": system.get("parts", [])})
     for i, item in enumerate(contents):
-        if not isinstance(item, dict) or not isinstance(item.get("parts"), list) or not item["parts"]:
-            return f"* GenerateContentRequest.contents[{i}].parts: contents.parts must not be empty.\n"
+        if (
+            not isinstance(item, dict)
+            or not isinstance(item.get("parts"), list)
+            or not item["parts"]
+        ):
+            return (
+                f"* GenerateContentRequest.contents[{i}].parts: contents.parts must not be empty.\n"
+            )
         if item.get("role", "user") not in ("user", "model"):
             return "Please use a valid role: user, model."
         out.append({"role": item.get("role", "user"), "content": item["parts"]})
@@ -72,21 +78,37 @@ class GeminiNativeFlavour(GoogleErrors):
             return self.bad_request(messages)
         config = body.get("generationConfig") or {}
         cap = config.get("maxOutputTokens")
-        call = new_call(self.sim, provider=self.name, id_prefix="sim-", model=model, info=info,
-                        key=key, messages=messages, cap=cap)  # fmt: skip
-        call.stream = ex.scope["sim.method"] == "streamGenerateContent" and ex.query.get("alt") == "sse"
+        call = new_call(
+            self.sim,
+            provider=self.name,
+            id_prefix="sim-",
+            model=model,
+            info=info,
+            key=key,
+            messages=messages,
+            cap=cap,
+        )
+        call.stream = (
+            ex.scope["sim.method"] == "streamGenerateContent" and ex.query.get("alt") == "sse"
+        )
         call.extra["array"] = ex.scope["sim.method"] == "streamGenerateContent" and not call.stream
         if call.prompt_tokens > info.context_window:
             return self.context_error(call)
         return call
 
     def _chunk(self, call: Call, text: str | None, final: bool) -> dict[str, Any]:
-        candidate: dict[str, Any] = {"content": {"parts": [{"text": text}] if text else [],
-                                                 "role": "model"}, "index": 0}  # fmt: skip
+        candidate: dict[str, Any] = {
+            "content": {"parts": [{"text": text}] if text else [], "role": "model"},
+            "index": 0,
+        }
         if final:
             candidate["finishReason"] = "MAX_TOKENS" if call.capped else "STOP"
-        return {"candidates": [candidate], "usageMetadata": _usage(call, final),
-                "modelVersion": call.model, "responseId": call.rid}  # fmt: skip
+        return {
+            "candidates": [candidate],
+            "usageMetadata": _usage(call, final),
+            "modelVersion": call.model,
+            "responseId": call.rid,
+        }
 
     def reply(self, call: Call) -> Any:
         if call.extra.get("array"):
@@ -99,16 +121,24 @@ class GeminiNativeFlavour(GoogleErrors):
         return StreamPlan([sse(c) for c in chunks], done=None)
 
     def stream_error(self, call: Call) -> bytes:
-        return json.dumps(google_error(500, "An internal error has occurred."), indent=2).encode() + b"\n"
+        return (
+            json.dumps(google_error(500, "An internal error has occurred."), indent=2).encode()
+            + b"\n"
+        )
 
     def malformed_event(self) -> bytes:
         return b'data: {"candidates": [{"content": {"parts": [{"text": \n\n'
 
     def content_filter(self, call: Call) -> Reply:
-        body = {"promptFeedback": {"blockReason": "SAFETY"},
-                "usageMetadata": {"promptTokenCount": call.prompt_tokens,
-                                  "totalTokenCount": call.prompt_tokens},
-                "modelVersion": call.model, "responseId": call.rid}  # fmt: skip
+        body = {
+            "promptFeedback": {"blockReason": "SAFETY"},
+            "usageMetadata": {
+                "promptTokenCount": call.prompt_tokens,
+                "totalTokenCount": call.prompt_tokens,
+            },
+            "modelVersion": call.model,
+            "responseId": call.rid,
+        }
         return Reply(200, body, {}, "content_filter")
 
     def error_in_200(self, call: Call) -> Reply:
@@ -117,13 +147,22 @@ class GeminiNativeFlavour(GoogleErrors):
     def model_list(self) -> dict[str, Any]:
         models = []
         for info in self.sim.specs[self.name].models.values():
-            models.append({
-                "name": f"models/{info.id}", "version": "001", "displayName": info.id,
-                "description": f"Simulated {info.id}", "inputTokenLimit": info.context_window,
-                "outputTokenLimit": 65536, "temperature": 1, "maxTemperature": 2, "topP": 0.95,
-                "topK": 64, "thinking": True,
-                "supportedGenerationMethods": ["generateContent", "countTokens"],
-            })  # fmt: skip
+            models.append(
+                {
+                    "name": f"models/{info.id}",
+                    "version": "001",
+                    "displayName": info.id,
+                    "description": f"Simulated {info.id}",
+                    "inputTokenLimit": info.context_window,
+                    "outputTokenLimit": 65536,
+                    "temperature": 1,
+                    "maxTemperature": 2,
+                    "topP": 0.95,
+                    "topK": 64,
+                    "thinking": True,
+                    "supportedGenerationMethods": ["generateContent", "countTokens"],
+                }
+            )
         return {"models": models}
 
     def count_tokens(self, body: Any) -> Reply:

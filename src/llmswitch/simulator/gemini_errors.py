@@ -25,9 +25,17 @@ QUOTA_IDS = {
     "tpd": "GenerateContentInputTokensPerModelPerDay-FreeTier",
 }
 METRIC = "generativelanguage.googleapis.com/generate_content_free_tier_"
-STATUS_NAMES = {400: "INVALID_ARGUMENT", 403: "PERMISSION_DENIED", 404: "NOT_FOUND",
-                429: "RESOURCE_EXHAUSTED", 500: "INTERNAL", 502: "UNAVAILABLE",
-                503: "UNAVAILABLE", 504: "DEADLINE_EXCEEDED", 529: "UNAVAILABLE"}  # fmt: skip
+STATUS_NAMES = {
+    400: "INVALID_ARGUMENT",
+    403: "PERMISSION_DENIED",
+    404: "NOT_FOUND",
+    429: "RESOURCE_EXHAUSTED",
+    500: "INTERNAL",
+    502: "UNAVAILABLE",
+    503: "UNAVAILABLE",
+    504: "DEADLINE_EXCEEDED",
+    529: "UNAVAILABLE",
+}
 SERVER_WORDS = {
     500: "An internal error has occurred. Please retry or report in "
     "https://developers.generativeai.google/guide/troubleshooting",
@@ -36,9 +44,14 @@ SERVER_WORDS = {
 }
 
 
-def google_error(code: int, message: str, details: list[dict[str, Any]] | None = None) -> dict[str, Any]:
-    err: dict[str, Any] = {"code": code, "message": message,
-                           "status": STATUS_NAMES.get(code, "UNKNOWN")}  # fmt: skip
+def google_error(
+    code: int, message: str, details: list[dict[str, Any]] | None = None
+) -> dict[str, Any]:
+    err: dict[str, Any] = {
+        "code": code,
+        "message": message,
+        "status": STATUS_NAMES.get(code, "UNKNOWN"),
+    }
     if details:
         err["details"] = details
     return {"error": err}
@@ -53,15 +66,24 @@ def quota_body(model: str, window: str, limit: int, retry: float) -> dict[str, A
         f"https://ai.dev/rate-limit. \n* Quota exceeded for metric: {METRIC}{kind}, limit: "
         f"{limit}, model: {model}\nPlease retry in {retry:.9g}s."
     )
-    details = [
-        {"@type": "type.googleapis.com/google.rpc.Help",
-         "links": [{"description": "Learn more about Gemini API quotas", "url": RATE_DOC}]},
-        {"@type": "type.googleapis.com/google.rpc.QuotaFailure",
-         "violations": [{"quotaMetric": METRIC + kind, "quotaId": QUOTA_IDS[window],
-                         "quotaDimensions": {"location": "global", "model": model},
-                         "quotaValue": str(limit)}]},
+    details: list[dict[str, Any]] = [
+        {
+            "@type": "type.googleapis.com/google.rpc.Help",
+            "links": [{"description": "Learn more about Gemini API quotas", "url": RATE_DOC}],
+        },
+        {
+            "@type": "type.googleapis.com/google.rpc.QuotaFailure",
+            "violations": [
+                {
+                    "quotaMetric": METRIC + kind,
+                    "quotaId": QUOTA_IDS[window],
+                    "quotaDimensions": {"location": "global", "model": model},
+                    "quotaValue": str(limit),
+                }
+            ],
+        },
         {"@type": "type.googleapis.com/google.rpc.RetryInfo", "retryDelay": f"{math.ceil(retry)}s"},
-    ]  # fmt: skip
+    ]
     return google_error(429, message, details)
 
 
@@ -81,25 +103,43 @@ class GoogleErrors(Flavour):
 
     def auth_error(self, state: str, key: str | None) -> Reply:
         if state == "missing":
-            return self.wrap(403, google_error(
-                403, "Method doesn't allow unregistered callers (callers without established "
-                "identity). Please use API Key or other form of API consumer identity to call "
-                "this API."), "auth_failed")  # fmt: skip
-        details = [
-            {"@type": "type.googleapis.com/google.rpc.ErrorInfo", "reason": "API_KEY_INVALID",
-             "domain": "googleapis.com",
-             "metadata": {"service": "generativelanguage.googleapis.com"}},
-            {"@type": "type.googleapis.com/google.rpc.LocalizedMessage", "locale": "en-US",
-             "message": "API key not valid. Please pass a valid API key."},
-        ]  # fmt: skip
+            return self.wrap(
+                403,
+                google_error(
+                    403,
+                    "Method doesn't allow unregistered callers (callers without established "
+                    "identity). Please use API Key or other form of API consumer identity to call "
+                    "this API.",
+                ),
+                "auth_failed",
+            )
+        details: list[dict[str, Any]] = [
+            {
+                "@type": "type.googleapis.com/google.rpc.ErrorInfo",
+                "reason": "API_KEY_INVALID",
+                "domain": "googleapis.com",
+                "metadata": {"service": "generativelanguage.googleapis.com"},
+            },
+            {
+                "@type": "type.googleapis.com/google.rpc.LocalizedMessage",
+                "locale": "en-US",
+                "message": "API key not valid. Please pass a valid API key.",
+            },
+        ]
         body = google_error(400, "API key not valid. Please pass a valid API key.", details)
         return self.wrap(400, body, "auth_failed")
 
     def model_error(self, model: str, state: str) -> Reply:
-        reply = self.wrap(404, google_error(
-            404, f"models/{model} is not found for API version v1beta, or is not supported for "
-            "generateContent. Call ListModels to see the list of available models and their "
-            "supported methods."), "not_found")  # fmt: skip
+        reply = self.wrap(
+            404,
+            google_error(
+                404,
+                f"models/{model} is not found for API version v1beta, or is not supported for "
+                "generateContent. Call ListModels to see the list of available models and their "
+                "supported methods.",
+            ),
+            "not_found",
+        )
         reply.model = model
         return reply
 
@@ -108,8 +148,10 @@ class GoogleErrors(Flavour):
         return self.wrap(status, google_error(status, message), "server_error")
 
     def context_error(self, call: Call) -> Reply:
-        message = (f"The input token count ({call.prompt_tokens}) exceeds the maximum number of "
-                   f"tokens allowed ({call.context_window}).")  # fmt: skip
+        message = (
+            f"The input token count ({call.prompt_tokens}) exceeds the maximum number of "
+            f"tokens allowed ({call.context_window})."
+        )
         return self.wrap(400, google_error(400, message), "context_too_long")
 
     def rate_limited(self, call: Call, fault: Fault) -> Reply:

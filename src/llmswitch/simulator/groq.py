@@ -76,9 +76,16 @@ class GroqFlavour(OpenAIFlavour):
 
     # -- errors ------------------------------------------------------------------------------
 
-    def error(self, status: int, message: str, type_: str | None, code: str | None,
-              param: str | None = None, outcome: str = "bad_request",
-              headers: dict[str, str] | None = None) -> Reply:  # fmt: skip
+    def error(
+        self,
+        status: int,
+        message: str,
+        type_: str | None,
+        code: str | None,
+        param: str | None = None,
+        outcome: str = "bad_request",
+        headers: dict[str, str] | None = None,
+    ) -> Reply:
         body: dict[str, Any] = {"message": message, "type": type_}
         if code is not None:
             body["code"] = code
@@ -87,8 +94,13 @@ class GroqFlavour(OpenAIFlavour):
         return Reply(status, {"error": body}, headers or {}, outcome)
 
     def auth_error(self, state: str, key: str | None) -> Reply:
-        return self.error(401, "Invalid API Key", "invalid_request_error", "invalid_api_key",
-                          outcome="auth_failed")  # fmt: skip
+        return self.error(
+            401,
+            "Invalid API Key",
+            "invalid_request_error",
+            "invalid_api_key",
+            outcome="auth_failed",
+        )
 
     def model_error(self, model: str, state: str) -> Reply:
         if state == "decommissioned":
@@ -96,13 +108,18 @@ class GroqFlavour(OpenAIFlavour):
                 400,
                 f"The model `{model}` has been decommissioned and is no longer supported. Please "
                 "refer to https://console.groq.com/docs/deprecations for a recommendation on "
-                "which model to use instead.", "invalid_request_error", "model_decommissioned",
-            )  # fmt: skip
+                "which model to use instead.",
+                "invalid_request_error",
+                "model_decommissioned",
+            )
         else:
             reply = self.error(
-                404, f"The model `{model}` does not exist or you do not have access to it.",
-                "invalid_request_error", "model_not_found", outcome="not_found",
-            )  # fmt: skip
+                404,
+                f"The model `{model}` does not exist or you do not have access to it.",
+                "invalid_request_error",
+                "model_not_found",
+                outcome="not_found",
+            )
         reply.model = model
         return reply
 
@@ -112,33 +129,61 @@ class GroqFlavour(OpenAIFlavour):
         return self.error(status, message, "internal_server_error", None, outcome="server_error")
 
     def context_error(self, call: Call) -> Reply:
-        return self.error(400, "Please reduce the length of the messages or completion.",
-                          "invalid_request_error", "context_length_exceeded", "messages",
-                          outcome="context_too_long")  # fmt: skip
+        return self.error(
+            400,
+            "Please reduce the length of the messages or completion.",
+            "invalid_request_error",
+            "context_length_exceeded",
+            "messages",
+            outcome="context_too_long",
+        )
 
     def content_filter(self, call: Call) -> Reply:
-        return self.error(400, "The request was blocked by a content filter.",
-                          "invalid_request_error", "content_filter", outcome="content_filter")
+        return self.error(
+            400,
+            "The request was blocked by a content filter.",
+            "invalid_request_error",
+            "content_filter",
+            outcome="content_filter",
+        )
 
     def limit_message(self, call: Call, window: str, tail: str) -> str:
-        return (f"Rate limit reached for model `{call.model}` in organization `org_sim` service "
-                f"tier `on_demand` on {WINDOWS[window]}: {tail} {UPGRADE}")  # fmt: skip
+        return (
+            f"Rate limit reached for model `{call.model}` in organization `org_sim` service "
+            f"tier `on_demand` on {WINDOWS[window]}: {tail} {UPGRADE}"
+        )
 
     def limit_hit(self, call: Call, violation: Violation) -> Reply:
         v = violation
         kind = "tokens" if v.window in ("tpm", "tpd") else "requests"
         if v.too_large:
-            message = (f"Request too large for model `{call.model}` in organization `org_sim` "
-                       f"service tier `on_demand` on {WINDOWS[v.window]}: Limit {v.limit}, "
-                       f"Requested {v.requested}, please reduce your message size and try again. "
-                       f"{UPGRADE}")  # fmt: skip
-            return self.error(413, message, "tokens", "rate_limit_exceeded", outcome="too_large",
-                              headers=self.current_headers(call))  # fmt: skip
-        tail = (f"Limit {v.limit}, Used {v.used}, Requested {v.requested}. Please try again in "
-                f"{go_duration(v.retry_after)}.")  # fmt: skip
+            message = (
+                f"Request too large for model `{call.model}` in organization `org_sim` "
+                f"service tier `on_demand` on {WINDOWS[v.window]}: Limit {v.limit}, "
+                f"Requested {v.requested}, please reduce your message size and try again. "
+                f"{UPGRADE}"
+            )
+            return self.error(
+                413,
+                message,
+                "tokens",
+                "rate_limit_exceeded",
+                outcome="too_large",
+                headers=self.current_headers(call),
+            )
+        tail = (
+            f"Limit {v.limit}, Used {v.used}, Requested {v.requested}. Please try again in "
+            f"{go_duration(v.retry_after)}."
+        )
         headers = {**self.current_headers(call), "retry-after": str(ceil_seconds(v.retry_after))}
-        return self.error(429, self.limit_message(call, v.window, tail), kind,
-                          "rate_limit_exceeded", outcome="rate_limited", headers=headers)
+        return self.error(
+            429,
+            self.limit_message(call, v.window, tail),
+            kind,
+            "rate_limit_exceeded",
+            outcome="rate_limited",
+            headers=headers,
+        )
 
     def rate_limited(self, call: Call, fault: Fault) -> Reply:
         limit = self.sim.limits_for(self.name, call.key).rpm or 30
@@ -147,17 +192,28 @@ class GroqFlavour(OpenAIFlavour):
         if fault.retry_after is not None:
             tail += f" Please try again in {go_duration(fault.retry_after)}."
             headers["retry-after"] = str(ceil_seconds(fault.retry_after))
-        return self.error(429, self.limit_message(call, "rpm", tail), "requests",
-                          "rate_limit_exceeded", outcome="rate_limited", headers=headers)
+        return self.error(
+            429,
+            self.limit_message(call, "rpm", tail),
+            "requests",
+            "rate_limit_exceeded",
+            outcome="rate_limited",
+            headers=headers,
+        )
 
     def quota_exhausted(self, call: Call, fault: Fault) -> Reply:
         limit = self.sim.limits_for(self.name, call.key).rpd or 1000
         wait = fault.retry_after or _schedule_left(fault, self.sim.clock()) or 86_400.0
-        tail = (f"Limit {limit}, Used {limit}, Requested 1. Please try again in "
-                f"{go_duration(wait)}.")  # fmt: skip
+        tail = f"Limit {limit}, Used {limit}, Requested 1. Please try again in {go_duration(wait)}."
         headers = {**self.current_headers(call), "retry-after": str(ceil_seconds(wait))}
-        return self.error(429, self.limit_message(call, "rpd", tail), "requests",
-                          "rate_limit_exceeded", outcome="quota_exhausted", headers=headers)
+        return self.error(
+            429,
+            self.limit_message(call, "rpd", tail),
+            "requests",
+            "rate_limit_exceeded",
+            outcome="quota_exhausted",
+            headers=headers,
+        )
 
     def limit_headers(self, call: Call, snap: Snapshot) -> dict[str, str]:
         """Groq: ``-requests`` is the per-DAY budget, ``-tokens`` the per-MINUTE one."""

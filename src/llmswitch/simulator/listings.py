@@ -26,17 +26,27 @@ def model_item(provider: str, info: ModelInfo) -> dict[str, Any]:
     """One model in ``provider``'s listing shape."""
     base = {"id": info.id, "object": "model", "created": CREATED}
     if provider == "groq":
-        return {**base, "owned_by": _owner(info.id, "Groq"), "active": True,
-                "context_window": info.context_window, "public_apps": None,
-                "max_completion_tokens": 65536}  # fmt: skip
+        return {
+            **base,
+            "owned_by": _owner(info.id, "Groq"),
+            "active": True,
+            "context_window": info.context_window,
+            "public_apps": None,
+            "max_completion_tokens": 65536,
+        }
     if provider == "openai":
         return {**base, "owned_by": "system", "shutdown_date": SHUTDOWN.get(info.id)}
     if provider == "together":
-        return {**base, "type": "chat", "display_name": info.id.split("/")[-1],
-                "organization": _owner(info.id, "together"), "link": "", "license": "",
-                "context_length": info.context_window,
-                "pricing": {"input": 0.88, "output": 0.88, "hourly": 0, "base": 0,
-                            "finetune": 0}}  # fmt: skip
+        return {
+            **base,
+            "type": "chat",
+            "display_name": info.id.split("/")[-1],
+            "organization": _owner(info.id, "together"),
+            "link": "",
+            "license": "",
+            "context_length": info.context_window,
+            "pricing": {"input": 0.88, "output": 0.88, "hourly": 0, "base": 0, "finetune": 0},
+        }
     if provider == "openrouter":
         return _openrouter_item(info)
     return {**base, "id": f"models/{info.id}", "owned_by": "google"}
@@ -46,20 +56,36 @@ def _openrouter_item(info: ModelInfo) -> dict[str, Any]:
     free = info.id.endswith(":free")
     price_in, price_out = ("0", "0") if free else (f"{PRICE_IN:.8f}", f"{PRICE_OUT:.8f}")
     return {
-        "id": info.id, "canonical_slug": info.id.removesuffix(":free"),
-        "name": info.id, "created": CREATED, "description": f"Simulated {info.id}",
+        "id": info.id,
+        "canonical_slug": info.id.removesuffix(":free"),
+        "name": info.id,
+        "created": CREATED,
+        "description": f"Simulated {info.id}",
         "context_length": info.context_window,
-        "architecture": {"modality": "text->text", "input_modalities": ["text"],
-                         "output_modalities": ["text"], "tokenizer": "Other",
-                         "instruct_type": None},
-        "pricing": {"prompt": price_in, "completion": price_out, "request": "0", "image": "0",
-                    "internal_reasoning": "0", "web_search": "0"},
-        "top_provider": {"context_length": info.context_window, "max_completion_tokens": 65536,
-                         "is_moderated": False},
+        "architecture": {
+            "modality": "text->text",
+            "input_modalities": ["text"],
+            "output_modalities": ["text"],
+            "tokenizer": "Other",
+            "instruct_type": None,
+        },
+        "pricing": {
+            "prompt": price_in,
+            "completion": price_out,
+            "request": "0",
+            "image": "0",
+            "internal_reasoning": "0",
+            "web_search": "0",
+        },
+        "top_provider": {
+            "context_length": info.context_window,
+            "max_completion_tokens": 65536,
+            "is_moderated": False,
+        },
         "per_request_limits": None,
         "supported_parameters": ["max_tokens", "temperature", "stream", "stop"],
         "expiration_date": None,
-    }  # fmt: skip
+    }
 
 
 def model_list(sim: Simulator, provider: str) -> Any:

@@ -41,7 +41,11 @@ def validate_messages(messages: Any) -> Problem | None:
     for i, message in enumerate(messages):
         where = f"messages[{i}]"
         if not isinstance(message, dict) or "role" not in message:
-            return f"Missing required parameter: '{where}.role'.", f"{where}.role", "missing_required_parameter"
+            return (
+                f"Missing required parameter: '{where}.role'.",
+                f"{where}.role",
+                "missing_required_parameter",
+            )
         if message["role"] not in ROLES:
             allowed = ", ".join(f"'{r}'" for r in ROLES[:-1]) + f", and '{ROLES[-1]}'"
             return (
@@ -51,7 +55,11 @@ def validate_messages(messages: Any) -> Problem | None:
             )
         content = message.get("content")
         if content is None and message["role"] != "assistant":
-            return f"Missing required parameter: '{where}.content'.", f"{where}.content", "missing_required_parameter"
+            return (
+                f"Missing required parameter: '{where}.content'.",
+                f"{where}.content",
+                "missing_required_parameter",
+            )
         if content is not None and not isinstance(content, (str, list)):
             return (
                 f"Invalid type for '{where}.content': expected one of a string or array of "
@@ -79,8 +87,10 @@ class OpenAIFlavour(Flavour):
         if not isinstance(body, dict):
             return self.bad_request(
                 "We could not parse the JSON body of your request. (HINT: This likely means you "
-                "aren't using your HTTP library correctly.)", None, None
-            )  # fmt: skip
+                "aren't using your HTTP library correctly.)",
+                None,
+                None,
+            )
         model = body.get("model")
         if not isinstance(model, str) or not model:
             return self.bad_request("you must provide a model parameter", "model", None)
@@ -95,8 +105,10 @@ class OpenAIFlavour(Flavour):
         if max_tokens is not None and (not isinstance(max_tokens, int) or max_tokens < 1):
             return self.bad_request(
                 f"Invalid 'max_tokens': integer below minimum value. Expected a value >= 1, "
-                f"but got {max_tokens} instead.", "max_tokens", "integer_below_min_value"
-            )  # fmt: skip
+                f"but got {max_tokens} instead.",
+                "max_tokens",
+                "integer_below_min_value",
+            )
         call = self.build_call(model, info, key, body["messages"], max_tokens)
         call.stream = bool(body.get("stream"))
         options = body.get("stream_options") or {}
@@ -116,8 +128,16 @@ class OpenAIFlavour(Flavour):
     def build_call(
         self, model: str, info: ModelInfo, key: str, messages: list[dict[str, Any]], cap: int | None
     ) -> Call:
-        return new_call(self.sim, provider=self.name, id_prefix=self.id_prefix, model=model,
-                        info=info, key=key, messages=messages, cap=cap)  # fmt: skip
+        return new_call(
+            self.sim,
+            provider=self.name,
+            id_prefix=self.id_prefix,
+            model=model,
+            info=info,
+            key=key,
+            messages=messages,
+            cap=cap,
+        )
 
     # -- replies -----------------------------------------------------------------------------
 
@@ -145,10 +165,18 @@ class OpenAIFlavour(Flavour):
 
     def reply(self, call: Call) -> dict[str, Any]:
         message = {"role": "assistant", "content": call.text, "refusal": None}
-        choice = {"index": 0, "message": message, "logprobs": None,
-                  "finish_reason": self.finish_reason(call)}  # fmt: skip
-        return {**self.envelope(call, "chat.completion"), "choices": [choice],
-                "usage": self.usage(call), "service_tier": "default"}  # fmt: skip
+        choice = {
+            "index": 0,
+            "message": message,
+            "logprobs": None,
+            "finish_reason": self.finish_reason(call),
+        }
+        return {
+            **self.envelope(call, "chat.completion"),
+            "choices": [choice],
+            "usage": self.usage(call),
+            "service_tier": "default",
+        }
 
     def chunk(self, call: Call, delta: dict[str, Any], finish: str | None) -> dict[str, Any]:
         choice = {"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish}
@@ -168,8 +196,13 @@ class OpenAIFlavour(Flavour):
     def stream(self, call: Call) -> StreamPlan:
         chunks = self.stream_chunks(call)
         if call.include_usage:
-            chunks.append({**self.envelope(call, "chat.completion.chunk"), "choices": [],
-                           "usage": self.usage(call)})  # fmt: skip
+            chunks.append(
+                {
+                    **self.envelope(call, "chat.completion.chunk"),
+                    "choices": [],
+                    "usage": self.usage(call),
+                }
+            )
         return StreamPlan([sse(c) for c in chunks])
 
     def stream_error(self, call: Call) -> bytes:
@@ -177,9 +210,16 @@ class OpenAIFlavour(Flavour):
 
     # -- errors ------------------------------------------------------------------------------
 
-    def error(self, status: int, message: str, type_: str | None, code: str | None,
-              param: str | None = None, outcome: str = "bad_request",
-              headers: dict[str, str] | None = None) -> Reply:  # fmt: skip
+    def error(
+        self,
+        status: int,
+        message: str,
+        type_: str | None,
+        code: str | None,
+        param: str | None = None,
+        outcome: str = "bad_request",
+        headers: dict[str, str] | None = None,
+    ) -> Reply:
         body = {"error": {"message": message, "type": type_, "param": param, "code": code}}
         return Reply(status, body, headers or {}, outcome)
 
@@ -188,21 +228,30 @@ class OpenAIFlavour(Flavour):
 
     def auth_error(self, state: str, key: str | None) -> Reply:
         if state == "missing":
-            message = ("You didn't provide an API key. You need to provide your API key in an "
-                       "Authorization header using Bearer auth (i.e. Authorization: Bearer YOUR_KEY)"
-                       ", or as the password field (with blank username) if you're accessing the "
-                       "API from your browser and are prompted for a username. You can obtain an "
-                       "API key from https://platform.openai.com/account/api-keys.")  # fmt: skip
+            message = (
+                "You didn't provide an API key. You need to provide your API key in an "
+                "Authorization header using Bearer auth (i.e. Authorization: Bearer YOUR_KEY)"
+                ", or as the password field (with blank username) if you're accessing the "
+                "API from your browser and are prompted for a username. You can obtain an "
+                "API key from https://platform.openai.com/account/api-keys."
+            )
             return self.error(401, message, "invalid_request_error", None, outcome="auth_failed")
-        message = (f"Incorrect API key provided: ***{(key or '')[-4:]}. You can find your API "
-                   "key at https://platform.openai.com/account/api-keys.")  # fmt: skip
-        return self.error(401, message, "invalid_request_error", "invalid_api_key",
-                          outcome="auth_failed")  # fmt: skip
+        message = (
+            f"Incorrect API key provided: ***{(key or '')[-4:]}. You can find your API "
+            "key at https://platform.openai.com/account/api-keys."
+        )
+        return self.error(
+            401, message, "invalid_request_error", "invalid_api_key", outcome="auth_failed"
+        )
 
     def model_error(self, model: str, state: str) -> Reply:
-        reply = self.error(404, f"The model '{model}' does not exist or you do not have access "
-                           "to it.", "invalid_request_error", "model_not_found",
-                           outcome="not_found")  # fmt: skip
+        reply = self.error(
+            404,
+            f"The model '{model}' does not exist or you do not have access to it.",
+            "invalid_request_error",
+            "model_not_found",
+            outcome="not_found",
+        )
         reply.model = model
         return reply
 
@@ -218,17 +267,33 @@ class OpenAIFlavour(Flavour):
 
     def context_error(self, call: Call) -> Reply:
         total = call.prompt_tokens + (call.max_tokens or 0)
-        message = (f"This model's maximum context length is {call.context_window} tokens. However,"
-                   f" your messages resulted in {total} tokens. Please reduce the length of the "
-                   "messages.")  # fmt: skip
-        return self.error(400, message, "invalid_request_error", "context_length_exceeded",
-                          "messages", outcome="context_too_long")  # fmt: skip
+        message = (
+            f"This model's maximum context length is {call.context_window} tokens. However,"
+            f" your messages resulted in {total} tokens. Please reduce the length of the "
+            "messages."
+        )
+        return self.error(
+            400,
+            message,
+            "invalid_request_error",
+            "context_length_exceeded",
+            "messages",
+            outcome="context_too_long",
+        )
 
     def content_filter(self, call: Call) -> Reply:
-        message = ("Your request was rejected as a result of our safety system. Your prompt may "
-                   "contain text that is not allowed by our safety system.")  # fmt: skip
-        return self.error(400, message, "invalid_request_error", "content_policy_violation",
-                          "messages", outcome="content_filter")  # fmt: skip
+        message = (
+            "Your request was rejected as a result of our safety system. Your prompt may "
+            "contain text that is not allowed by our safety system."
+        )
+        return self.error(
+            400,
+            message,
+            "invalid_request_error",
+            "content_policy_violation",
+            "messages",
+            outcome="content_filter",
+        )
 
     def error_in_200(self, call: Call) -> Reply:
         reply = self.server_error(500)
@@ -237,36 +302,47 @@ class OpenAIFlavour(Flavour):
     def rate_limited(self, call: Call, fault: Fault) -> Reply:
         wait = fault.retry_after
         hint = f" Please try again in {go_duration(wait)}." if wait is not None else ""
-        message = (f"Rate limit reached for {call.model} in organization org-sim on requests per "
-                   f"min (RPM): Limit 60, Used 60, Requested 1.{hint} Visit "
-                   "https://platform.openai.com/account/rate-limits to learn more.")  # fmt: skip
+        message = (
+            f"Rate limit reached for {call.model} in organization org-sim on requests per "
+            f"min (RPM): Limit 60, Used 60, Requested 1.{hint} Visit "
+            "https://platform.openai.com/account/rate-limits to learn more."
+        )
         headers = {} if wait is None else {"retry-after": str(ceil_seconds(wait))}
-        return self.error(429, message, "requests", "rate_limit_exceeded",
-                          outcome="rate_limited", headers=headers)  # fmt: skip
+        return self.error(
+            429, message, "requests", "rate_limit_exceeded", outcome="rate_limited", headers=headers
+        )
 
     def quota_exhausted(self, call: Call, fault: Fault) -> Reply:
-        message = ("You exceeded your current quota, please check your plan and billing details. "
-                   "For more information on this error, read the docs: "
-                   "https://platform.openai.com/docs/guides/error-codes/api-errors.")  # fmt: skip
-        return self.error(429, message, "insufficient_quota", "insufficient_quota",
-                          outcome="quota_exhausted")  # fmt: skip
+        message = (
+            "You exceeded your current quota, please check your plan and billing details. "
+            "For more information on this error, read the docs: "
+            "https://platform.openai.com/docs/guides/error-codes/api-errors."
+        )
+        return self.error(
+            429, message, "insufficient_quota", "insufficient_quota", outcome="quota_exhausted"
+        )
 
     def limit_hit(self, call: Call, violation: Violation) -> Reply:
         v, unit = violation, WINDOW_WORDS[violation.window]
         kind = "tokens" if v.window in ("tpm", "tpd") else "requests"
         if v.too_large:
-            message = (f"Request too large for {call.model} in organization org-sim on {unit}: "
-                       f"Limit {v.limit}, Requested {v.requested}. The input or output tokens "
-                       "must be reduced in order to run successfully. Visit "
-                       "https://platform.openai.com/account/rate-limits to learn more.")  # fmt: skip
+            message = (
+                f"Request too large for {call.model} in organization org-sim on {unit}: "
+                f"Limit {v.limit}, Requested {v.requested}. The input or output tokens "
+                "must be reduced in order to run successfully. Visit "
+                "https://platform.openai.com/account/rate-limits to learn more."
+            )
             return self.error(429, message, kind, "rate_limit_exceeded", outcome="too_large")
-        message = (f"Rate limit reached for {call.model} in organization org-sim on {unit}: "
-                   f"Limit {v.limit}, Used {v.used}, Requested {v.requested}. Please try again in "
-                   f"{go_duration(v.retry_after)}. Visit "
-                   "https://platform.openai.com/account/rate-limits to learn more.")  # fmt: skip
+        message = (
+            f"Rate limit reached for {call.model} in organization org-sim on {unit}: "
+            f"Limit {v.limit}, Used {v.used}, Requested {v.requested}. Please try again in "
+            f"{go_duration(v.retry_after)}. Visit "
+            "https://platform.openai.com/account/rate-limits to learn more."
+        )
         headers = {**self.current_headers(call), "retry-after": str(ceil_seconds(v.retry_after))}
-        return self.error(429, message, kind, "rate_limit_exceeded", outcome="rate_limited",
-                          headers=headers)  # fmt: skip
+        return self.error(
+            429, message, kind, "rate_limit_exceeded", outcome="rate_limited", headers=headers
+        )
 
     def current_headers(self, call: Call) -> dict[str, str]:
         return self.limit_headers(call, self.sim.snapshot(call.provider, call.key, call.model))

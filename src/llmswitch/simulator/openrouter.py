@@ -22,9 +22,16 @@ from llmswitch.simulator.stats import key_tail
 
 PRICE_IN, PRICE_OUT = 0.50e-6, 2.15e-6  # USD per token for every paid simulated model
 PROCESSING = b": OPENROUTER PROCESSING\n\n"
-ERROR_TYPES = {400: "invalid_request", 401: "authentication", 403: "permission_denied",
-               404: "not_found", 429: "rate_limit_exceeded", 500: "server",
-               502: "provider_unavailable", 503: "provider_overloaded"}  # fmt: skip
+ERROR_TYPES = {
+    400: "invalid_request",
+    401: "authentication",
+    403: "permission_denied",
+    404: "not_found",
+    429: "rate_limit_exceeded",
+    500: "server",
+    502: "provider_unavailable",
+    503: "provider_overloaded",
+}
 
 
 class OpenRouterFlavour(OpenAIFlavour):
@@ -58,14 +65,21 @@ class OpenRouterFlavour(OpenAIFlavour):
 
     def stream(self, call: Call) -> StreamPlan:
         chunks = self.stream_chunks(call)
-        chunks.append({**self.envelope(call, "chat.completion.chunk"), "choices": [],
-                       "usage": self.usage(call)})  # fmt: skip
+        chunks.append(
+            {
+                **self.envelope(call, "chat.completion.chunk"),
+                "choices": [],
+                "usage": self.usage(call),
+            }
+        )
         return StreamPlan([sse(c) for c in chunks], preamble=PROCESSING)
 
     def stream_error(self, call: Call) -> bytes:
-        chunk = {**self.envelope(call, "chat.completion.chunk"),
-                 "error": self._error_obj(502, "Provider returned error", {}),
-                 "choices": [{"index": 0, "delta": {"content": ""}, "finish_reason": "error"}]}  # fmt: skip
+        chunk = {
+            **self.envelope(call, "chat.completion.chunk"),
+            "error": self._error_obj(502, "Provider returned error", {}),
+            "choices": [{"index": 0, "delta": {"content": ""}, "finish_reason": "error"}],
+        }
         return sse(chunk)
 
     def limit_headers(self, call: Call, snap: Snapshot) -> dict[str, str]:
@@ -75,16 +89,30 @@ class OpenRouterFlavour(OpenAIFlavour):
         """``GET /api/v1/key``: the key's label (masked), limits and free-tier standing."""
         limits = self.sim.limits_for(self.name, key)
         used = self.sim.snapshot(self.name, key, ":free").used["rpd"]
-        return {"data": {
-            "label": f"sk-or-v1-...{key_tail(key)}", "limit": None, "limit_reset": None,
-            "limit_remaining": None, "include_byok_in_limit": False, "usage": 0,
-            "usage_daily": 0, "usage_weekly": 0, "usage_monthly": 0, "byok_usage": 0,
-            "is_free_tier": limits.rpd < 1000, "is_management_key": False,
-            "is_provisioning_key": False, "expires_at": None,
-            "rate_limit": {"requests": limits.rpm, "interval": "1m"},
-            "free_model_daily_requests": {"used": used, "limit": limits.rpd,
-                                          "remaining": max(0, limits.rpd - used)},
-        }}  # fmt: skip
+        return {
+            "data": {
+                "label": f"sk-or-v1-...{key_tail(key)}",
+                "limit": None,
+                "limit_reset": None,
+                "limit_remaining": None,
+                "include_byok_in_limit": False,
+                "usage": 0,
+                "usage_daily": 0,
+                "usage_weekly": 0,
+                "usage_monthly": 0,
+                "byok_usage": 0,
+                "is_free_tier": limits.rpd < 1000,
+                "is_management_key": False,
+                "is_provisioning_key": False,
+                "expires_at": None,
+                "rate_limit": {"requests": limits.rpm, "interval": "1m"},
+                "free_model_daily_requests": {
+                    "used": used,
+                    "limit": limits.rpd,
+                    "remaining": max(0, limits.rpd - used),
+                },
+            }
+        }
 
     # -- errors ------------------------------------------------------------------------------
 
@@ -92,9 +120,14 @@ class OpenRouterFlavour(OpenAIFlavour):
         meta = {"error_type": ERROR_TYPES.get(status, "server"), **metadata}
         return {"code": status, "message": message, "metadata": meta}
 
-    def or_error(self, status: int, message: str, outcome: str,
-                 metadata: dict[str, Any] | None = None,
-                 headers: dict[str, str] | None = None) -> Reply:  # fmt: skip
+    def or_error(
+        self,
+        status: int,
+        message: str,
+        outcome: str,
+        metadata: dict[str, Any] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> Reply:
         body = {"error": self._error_obj(status, message, metadata or {}), "user_id": "user_sim"}
         return Reply(status, body, headers or {}, outcome)
 
@@ -111,8 +144,11 @@ class OpenRouterFlavour(OpenAIFlavour):
         return reply
 
     def server_error(self, status: int) -> Reply:
-        words = {500: "Internal Server Error", 502: "Provider returned error",
-                 503: "Service temporarily unavailable"}  # fmt: skip
+        words = {
+            500: "Internal Server Error",
+            502: "Provider returned error",
+            503: "Service temporarily unavailable",
+        }
         return self.or_error(status, words.get(status, "Provider returned error"), "server_error")
 
     def error_in_200(self, call: Call) -> Reply:
@@ -121,31 +157,48 @@ class OpenRouterFlavour(OpenAIFlavour):
 
     def context_error(self, call: Call) -> Reply:
         out = call.max_tokens or 0
-        message = (f"This endpoint's maximum context length is {call.context_window} tokens. "
-                   f"However, you requested about {call.prompt_tokens + out} tokens "
-                   f"({call.prompt_tokens} of text input, 0 of tool input, {out} in the output). "
-                   "Please reduce the length of either one, or use the \"middle-out\" transform "
-                   "to compress your prompt automatically.")  # fmt: skip
-        return self.or_error(400, message, "context_too_long",
-                             {"error_type": "context_length_exceeded"})  # fmt: skip
+        message = (
+            f"This endpoint's maximum context length is {call.context_window} tokens. "
+            f"However, you requested about {call.prompt_tokens + out} tokens "
+            f"({call.prompt_tokens} of text input, 0 of tool input, {out} in the output). "
+            'Please reduce the length of either one, or use the "middle-out" transform '
+            "to compress your prompt automatically."
+        )
+        return self.or_error(
+            400, message, "context_too_long", {"error_type": "context_length_exceeded"}
+        )
 
     def content_filter(self, call: Call) -> Reply:
-        meta = {"reasons": ["violence"], "flagged_input": "...", "provider_name": "Simulated",
-                "model_slug": call.model}  # fmt: skip
-        return self.or_error(403, f"{call.model} requires moderation on Simulated. Your input "
-                             "was flagged for \"violence\".", "content_filter", meta)
+        meta = {
+            "reasons": ["violence"],
+            "flagged_input": "...",
+            "provider_name": "Simulated",
+            "model_slug": call.model,
+        }
+        return self.or_error(
+            403,
+            f"{call.model} requires moderation on Simulated. Your input "
+            'was flagged for "violence".',
+            "content_filter",
+            meta,
+        )
 
     def rate_limited(self, call: Call, fault: Fault) -> Reply:
         meta = {
             "raw": f"{call.model} is temporarily rate-limited upstream. Please retry shortly, or "
             "add your own key to accumulate your rate limits: "
             "https://openrouter.ai/settings/integrations",
-            "provider_name": "Simulated", "is_byok": False, "provider_error_code": 429,
+            "provider_name": "Simulated",
+            "is_byok": False,
+            "provider_error_code": 429,
             "limit_source": "upstream_provider_shared_pool",
             "remedy_hint": "retry_shortly_or_use_another_model",
-        }  # fmt: skip
-        headers = {} if fault.retry_after is None else {
-            "retry-after": str(ceil_seconds(fault.retry_after))}  # fmt: skip
+        }
+        headers = (
+            {}
+            if fault.retry_after is None
+            else {"retry-after": str(ceil_seconds(fault.retry_after))}
+        )
         return self.or_error(429, "Provider returned error", "rate_limited", meta, headers)
 
     def quota_exhausted(self, call: Call, fault: Fault) -> Reply:
@@ -155,8 +208,9 @@ class OpenRouterFlavour(OpenAIFlavour):
 
     def limit_hit(self, call: Call, violation: Violation) -> Reply:
         outcome = "quota_exhausted" if violation.window in ("rpd", "tpd") else "rate_limited"
-        return self._platform_429(call, violation.window, violation.limit,
-                                  violation.reset_at, outcome)  # fmt: skip
+        return self._platform_429(
+            call, violation.window, violation.limit, violation.reset_at, outcome
+        )
 
     def _platform_429(
         self, call: Call, window: str, limit: int, reset_at: float, outcome: str
@@ -167,8 +221,11 @@ class OpenRouterFlavour(OpenAIFlavour):
         message = f"Rate limit exceeded: {name}."
         if free and per == "day" and limit < 1000:
             message = message[:-1] + ". Add 10 credits to unlock 1000 free model requests per day"
-        headers = {"X-RateLimit-Limit": str(limit), "X-RateLimit-Remaining": "0",
-                   "X-RateLimit-Reset": str(math.ceil(reset_at * 1000))}  # fmt: skip
+        headers = {
+            "X-RateLimit-Limit": str(limit),
+            "X-RateLimit-Remaining": "0",
+            "X-RateLimit-Reset": str(math.ceil(reset_at * 1000)),
+        }
         source = "openrouter_free_tier_daily" if per == "day" else "openrouter_free_tier_minute"
         meta = {"headers": headers, "limit_source": source if free else "openrouter_key_limit"}
         return self.or_error(429, message, outcome, meta, headers)

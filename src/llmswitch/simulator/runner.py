@@ -18,7 +18,6 @@ import uvicorn
 from llmswitch.clock import Clock
 from llmswitch.simulator.app import create_app
 from llmswitch.simulator.catalog import GEMINI_NATIVE_PREFIX, OPENAI_PREFIX, PROVIDERS
-from llmswitch.simulator.config import ConfigSource
 from llmswitch.simulator.state import Simulator
 
 SAMPLE_KEYS = {
@@ -65,15 +64,24 @@ class SimulatorHandle:
     def gemini_native_base_url(self) -> str:
         return self.base_url + GEMINI_NATIVE_PREFIX
 
-    def set_fault(self, provider: str, fault: dict[str, Any] | str, *, model: str | None = None) -> None:
+    def set_fault(
+        self, provider: str, fault: dict[str, Any] | str, *, model: str | None = None
+    ) -> None:
         self.sim.set_fault(provider, fault, model=model)
 
     def clear_faults(self, provider: str | None = None) -> None:
         self.sim.clear_faults(provider)
 
-    def set_limits(self, provider: str, *, key: str | None = None, rpm: int | None = None,
-                   rpd: int | None = None, tpm: int | None = None,
-                   tpd: int | None = None) -> None:  # fmt: skip
+    def set_limits(
+        self,
+        provider: str,
+        *,
+        key: str | None = None,
+        rpm: int | None = None,
+        rpd: int | None = None,
+        tpm: int | None = None,
+        tpd: int | None = None,
+    ) -> None:
         self.sim.set_limits(provider, key=key, rpm=rpm, rpd=rpd, tpm=tpm, tpd=tpd)
 
     def revoke_key(self, provider: str, key: str) -> None:
@@ -85,7 +93,9 @@ class SimulatorHandle:
     def reset(self) -> None:
         self.sim.reset()
 
-    def requests(self, provider: str, key: str | None = None, model: str | None = None) -> list[dict[str, Any]]:
+    def requests(
+        self, provider: str, key: str | None = None, model: str | None = None
+    ) -> list[dict[str, Any]]:
         return self.sim.requests(provider, key, model)
 
     def __repr__(self) -> str:
@@ -106,7 +116,10 @@ class SimulatorServer:
         self.app = create_app(sim)
         self.server = uvicorn.Server(_uvicorn_config(self.app))
         self.thread = threading.Thread(
-            target=self.server.run, kwargs={"sockets": [self.sock]}, name="llmswitch-sim", daemon=True
+            target=self.server.run,
+            kwargs={"sockets": [self.sock]},
+            name="llmswitch-sim",
+            daemon=True,
         )
 
     @property

@@ -132,7 +132,11 @@ class Simulator:
         return spec.retired.get(model, "unknown")
 
     def reply_tokens(self, provider: str, info: ModelInfo) -> int:
-        return info.reply_tokens if info.reply_tokens is not None else self.specs[provider].reply_tokens
+        return (
+            info.reply_tokens
+            if info.reply_tokens is not None
+            else self.specs[provider].reply_tokens
+        )
 
     def limits_for(self, provider: str, key: str) -> Limits:
         base = self.specs[provider].limits

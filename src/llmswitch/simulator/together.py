@@ -51,47 +51,69 @@ class TogetherFlavour(OpenAIFlavour):
         return StreamPlan([sse(c) for c in chunks])
 
     def auth_error(self, state: str, key: str | None) -> Reply:
-        message = "Missing API key" if state == "missing" else (
-            f"Invalid API key provided. You can find your API key at {KEY_URL}.")  # fmt: skip
-        return self.error(401, message, "invalid_request_error", "invalid_api_key",
-                          outcome="auth_failed")  # fmt: skip
+        message = (
+            "Missing API key"
+            if state == "missing"
+            else (f"Invalid API key provided. You can find your API key at {KEY_URL}.")
+        )
+        return self.error(
+            401, message, "invalid_request_error", "invalid_api_key", outcome="auth_failed"
+        )
 
     def model_error(self, model: str, state: str) -> Reply:
-        reply = self.error(404, f"Unable to access model {model}. Please visit "
-                           "https://api.together.ai/models to view the list of supported models.",
-                           "invalid_request_error", "model_not_available",
-                           outcome="not_found")  # fmt: skip
+        reply = self.error(
+            404,
+            f"Unable to access model {model}. Please visit "
+            "https://api.together.ai/models to view the list of supported models.",
+            "invalid_request_error",
+            "model_not_available",
+            outcome="not_found",
+        )
         reply.model = model
         return reply
 
     def server_error(self, status: int) -> Reply:
         message = {503: "The server is overloaded or not ready yet."}.get(
-            status, f"Internal server error ({status})")
+            status, f"Internal server error ({status})"
+        )
         return self.error(status, message, "server_error", None, outcome="server_error")
 
     def context_error(self, call: Call) -> Reply:
-        message = (f"Input validation error: `inputs` tokens + `max_new_tokens` must be <= "
-                   f"{call.context_window}. Given: {call.prompt_tokens} `inputs` tokens and "
-                   f"{call.max_tokens or 0} `max_new_tokens`")  # fmt: skip
-        return self.error(400, message, "invalid_request_error", None,
-                          outcome="context_too_long")  # fmt: skip
+        message = (
+            f"Input validation error: `inputs` tokens + `max_new_tokens` must be <= "
+            f"{call.context_window}. Given: {call.prompt_tokens} `inputs` tokens and "
+            f"{call.max_tokens or 0} `max_new_tokens`"
+        )
+        return self.error(400, message, "invalid_request_error", None, outcome="context_too_long")
 
     def content_filter(self, call: Call) -> Reply:
-        return self.error(400, "The prompt was flagged by the moderation model.",
-                          "invalid_request_error", "content_filter", outcome="content_filter")
+        return self.error(
+            400,
+            "The prompt was flagged by the moderation model.",
+            "invalid_request_error",
+            "content_filter",
+            outcome="content_filter",
+        )
 
     def rate_limited(self, call: Call, fault: Fault) -> Reply:
         headers = self.current_headers(call)
         if fault.retry_after is not None:
             headers["x-ratelimit-reset"] = str(ceil_seconds(fault.retry_after))
             headers["retry-after"] = str(ceil_seconds(fault.retry_after))
-        return self.error(429, "You have been rate limited: your request rate is above your "
-                          "current dynamic limit. Please slow down.", "dynamic_request_limited",
-                          None, outcome="rate_limited", headers=headers)  # fmt: skip
+        return self.error(
+            429,
+            "You have been rate limited: your request rate is above your "
+            "current dynamic limit. Please slow down.",
+            "dynamic_request_limited",
+            None,
+            outcome="rate_limited",
+            headers=headers,
+        )
 
     def quota_exhausted(self, call: Call, fault: Fault) -> Reply:
-        return self.error(402, "Credit limit exceeded", "credit_limit", None,
-                          outcome="quota_exhausted")  # fmt: skip
+        return self.error(
+            402, "Credit limit exceeded", "credit_limit", None, outcome="quota_exhausted"
+        )
 
     def limit_hit(self, call: Call, violation: Violation) -> Reply:
         tokens = violation.window in ("tpm", "tpd")
@@ -99,10 +121,16 @@ class TogetherFlavour(OpenAIFlavour):
         what = "token" if tokens else "request"
         headers = self.current_headers(call)
         headers["x-ratelimit-reset"] = str(ceil_seconds(violation.retry_after))
-        return self.error(429, f"You have been rate limited: your {what} rate is above your "
-                          f"current limit of {violation.limit} ({violation.window}). Please "
-                          "slow down.", kind, None, outcome="rate_limited",
-                          headers=headers)  # fmt: skip
+        return self.error(
+            429,
+            f"You have been rate limited: your {what} rate is above your "
+            f"current limit of {violation.limit} ({violation.window}). Please "
+            "slow down.",
+            kind,
+            None,
+            outcome="rate_limited",
+            headers=headers,
+        )
 
     def limit_headers(self, call: Call, snap: Snapshot) -> dict[str, str]:
         """Per-second figures, as Together reports them, from the minute (or day) windows."""
@@ -117,6 +145,7 @@ class TogetherFlavour(OpenAIFlavour):
             out[f"x-ratelimit-remaining{suffix}"] = _per_second(rps_left)
             out[f"x-tokenlimit-limit{suffix}"] = _per_second(tps)
             out[f"x-tokenlimit-remaining{suffix}"] = _per_second(tps_left)
-        out["x-ratelimit-reset"] = str(ceil_seconds(snap.next_minute_slot)) if snap.used[
-            "rpm"] >= lim.rpm > 0 else "0"  # fmt: skip
+        out["x-ratelimit-reset"] = (
+            str(ceil_seconds(snap.next_minute_slot)) if snap.used["rpm"] >= lim.rpm > 0 else "0"
+        )
         return out
