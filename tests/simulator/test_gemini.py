@@ -101,6 +101,11 @@ def test_malformed_contents_are_invalid_argument(
     assert r.status_code == 400 and r.json()["error"]["status"] == "INVALID_ARGUMENT"
 
 
+def test_bad_max_output_tokens(sim: SimulatorHandle) -> None:
+    r = native(sim).post(GEN, json=gemini_body(maxOutputTokens="lots"))
+    assert r.status_code == 400 and r.json()["error"]["status"] == "INVALID_ARGUMENT"
+
+
 def test_unknown_and_retired_models_are_not_found(sim: SimulatorHandle) -> None:
     for model in ("gemini-1.5-flash", "nope"):
         r = native(sim).post(f"/v1beta/models/{model}:generateContent", json=gemini_body())

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 
 import httpx
@@ -105,8 +106,6 @@ def test_stream_carries_x_groq_id_and_final_usage(sim: SimulatorHandle) -> None:
     ) as r:
         events = [line for line in r.iter_lines() if line.startswith("data: ")]
     assert events[-1] == "data: [DONE]"
-    import json
-
     chunks = [json.loads(e[6:]) for e in events[:-1]]
     assert "x_groq" in chunks[0] and "usage" not in chunks[0]["x_groq"]
     assert chunks[-1]["x_groq"]["usage"]["completion_tokens"] == 16

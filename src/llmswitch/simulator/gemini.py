@@ -77,7 +77,11 @@ class GeminiNativeFlavour(GoogleErrors):
         if isinstance(messages, str):
             return self.bad_request(messages)
         config = body.get("generationConfig") or {}
-        cap = config.get("maxOutputTokens")
+        cap = config.get("maxOutputTokens") if isinstance(config, dict) else None
+        if cap is not None and (not isinstance(cap, int) or cap < 1):
+            return self.bad_request(
+                f"Invalid value at 'generation_config.max_output_tokens' ({cap!r})"
+            )
         call = new_call(
             self.sim,
             provider=self.name,
