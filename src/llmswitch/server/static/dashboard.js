@@ -22,6 +22,13 @@
 
   function num(n) { return Number(n || 0).toLocaleString("en-US"); }
 
+  function compact(n) {
+    var v = Number(n || 0);
+    if (v >= 1e6) return +(v / 1e6).toFixed(1) + "M";
+    if (v >= 1e4) return +(v / 1e3).toFixed(1) + "k";
+    return num(v);
+  }
+
   function usd(n) {
     var v = Number(n || 0);
     return "$" + (v !== 0 && Math.abs(v) < 0.01 ? v.toFixed(6) : v.toFixed(2));
@@ -34,7 +41,7 @@
     return h ? h + ":" + mm : mm;
   }
 
-  function bar(kind, caption, w) {
+  function bar(kind, caption, unit, w) {
     var box = el("div", "bar");
     box.dataset.window = kind;
     var label = el("div", "label");
@@ -42,7 +49,7 @@
     var fill = el("div", "fill");
     if (w) {
       var frac = w.limit ? Math.min(1, w.used / w.limit) : 0;
-      label.appendChild(el("span", null, num(w.used) + " / " + num(w.limit)));
+      label.appendChild(el("span", "value", compact(w.used) + " / " + compact(w.limit) + " " + unit));
       fill.style.width = (frac * 100).toFixed(1) + "%";
       if (frac >= 1) fill.className += " full"; else if (frac >= 0.8) fill.className += " high";
       box.dataset.used = w.used;
@@ -70,10 +77,10 @@
     if (p.default_model) meta += " · " + p.default_model;
     c.appendChild(el("div", "muted meta", meta));
     var w = p.windows || {};
-    var minute = w.rpm ? ["rpm", "requests this minute", w.rpm] : ["tpm", "tokens this minute", w.tpm];
-    var day = w.tpd ? ["tpd", "tokens today", w.tpd] : ["rpd", "requests today", w.rpd];
-    c.appendChild(bar(minute[0], minute[1], minute[2]));
-    c.appendChild(bar(day[0], day[1], day[2]));
+    var minute = w.rpm ? ["rpm", "requests", w.rpm] : ["tpm", "tokens", w.tpm];
+    var day = w.tpd ? ["tpd", "tokens", w.tpd] : ["rpd", "requests", w.rpd];
+    c.appendChild(bar(minute[0], "minute", minute[1], minute[2]));
+    c.appendChild(bar(day[0], "day", day[1], day[2]));
     if (p.cooldown_remaining_s > 0) {
       var cd = el("div", "cooldown", "cooling down " + clockText(p.cooldown_remaining_s));
       cd.dataset.remaining = p.cooldown_remaining_s;
@@ -85,7 +92,8 @@
         (p.last_error.message || "") + (when ? " (" + when + ")" : "")));
     }
     var cost = el("div", "muted cost", "cost today " + usd(p.cost_today_usd) + " · " +
-      num(p.tokens_today) + " tokens · " + num(p.requests_today) + " requests" +
+      num(p.tokens_today) + " tokens · " + num(p.requests_today) +
+      (p.requests_today === 1 ? " request" : " requests") +
       (p.latency_ms !== null && p.latency_ms !== undefined ? " · " + p.latency_ms + " ms" : ""));
     cost.dataset.cost = p.cost_today_usd;
     c.appendChild(cost);
