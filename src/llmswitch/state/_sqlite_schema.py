@@ -1,5 +1,9 @@
 """The SQLite schema and the row <-> value mapping, kept apart from the store's transactions.
 
+Triggers keep the summaries (``window_totals``, ``daily_totals``) in step with the rows they
+summarize inside the very statement that changes a row, so a settle, a release or a ledger
+record is one atomic statement and no caller can forget half of it.
+
 ``schema_version`` lets a later llmswitch migrate a file written by this one, and refuse a file
 written by a newer one instead of misreading it. Callers hold the transaction; these helpers
 only read and write rows.
@@ -19,7 +23,11 @@ CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS reservations (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     scope TEXT NOT NULL, ts REAL NOT NULL, tokens INTEGER NOT NULL);
-CREATE INDEX IF NOT EXISTS reservations_by_scope ON reservations (scope, ts, tokens);
+CREATE INDEX IF NOT EXISTS reservations_by_scope ON reservations (scope, ts);
+CREATE TABLE IF NOT EXISTS window_totals (
+    scope TEXT NOT NULL, shape TEXT NOT NULL, rolling INTEGER NOT NULL,
+    lo REAL NOT NULL, hi REAL NOT NULL, requests INTEGER NOT NULL, tokens INTEGER NOT NULL,
+    PRIMARY KEY (scope, shape));
 CREATE TABLE IF NOT EXISTS blocks (
     scope TEXT PRIMARY KEY, until REAL NOT NULL, reason TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS health (
@@ -39,10 +47,41 @@ CREATE TABLE IF NOT EXISTS daily_totals (
     succeeded INTEGER NOT NULL, failed INTEGER NOT NULL, prompt_tokens INTEGER NOT NULL,
     completion_tokens INTEGER NOT NULL, cost_usd REAL NOT NULL, latency_s_total REAL NOT NULL,
     PRIMARY KEY (day, provider));
+CREATE TRIGGER IF NOT EXISTS reservation_counted AFTER INSERT ON reservations BEGIN
+    UPDATE window_totals SET requests = requests + 1, tokens = tokens + NEW.tokens
+    WHERE scope = NEW.scope AND NEW.ts < hi AND (NEW.ts > lo OR (rolling = 0 AND NEW.ts = lo));
+END;
+CREATE TRIGGER IF NOT EXISTS reservation_settled AFTER UPDATE OF tokens ON reservations BEGIN
+    UPDATE window_totals SET tokens = tokens + NEW.tokens - OLD.tokens
+    WHERE scope = OLD.scope AND OLD.ts < hi AND (OLD.ts > lo OR (rolling = 0 AND OLD.ts = lo));
+END;
+CREATE TRIGGER IF NOT EXISTS reservation_released AFTER DELETE ON reservations BEGIN
+    UPDATE window_totals SET requests = requests - 1, tokens = tokens - OLD.tokens
+    WHERE scope = OLD.scope AND OLD.ts < hi AND (OLD.ts > lo OR (rolling = 0 AND OLD.ts = lo));
+END;
+CREATE TRIGGER IF NOT EXISTS ledger_totalled AFTER INSERT ON ledger BEGIN
+    INSERT INTO daily_totals VALUES (
+        NEW.day, NEW.provider, 1, NEW.outcome = 'ok', NEW.outcome <> 'ok', NEW.prompt_tokens,
+        NEW.completion_tokens, NEW.cost_usd, NEW.latency_s)
+    ON CONFLICT (day, provider) DO UPDATE SET requests = requests + 1,
+        succeeded = succeeded + excluded.succeeded, failed = failed + excluded.failed,
+        prompt_tokens = prompt_tokens + excluded.prompt_tokens,
+        completion_tokens = completion_tokens + excluded.completion_tokens,
+        cost_usd = cost_usd + excluded.cost_usd,
+        latency_s_total = latency_s_total + excluded.latency_s_total;
+END;
 """
 
 #: Tables ``reset`` empties (the schema version stays).
-DATA_TABLES = ("reservations", "blocks", "health", "learned_limits", "ledger", "daily_totals")
+DATA_TABLES = (
+    "reservations",
+    "window_totals",
+    "blocks",
+    "health",
+    "learned_limits",
+    "ledger",
+    "daily_totals",
+)
 
 _HEALTH_FIELDS = (
     "open_until",
@@ -85,9 +124,8 @@ def create(db: sqlite3.Connection) -> None:
     db.execute("PRAGMA synchronous = NORMAL")
     db.execute("BEGIN IMMEDIATE")
     try:
-        for statement in _TABLES.split(";"):
-            if statement.strip():
-                db.execute(statement)
+        for statement in _statements(_TABLES):
+            db.execute(statement)
         row = db.execute("SELECT max(version) FROM schema_version").fetchone()
         if row[0] is None:
             db.execute("INSERT INTO schema_version (version) VALUES (?)", (SCHEMA_VERSION,))
@@ -101,6 +139,17 @@ def create(db: sqlite3.Connection) -> None:
         db.execute("ROLLBACK")
         raise
     db.execute("COMMIT")
+
+
+def _statements(script: str) -> list[str]:
+    """Split a script into statements, keeping trigger bodies whole."""
+    out, buf = [], ""
+    for line in script.strip().splitlines():
+        buf += line + "\n"
+        if sqlite3.complete_statement(buf):
+            out.append(buf)
+            buf = ""
+    return out
 
 
 def read_health(db: sqlite3.Connection, scope: str) -> HealthRecord | None:
@@ -121,30 +170,10 @@ def write_health(db: sqlite3.Connection, scope: str, rec: HealthRecord) -> None:
 
 
 def insert_ledger(db: sqlite3.Connection, e: LedgerEntry) -> None:
-    """The entry and its day's totals, in the caller's transaction (they never disagree)."""
+    """One statement: the ``ledger_totalled`` trigger adds it to its day's totals atomically."""
     values = tuple(getattr(e, f) for f in _LEDGER_FIELDS)
     marks = ", ".join("?" for _ in _LEDGER_FIELDS)
     db.execute(f"INSERT INTO ledger ({', '.join(_LEDGER_FIELDS)}) VALUES ({marks})", values)
-    ok = int(e.outcome == "ok")
-    db.execute(
-        "INSERT INTO daily_totals VALUES (?, ?, 1, ?, ?, ?, ?, ?, ?) "
-        "ON CONFLICT (day, provider) DO UPDATE SET requests = requests + 1, "
-        "succeeded = succeeded + excluded.succeeded, failed = failed + excluded.failed, "
-        "prompt_tokens = prompt_tokens + excluded.prompt_tokens, "
-        "completion_tokens = completion_tokens + excluded.completion_tokens, "
-        "cost_usd = cost_usd + excluded.cost_usd, "
-        "latency_s_total = latency_s_total + excluded.latency_s_total",
-        (
-            e.day,
-            e.provider,
-            ok,
-            1 - ok,
-            e.prompt_tokens,
-            e.completion_tokens,
-            e.cost_usd,
-            e.latency_s,
-        ),
-    )
 
 
 def read_totals(

@@ -27,6 +27,7 @@ from llmswitch.errors import StorageError
 from llmswitch.quota import Window, WindowUsage
 from llmswitch.state import _common
 from llmswitch.state import _sqlite_schema as schema
+from llmswitch.state import _sqlite_windows as wins
 from llmswitch.state.base import (
     Admission,
     Block,
@@ -95,6 +96,7 @@ class SqliteStore(Store):
 
     @contextmanager
     def _read(self, what: str) -> Iterator[sqlite3.Connection]:
+        """Reads, and single statements (atomic on their own in autocommit mode)."""
         with self._lock, _errors(what):
             yield self._conn()
 
@@ -109,17 +111,14 @@ class SqliteStore(Store):
             ).fetchone()
             if row is not None and row[0] > now:
                 return _common.blocked(Block(until=row[0], reason=row[1]))
-            starts = [self._start(w, now) for w in windows]
-            totals = self._totals(db, scope, starts)
+            totals = wins.refresh(db, scope, windows, now, self._periods)
             worst: tuple[Window, float | None] | None = None
-            for w, start, (requests, used_tokens) in zip(windows, starts, totals, strict=True):
+            for w in windows:
+                t = totals[wins.shape(w)]
                 need = _common.cost(w, tokens)
-                used = _common.used(w, requests, used_tokens)
+                used = _common.used(w, t.requests, t.tokens)
                 if w.limit > 0 and used + need > w.limit:
-                    refused = (
-                        w,
-                        self._retry_at(db, scope, w, start, need=need, used=used, now=now),
-                    )
+                    refused = (w, wins.retry_at(db, scope, w, t, need=need, used=used))
                     if _common.later(worst, refused):
                         worst = refused
             if worst is not None:
@@ -128,103 +127,39 @@ class SqliteStore(Store):
                 "INSERT INTO reservations (scope, ts, tokens) VALUES (?, ?, ?)",
                 (scope, now, tokens),
             )
-            self._maybe_prune(db, scope, windows, now)
+            if now - self._pruned.get(scope, float("-inf")) >= PRUNE_EVERY:
+                self._pruned[scope] = now
+                wins.prune(db, scope, windows, now)
         return Admission(ok=True, reservation_id=str(cur.lastrowid))
 
-    def _start(self, w: Window, now: float) -> tuple[str, float]:
-        """The lower edge: rolling counts ``ts > now - period``, calendar ``ts >= day start``."""
-        if w.rolling:
-            return (">", now - w.period)
-        return (">=", self._periods.period(w.reset, now)[0])
-
-    @staticmethod
-    def _totals(
-        db: sqlite3.Connection, scope: str, starts: Sequence[tuple[str, float]]
-    ) -> list[tuple[int, int]]:
-        """Requests and tokens of every window in one pass over the longest one."""
-        if not starts:
-            return []
-        aggs = ", ".join(
-            f"count(*) FILTER (WHERE ts {op} ?), total(tokens) FILTER (WHERE ts {op} ?)"
-            for op, _ in starts
-        )
-        args: list[object] = [x for _, edge in starts for x in (edge, edge)]
-        row = db.execute(
-            f"SELECT {aggs} FROM reservations WHERE scope = ? AND ts >= ?",
-            (*args, scope, min(edge for _, edge in starts)),
-        ).fetchone()
-        return [(int(row[i]), int(row[i + 1])) for i in range(0, len(row), 2)]
-
-    def _retry_at(
-        self,
-        db: sqlite3.Connection,
-        scope: str,
-        w: Window,
-        start: tuple[str, float],
-        *,
-        need: int,
-        used: int,
-        now: float,
-    ) -> float | None:
-        """When the oldest entries free enough room (rolling) or the day ends (calendar)."""
-        if need > w.limit:
-            return None
-        if not w.rolling:
-            return self._periods.period(w.reset, now)[1]
-        excess, freed = used + need - w.limit, 0
-        rows = db.execute(
-            f"SELECT ts, tokens FROM reservations WHERE scope = ? AND ts {start[0]} ? ORDER BY ts",
-            (scope, start[1]),
-        )
-        for ts, tok in rows:
-            freed += 1 if w.unit == "requests" else tok
-            if freed >= excess:
-                return float(ts) + w.period
-        return None
-
-    def _maybe_prune(
-        self, db: sqlite3.Connection, scope: str, windows: Sequence[Window], now: float
-    ) -> None:
-        """Now and then, forget reservations no window can still see."""
-        if now - self._pruned.get(scope, float("-inf")) < PRUNE_EVERY:
-            return
-        self._pruned[scope] = now
-        edge = now - _common.retain_seconds(windows)
-        db.execute("DELETE FROM reservations WHERE scope = ? AND ts < ?", (scope, edge))
-
     def settle(self, scope: str, reservation_id: str, tokens: int, *, now: float) -> None:
-        with self._tx("settle") as db:
+        """One statement; the ``reservation_settled`` trigger adjusts the window totals."""
+        with self._read("settle") as db:
             db.execute(
                 "UPDATE reservations SET tokens = ? WHERE id = ? AND scope = ?",
                 (max(0, int(tokens)), _rid(reservation_id), scope),
             )
 
     def release(self, scope: str, reservation_id: str) -> None:
-        with self._tx("release") as db:
+        """One statement; the ``reservation_released`` trigger adjusts the window totals."""
+        with self._read("release") as db:
             db.execute(
                 "DELETE FROM reservations WHERE id = ? AND scope = ?", (_rid(reservation_id), scope)
             )
 
     def usage(self, scope: str, windows: Sequence[Window], *, now: float) -> list[WindowUsage]:
         out = []
-        with self._read("read usage") as db:
-            starts = [self._start(w, now) for w in windows]
-            totals = self._totals(db, scope, starts)
-            for w, (requests, tokens) in zip(windows, totals, strict=True):
-                used = _common.used(w, requests, tokens)
-                resets = self._resets_at(db, scope, w, used, now)
-                out.append(WindowUsage(w.name, w.limit, used, resets))
+        with self._tx("read usage") as db:  # a write: it saves what slid out
+            totals = wins.refresh(db, scope, windows, now, self._periods)
+            newest = wins.newest(db, scope)
+        for w in windows:
+            t = totals[wins.shape(w)]
+            used = _common.used(w, t.requests, t.tokens)
+            resets: float | None = None
+            if used > 0:
+                resets = t.hi if not w.rolling else (newest or now) + w.period
+            out.append(WindowUsage(w.name, w.limit, used, resets))
         return out
-
-    def _resets_at(
-        self, db: sqlite3.Connection, scope: str, w: Window, used: int, now: float
-    ) -> float | None:
-        if used <= 0:
-            return None
-        if not w.rolling:
-            return self._periods.period(w.reset, now)[1]
-        row = db.execute("SELECT max(ts) FROM reservations WHERE scope = ?", (scope,)).fetchone()
-        return float(row[0]) + w.period if row[0] is not None else None
 
     # -- blocks -----------------------------------------------------------------------------
     def block(self, scope: str, *, until: float, reason: str) -> Block:
@@ -315,7 +250,7 @@ class SqliteStore(Store):
 
     # -- ledger -------------------------------------------------------------------------------
     def record(self, entry: LedgerEntry) -> None:
-        with self._tx("record to the ledger") as db:
+        with self._read("record to the ledger") as db:  # one statement, totals by trigger
             schema.insert_ledger(db, entry)
 
     def usage_rows(

@@ -1,0 +1,32 @@
+-- Update a scope's health record atomically; a cooldown is only ever lengthened.
+-- ARGV: base, op ('trip' | 'note' | 'auth' | 'success'), now, kind, message, until|fingerprint.
+-- Returns the record as HGETALL pairs, plus probe_until when a probe is held.
+
+local base, op = ARGV[1], ARGV[2]
+local key = base .. 'health'
+if op == 'success' then
+  if redis.call('EXISTS', key) == 1 then
+    redis.call('HSET', key, 'open_until', '0', 'consecutive_failures', '0')
+    redis.call('HDEL', key, 'auth_failed_fingerprint')
+  end
+  redis.call('DEL', base .. 'probe')
+  return {}
+end
+redis.call('HSET', key, 'last_error_kind', ARGV[4], 'last_error_message', ARGV[5],
+  'last_error_at', ARGV[3])
+if op == 'trip' then
+  local current = redis.call('HGET', key, 'open_until')
+  if not current or tonumber(ARGV[6]) > tonumber(current) then
+    redis.call('HSET', key, 'open_until', ARGV[6])
+  end
+  redis.call('HINCRBY', key, 'consecutive_failures', 1)
+elseif op == 'auth' then
+  redis.call('HSET', key, 'auth_failed_fingerprint', ARGV[6])
+end
+local out = redis.call('HGETALL', key)
+local probe = redis.call('GET', base .. 'probe')
+if probe then
+  table.insert(out, 'probe_until')
+  table.insert(out, probe)
+end
+return out
