@@ -369,7 +369,8 @@ def _problem(error: Mapping[str, Any]) -> tuple[str, str]:
         hint = f" (did you mean {close[0]}?)" if close else ""
         return key, f"unknown key{hint}; valid keys: {', '.join(valid)}"
     description = owner.model_fields[field].description if field in owner.model_fields else None
-    return key, f"{_shown(error.get('input'))}expected {description or 'a valid value'}"
+    shown = _shown(error.get("input")) if len(loc) == keep else ""  # not a list's element
+    return key, f"{shown}expected {description or 'a valid value'}"
 
 
 def _validation_error(source: Path | str, exc: ValidationError) -> ConfigError:
