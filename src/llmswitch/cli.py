@@ -29,9 +29,6 @@ console = Console()
 err = Console(stderr=True)
 
 ConfigOpt = Annotated[str | None, typer.Option("--config", "-c", help="llmswitch.toml to read.")]
-SETUP_FLAGS = {"groq": "GROQ_API_KEY", "gemini": "GEMINI_API_KEY",
-               "openrouter": "OPENROUTER_API_KEY", "together": "TOGETHER_API_KEY",
-               "openai": "OPENAI_API_KEY"}
 
 
 def _manager(config: str | None) -> LLMProviderManager:
@@ -274,15 +271,24 @@ def setup(
     no_input: Annotated[bool, typer.Option(
         "--no-input", help="Never prompt; use only the flags.")] = False,
 ) -> None:
-    """Ask for each provider key (not echoed) and write them to .env with mode 0600."""
+    """Ask for each provider key (not echoed) and write them to .env with mode 0600.
+
+    Other lines of an existing .env are kept; LLM_PROVIDER=multi and LLM_MODEL=auto are set.
+    """
+    import getpass
+
     from llmswitch import envfile
 
-    given = {SETUP_FLAGS[name]: value for name, value in
-             {"groq": groq, "gemini": gemini, "openrouter": openrouter, "together": together,
-              "openai": openai}.items() if value}
-    keys = dict(given) if (given or no_input) else envfile.prompt_for_keys()
-    values = {**keys, "LLM_PROVIDER": "multi", "LLM_MODEL": "auto"}
-    envfile.update_env_file(env_file, values)
+    flags = {"groq": groq, "gemini": gemini, "openrouter": openrouter, "together": together,
+             "openai": openai}
+    variables = envfile.key_variables()
+    given = {variables[name]: value for name, value in flags.items() if value}
+    keys = given if (given or no_input) else envfile.prompt_for_keys(getpass.getpass)
+    try:
+        envfile.update_env_file(env_file, {**keys, "LLM_PROVIDER": "multi", "LLM_MODEL": "auto"})
+    except ValueError as exc:
+        err.print(f"[red]{exc}[/]", highlight=False)
+        raise typer.Exit(2) from exc
     names = ", ".join(sorted(keys)) or "no key"
     console.print(f"wrote {env_file} (mode 0600): {names}; LLM_PROVIDER=multi, LLM_MODEL=auto",
                   highlight=False)
