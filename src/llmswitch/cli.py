@@ -96,9 +96,9 @@ def status(
 
 def status_table(data: dict[str, Any], source: str) -> Table:
     table = Table(title=f"llmswitch providers ({source})")
-    for col in ("provider", "status", "prio", "req/min", "tokens/day", "cooldown", "cost today",
-                "last error"):
-        table.add_column(col, overflow="fold")
+    for col in ("provider", "status", "prio", "req/min", "tokens/day", "cooldown", "cost today"):
+        table.add_column(col, no_wrap=True)
+    table.add_column("last error", overflow="fold")
     styles = {"active": "green", "rate_limited": "yellow", "cooling_down": "red",
               "auth_failed": "red", "unavailable": "dim"}
     for name, p in data["providers"].items():
