@@ -54,7 +54,8 @@ def create_app(
     history = history or RequestHistory()
     metrics = GatewayMetrics(manager)
     for sink in (pre_stream_sink, metrics, history):
-        manager.add_sink(sink)
+        if sink not in manager.sinks:  # two apps over one manager share the stream sink
+            manager.add_sink(sink)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
