@@ -1,0 +1,352 @@
+"""All of llmswitch's HTTP I/O, and nothing else: pooled clients, timeouts, error mapping.
+
+``HttpxTransport`` (sync) keeps one pooled ``httpx.Client``; ``AiohttpTransport`` (async) keeps one
+pooled ``aiohttp.ClientSession``, chosen for the async path by measurement (11,306 req/s against
+474 for ``httpx.AsyncClient`` on a 2-core box at concurrency 64). Both take their client as a
+constructor argument and build one only when none is given.
+
+Each library's exceptions are translated in exactly one place (``_httpx_errors``,
+``_aiohttp_errors``), most specific first and always ``from exc``: timeouts and stalls become
+``errors.Timeout``; refused, reset, cut or garbled connections become ``errors.ConnectionFailed``.
+Nothing else in llmswitch catches ``httpx`` or ``aiohttp`` exceptions. HTTP statuses are not
+errors here: the wire classifies them.
+
+Example:
+    >>> transport = HttpxTransport(timeout=30.0)
+    >>> raw = transport.send(http_request, ctx)
+    >>> with transport.stream(http_request, ctx, stall_timeout=20.0) as resp:
+    ...     for line in resp.iter_lines():
+    ...         ...
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator, Iterator, Mapping
+from contextlib import asynccontextmanager, contextmanager
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import httpx
+
+from llmswitch import errors
+from llmswitch.wire.base import CallContext, HttpRequest
+
+if TYPE_CHECKING:
+    import aiohttp
+
+SERVER_EXTRA = "pip install 'llmswitch[server]'"
+DEFAULT_MAX_CONNECTIONS = 100
+
+
+@dataclass(frozen=True, slots=True)
+class RawReply:
+    """A complete reply: status, lower-case header names, body bytes."""
+
+    status: int
+    headers: Mapping[str, str]
+    body: bytes
+
+
+def _encode(req: HttpRequest) -> bytes | None:
+    if req.json is None:
+        return None
+    return json.dumps(req.json, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+def _lower(headers: Mapping[str, str]) -> dict[str, str]:
+    return {k.lower(): v for k, v in headers.items()}
+
+
+def _describe(exc: BaseException) -> str:
+    text = str(exc)
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+# --- httpx (sync) ------------------------------------------------------------------------------
+
+
+@contextmanager
+def _httpx_errors(ctx: CallContext, *, stall: float | None = None) -> Iterator[None]:
+    """The one place httpx exceptions become ours."""
+    try:
+        yield
+    except httpx.ReadTimeout as exc:
+        what = f"stream stalled: no bytes for {stall:g}s" if stall is not None else "read timed out"
+        raise ctx.error(errors.Timeout, f"{what} ({_describe(exc)})") from exc
+    except httpx.TimeoutException as exc:
+        raise ctx.error(errors.Timeout, f"timed out ({_describe(exc)})") from exc
+    except httpx.DecodingError as exc:
+        raise ctx.error(errors.MalformedReply, f"undecodable body ({_describe(exc)})") from exc
+    except httpx.RequestError as exc:  # connect, read/write, protocol, proxy, unsupported URL
+        raise ctx.error(errors.ConnectionFailed, _describe(exc)) from exc
+
+
+class HttpxStreamResponse:
+    """An open streamed reply; iterate ``iter_lines()`` or ``read()`` an error body."""
+
+    __slots__ = ("_ctx", "_resp", "_stall", "headers", "status")
+
+    def __init__(self, resp: httpx.Response, ctx: CallContext, stall: float | None) -> None:
+        self._resp = resp
+        self._ctx = ctx
+        self._stall = stall
+        self.status = resp.status_code
+        self.headers: Mapping[str, str] = _lower(resp.headers)
+
+    def iter_lines(self) -> Iterator[str]:
+        with _httpx_errors(self._ctx, stall=self._stall):
+            yield from self._resp.iter_lines()
+
+    def read(self) -> bytes:
+        with _httpx_errors(self._ctx):
+            return self._resp.read()
+
+
+class HttpxTransport:
+    """Sync transport over one pooled ``httpx.Client``.
+
+    Timeouts are per network operation, as in httpx: ``timeout`` bounds each read and write,
+    ``connect_timeout`` the TCP/TLS connect. A stream's reads are bounded by ``stall_timeout``.
+
+    Args:
+        client: an ``httpx.Client`` to use (and not close); built when ``None``.
+        timeout: default seconds per operation.
+        connect_timeout: seconds to establish a connection.
+    """
+
+    def __init__(
+        self,
+        *,
+        client: httpx.Client | None = None,
+        timeout: float = 30.0,
+        connect_timeout: float = 5.0,
+    ) -> None:
+        self._timeout = timeout
+        self._connect_timeout = connect_timeout
+        self._owns_client = client is None
+        if client is None:
+            limits = httpx.Limits(
+                max_connections=DEFAULT_MAX_CONNECTIONS,
+                max_keepalive_connections=DEFAULT_MAX_CONNECTIONS,
+            )
+            client = httpx.Client(timeout=self._timeouts(None), limits=limits)
+        self._client = client
+
+    def _timeouts(self, timeout: float | None, *, read: float | None = None) -> httpx.Timeout:
+        total = self._timeout if timeout is None else timeout
+        return httpx.Timeout(
+            total, connect=min(self._connect_timeout, total), read=total if read is None else read
+        )
+
+    def send(self, req: HttpRequest, ctx: CallContext, *, timeout: float | None = None) -> RawReply:
+        """Send ``req`` and read the whole reply, whatever its status."""
+        with _httpx_errors(ctx):
+            resp = self._client.request(
+                req.method,
+                req.url,
+                headers=req.headers,
+                content=_encode(req),
+                timeout=self._timeouts(timeout),
+            )
+        return RawReply(resp.status_code, _lower(resp.headers), resp.content)
+
+    @contextmanager
+    def stream(
+        self,
+        req: HttpRequest,
+        ctx: CallContext,
+        *,
+        timeout: float | None = None,
+        stall_timeout: float | None = None,
+    ) -> Iterator[HttpxStreamResponse]:
+        """Open a streamed reply; no bytes for ``stall_timeout`` seconds raises ``Timeout``."""
+        timeouts = self._timeouts(timeout, read=stall_timeout)
+        with _httpx_errors(ctx):
+            request = self._client.build_request(
+                req.method, req.url, headers=req.headers, content=_encode(req), timeout=timeouts
+            )
+            resp = self._client.send(request, stream=True)
+        try:
+            yield HttpxStreamResponse(resp, ctx, stall_timeout)
+        finally:
+            with _httpx_errors(ctx):
+                resp.close()
+
+    def close(self) -> None:
+        """Close the pool, if this transport built it."""
+        if self._owns_client:
+            self._client.close()
+
+
+# --- aiohttp (async) ---------------------------------------------------------------------------
+
+
+def _require_aiohttp() -> None:
+    try:
+        import aiohttp  # noqa: F401
+    except ImportError as exc:
+        raise ImportError(f"AiohttpTransport needs aiohttp: {SERVER_EXTRA}") from exc
+
+
+@contextmanager
+def _aiohttp_errors(ctx: CallContext, *, stall: float | None = None) -> Iterator[None]:
+    """The one place aiohttp exceptions become ours."""
+    import aiohttp
+
+    try:
+        yield
+    except aiohttp.SocketTimeoutError as exc:
+        what = f"stream stalled: no bytes for {stall:g}s" if stall is not None else "read timed out"
+        raise ctx.error(errors.Timeout, f"{what} ({_describe(exc)})") from exc
+    except TimeoutError as exc:  # total timeout, ConnectionTimeoutError, ServerTimeoutError
+        raise ctx.error(errors.Timeout, f"timed out ({_describe(exc)})") from exc
+    except aiohttp.ClientPayloadError as exc:
+        raise ctx.error(errors.ConnectionFailed, f"reply cut short ({_describe(exc)})") from exc
+    except aiohttp.ClientError as exc:  # connector, disconnect, reset, protocol, invalid URL
+        raise ctx.error(errors.ConnectionFailed, _describe(exc)) from exc
+    except OSError as exc:  # a socket error aiohttp let through unwrapped
+        raise ctx.error(errors.ConnectionFailed, _describe(exc)) from exc
+
+
+class AiohttpStreamResponse:
+    """An open streamed reply; iterate ``aiter_lines()`` or ``await read()`` an error body."""
+
+    __slots__ = ("_ctx", "_resp", "_stall", "headers", "status")
+
+    def __init__(self, resp: aiohttp.ClientResponse, ctx: CallContext, stall: float | None) -> None:
+        self._resp = resp
+        self._ctx = ctx
+        self._stall = stall
+        self.status = resp.status
+        self.headers: Mapping[str, str] = _lower(resp.headers)
+
+    async def aiter_lines(self) -> AsyncIterator[str]:
+        """Lines as they arrive (``\\n`` or ``\\r\\n`` endings removed)."""
+        buffer = bytearray()
+        with _aiohttp_errors(self._ctx, stall=self._stall):
+            async for chunk in self._resp.content.iter_any():
+                buffer += chunk
+                if b"\n" not in chunk:
+                    continue
+                *lines, rest = bytes(buffer).split(b"\n")
+                buffer = bytearray(rest)
+                for line in lines:
+                    yield line.removesuffix(b"\r").decode("utf-8", "replace")
+        if buffer:
+            yield bytes(buffer).removesuffix(b"\r").decode("utf-8", "replace")
+
+    async def read(self) -> bytes:
+        with _aiohttp_errors(self._ctx):
+            return await self._resp.read()
+
+    def _finish(self) -> None:
+        if self._resp.content.at_eof():
+            self._resp.release()  # fully read: the connection goes back to the pool
+        else:
+            self._resp.close()  # abandoned mid-body: the connection cannot be reused
+
+
+class AiohttpTransport:
+    """Async transport over one pooled ``aiohttp.ClientSession``, made lazily in the running loop.
+
+    ``timeout`` bounds a whole non-streamed exchange; a stream is bounded by ``stall_timeout``
+    between reads instead. A transport serves one event loop at a time: when the loop it
+    started in has closed (``asyncio.run`` called twice), it starts a fresh session.
+
+    Args:
+        session: an ``aiohttp.ClientSession`` to use (and not close); built when ``None``.
+        timeout: default seconds for a non-streamed exchange.
+        connect_timeout: seconds to get a connection (pool wait included).
+
+    Raises:
+        ImportError: when aiohttp is missing (``pip install 'llmswitch[server]'``).
+    """
+
+    def __init__(
+        self,
+        *,
+        session: aiohttp.ClientSession | None = None,
+        timeout: float = 30.0,
+        connect_timeout: float = 5.0,
+    ) -> None:
+        _require_aiohttp()
+        self._session = session
+        self._owns_session = session is None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._timeout = timeout
+        self._connect_timeout = connect_timeout
+
+    async def _get_session(self) -> aiohttp.ClientSession:
+        import aiohttp
+
+        loop = asyncio.get_running_loop()
+        if self._session is not None and self._loop is not None and self._loop is not loop:
+            if not (self._owns_session and self._loop.is_closed()):
+                raise RuntimeError("AiohttpTransport is in use by another running event loop")
+            await self._session.close()  # its loop is gone: this only marks it closed
+            self._session = None
+        if self._session is None or (self._owns_session and self._session.closed):
+            connector = aiohttp.TCPConnector(limit=DEFAULT_MAX_CONNECTIONS, ttl_dns_cache=300)
+            self._session = aiohttp.ClientSession(connector=connector)
+            self._owns_session = True
+        self._loop = loop
+        return self._session
+
+    def _timeouts(self, timeout: float | None, *, stall: float | None) -> aiohttp.ClientTimeout:
+        import aiohttp
+
+        total = self._timeout if timeout is None else timeout
+        connect = min(self._connect_timeout, total)
+        if stall is None:
+            return aiohttp.ClientTimeout(total=total, connect=connect)
+        return aiohttp.ClientTimeout(total=None, connect=connect, sock_read=stall)
+
+    async def send(
+        self, req: HttpRequest, ctx: CallContext, *, timeout: float | None = None
+    ) -> RawReply:
+        """Send ``req`` and read the whole reply, whatever its status."""
+        session = await self._get_session()
+        with _aiohttp_errors(ctx):
+            async with session.request(
+                req.method,
+                req.url,
+                headers=req.headers,
+                data=_encode(req),
+                timeout=self._timeouts(timeout, stall=None),
+            ) as resp:
+                body = await resp.read()
+        return RawReply(resp.status, _lower(resp.headers), body)
+
+    @asynccontextmanager
+    async def stream(
+        self,
+        req: HttpRequest,
+        ctx: CallContext,
+        *,
+        timeout: float | None = None,
+        stall_timeout: float | None = None,
+    ) -> AsyncIterator[AiohttpStreamResponse]:
+        """Open a streamed reply; no bytes for ``stall_timeout`` seconds raises ``Timeout``."""
+        session = await self._get_session()
+        stall = stall_timeout if stall_timeout is not None else (timeout or self._timeout)
+        with _aiohttp_errors(ctx):
+            resp = await session.request(
+                req.method,
+                req.url,
+                headers=req.headers,
+                data=_encode(req),
+                timeout=self._timeouts(timeout, stall=stall),
+            )
+        response = AiohttpStreamResponse(resp, ctx, stall_timeout)
+        try:
+            yield response
+        finally:
+            response._finish()
+
+    async def aclose(self) -> None:
+        """Close the pool, if this transport built it."""
+        if self._owns_session and self._session is not None:
+            await self._session.close()
+            self._session = None
