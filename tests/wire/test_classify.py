@@ -1,0 +1,594 @@
+"""One test per row of the table in ``wire/classify.py``; bodies from the reference."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from llmswitch import errors
+from llmswitch.wire import CallContext, wire_for
+from llmswitch.wire.classify import classify
+
+CTX = CallContext(provider="p", model="m", key_alias="main")
+
+GROQ_TPM = (
+    "Rate limit reached for model `openai/gpt-oss-20b` in organization `org_x` service tier "
+    "`on_demand` on tokens per minute (TPM): Limit 8000, Used 5536, Requested 5599. Please try "
+    "again in 23.5125s. Need more tokens? Upgrade to Dev Tier today at "
+    "https://console.groq.com/settings/billing"
+)
+GROQ_RPD = (
+    "Rate limit reached for model `openai/gpt-oss-120b` in organization `org_x` service tier "
+    "`on_demand` on requests per day (RPD): Limit 1000, Used 1000, Requested 1. Please try again "
+    "in 1m26.4s."
+)
+GROQ_TPD = GROQ_RPD.replace(
+    "requests per day (RPD): Limit 1000", "tokens per day (TPD): Limit 100000"
+)
+GROQ_RPM = GROQ_RPD.replace("requests per day (RPD)", "requests per minute (RPM)").replace(
+    "1m26.4s", "789.6ms"
+)
+GROQ_413 = (
+    "Request too large for model `X` in organization `org_x` service tier `on_demand` on tokens "
+    "per minute (TPM): Limit 8000, Requested 9000, please reduce your message size and try again."
+)
+OPENAI_TPM = (
+    "Rate limit reached for gpt-4o-mini in organization org-x on tokens per min (TPM): Limit "
+    "200000, Used 195869, Requested 4412. Please try again in 84ms. Visit "
+    "https://platform.openai.com/account/rate-limits to learn more."
+)
+OPENAI_TOO_LARGE = (
+    "Request too large for gpt-4o in organization org-x on tokens per min (TPM): Limit 30000, "
+    "Requested 34307. The input or output tokens must be reduced in order to run successfully."
+)
+GEMINI_429_MSG = (
+    "You exceeded your current quota, please check your plan and billing details. \n* Quota "
+    "exceeded for metric: generativelanguage.googleapis.com/generate_content_free_tier_requests, "
+    "limit: 20, model: gemini-3.5-flash\nPlease retry in 38.90923309s."
+)
+
+
+def oai(message: str, type_: str = "", code: str | None = None, **extra: Any) -> bytes:
+    return json.dumps(
+        {"error": {"message": message, "type": type_, "param": None, "code": code, **extra}}
+    ).encode()
+
+
+def gemini_429(quota_id: str, message: str = GEMINI_429_MSG) -> bytes:
+    return json.dumps(
+        {
+            "error": {
+                "code": 429,
+                "message": message,
+                "status": "RESOURCE_EXHAUSTED",
+                "details": [
+                    {"@type": "type.googleapis.com/google.rpc.Help", "links": []},
+                    {
+                        "@type": "type.googleapis.com/google.rpc.QuotaFailure",
+                        "violations": [
+                            {
+                                "quotaMetric": "generativelanguage.googleapis.com/"
+                                "generate_content_free_tier_requests",
+                                "quotaId": quota_id,
+                                "quotaDimensions": {"location": "global", "model": "g"},
+                                "quotaValue": "20",
+                            }
+                        ],
+                    },
+                    {"@type": "type.googleapis.com/google.rpc.RetryInfo", "retryDelay": "38s"},
+                ],
+            }
+        }
+    ).encode()
+
+
+def google(code: int, status: str, message: str, details: list[Any] | None = None) -> bytes:
+    err: dict[str, Any] = {"code": code, "message": message, "status": status}
+    if details is not None:
+        err["details"] = details
+    return json.dumps({"error": err}).encode()
+
+
+def openrouter(code: int, message: str, metadata: dict[str, Any] | None = None) -> bytes:
+    err: dict[str, Any] = {"code": code, "message": message}
+    if metadata is not None:
+        err["metadata"] = metadata
+    return json.dumps({"error": err, "user_id": "user_x"}).encode()
+
+
+GEMINI_BAD_KEY = google(
+    400,
+    "INVALID_ARGUMENT",
+    "API key not valid. Please pass a valid API key.",
+    [
+        {
+            "@type": "type.googleapis.com/google.rpc.ErrorInfo",
+            "reason": "API_KEY_INVALID",
+            "domain": "googleapis.com",
+            "metadata": {"service": "generativelanguage.googleapis.com"},
+        }
+    ],
+)
+OR_FREE_DAY = openrouter(
+    429,
+    "Rate limit exceeded: free-models-per-day. Add 10 credits to unlock 1000 free model "
+    "requests per day",
+    {
+        "headers": {
+            "X-RateLimit-Limit": "50",
+            "X-RateLimit-Remaining": "0",
+            "X-RateLimit-Reset": "1788825600000",
+        },
+        "limit_source": "openrouter_free_tier_daily",
+    },
+)
+OR_UPSTREAM = openrouter(
+    429,
+    "Provider returned error",
+    {
+        "raw": "deepseek/deepseek-r1-0528:free is temporarily rate-limited upstream. Please retry "
+        "shortly, or add your own key to accumulate your rate limits",
+        "provider_name": "Chutes",
+        "is_byok": False,
+        "limit_source": "upstream_provider_shared_pool",
+    },
+)
+# 2026-09-07T23:00:00Z, one hour before the reset above.
+OR_DATE = {"date": "Mon, 07 Sep 2026 23:00:00 GMT", "x-ratelimit-reset": "1788825600000"}
+
+H = dict[str, str]
+ROWS: list[tuple[str, int, H, bytes, type[errors.ProviderError], str | None, float | None]] = [
+    # id, status, headers, body, class, window, retry_after
+    (
+        "groq-401",
+        401,
+        {},
+        oai("Invalid API Key", "invalid_request_error", "invalid_api_key"),
+        errors.AuthFailed,
+        None,
+        None,
+    ),
+    (
+        "groq-tpm",
+        429,
+        {"retry-after": "24"},
+        oai(GROQ_TPM, "tokens", "rate_limit_exceeded"),
+        errors.RateLimited,
+        "tpm",
+        23.5125,
+    ),
+    (
+        "groq-rpm-ms",
+        429,
+        {},
+        oai(GROQ_RPM, "requests", "rate_limit_exceeded"),
+        errors.RateLimited,
+        "rpm",
+        0.7896,
+    ),
+    (
+        "groq-rpd",
+        429,
+        {},
+        oai(GROQ_RPD, "requests", "rate_limit_exceeded"),
+        errors.QuotaExhausted,
+        "rpd",
+        86.4,
+    ),
+    (
+        "groq-tpd",
+        429,
+        {},
+        oai(GROQ_TPD, "tokens", "rate_limit_exceeded"),
+        errors.QuotaExhausted,
+        "tpd",
+        86.4,
+    ),
+    (
+        "groq-413",
+        413,
+        {},
+        oai(GROQ_413, "tokens", "rate_limit_exceeded"),
+        errors.BadRequest,
+        None,
+        None,
+    ),
+    (
+        "groq-context",
+        400,
+        {},
+        oai("Please reduce the length of the messages or completion.", "invalid_request_error"),
+        errors.ContextTooLong,
+        None,
+        None,
+    ),
+    (
+        "groq-404",
+        404,
+        {},
+        oai(
+            "The model `llama-3.3-70b-versatile` does not exist or you do not have access to it.",
+            "invalid_request_error",
+            "model_not_found",
+        ),
+        errors.BadRequest,
+        None,
+        None,
+    ),
+    (
+        "groq-decommissioned",
+        400,
+        {},
+        oai(
+            "The model `X` has been decommissioned", "invalid_request_error", "model_decommissioned"
+        ),
+        errors.BadRequest,
+        None,
+        None,
+    ),
+    ("groq-498", 498, {}, b"", errors.ServerError, None, None),
+    (
+        "openai-401",
+        401,
+        {},
+        oai("Incorrect API key provided: sk-ab***yz.", "invalid_request_error", "invalid_api_key"),
+        errors.AuthFailed,
+        None,
+        None,
+    ),
+    (
+        "openai-tpm",
+        429,
+        {"retry-after-ms": "84"},
+        oai(OPENAI_TPM, "tokens", "rate_limit_exceeded"),
+        errors.RateLimited,
+        "tpm",
+        0.084,
+    ),
+    (
+        "openai-too-large",
+        429,
+        {},
+        oai(OPENAI_TOO_LARGE, "tokens", "rate_limit_exceeded"),
+        errors.BadRequest,
+        None,
+        None,
+    ),
+    (
+        "openai-insufficient",
+        429,
+        {},
+        oai(
+            "You exceeded your current quota, please check your plan and billing details.",
+            "insufficient_quota",
+            "insufficient_quota",
+        ),
+        errors.QuotaExhausted,
+        None,
+        None,
+    ),
+    (
+        "openai-credit",
+        429,
+        {},
+        oai("You have no credits remaining.", "insufficient_quota", "credit_balance_exhausted"),
+        errors.QuotaExhausted,
+        None,
+        None,
+    ),
+    (
+        "openai-context",
+        400,
+        {},
+        oai(
+            "This model's maximum context length is 128000 tokens.",
+            "invalid_request_error",
+            "context_length_exceeded",
+        ),
+        errors.ContextTooLong,
+        None,
+        None,
+    ),
+    (
+        "openai-500",
+        500,
+        {},
+        oai("The server had an error while processing your request.", "server_error"),
+        errors.ServerError,
+        None,
+        None,
+    ),
+    (
+        "openai-503",
+        503,
+        {"retry-after": "3"},
+        oai("The engine is currently overloaded"),
+        errors.ServerError,
+        None,
+        3.0,
+    ),
+    (
+        "gemini-per-minute",
+        429,
+        {},
+        gemini_429("GenerateRequestsPerMinutePerProjectPerModel-FreeTier"),
+        errors.RateLimited,
+        "rpm",
+        38.90923309,
+    ),
+    (
+        "gemini-per-day",
+        429,
+        {},
+        gemini_429("GenerateRequestsPerDayPerProjectPerModel-FreeTier"),
+        errors.QuotaExhausted,
+        "rpd",
+        None,
+    ),
+    (
+        "gemini-tokens-per-minute",
+        429,
+        {},
+        gemini_429("GenerateContentInputTokensPerModelPerMinute-FreeTier"),
+        errors.RateLimited,
+        "tpm",
+        38.90923309,
+    ),
+    (
+        "gemini-limit-0",
+        429,
+        {},
+        gemini_429(
+            "GenerateRequestsPerMinutePerProjectPerModel-FreeTier",
+            "Quota exceeded for metric: x, limit: 0, model: gemini-3.1-pro",
+        ),
+        errors.QuotaExhausted,
+        "rpm",
+        None,
+    ),
+    (
+        "gemini-retryinfo-only",
+        429,
+        {},
+        gemini_429("GenerateRequestsPerMinutePerProjectPerModel-FreeTier", "Quota exceeded."),
+        errors.RateLimited,
+        "rpm",
+        38.0,
+    ),
+    (
+        "gemini-plain-429",
+        429,
+        {},
+        google(429, "RESOURCE_EXHAUSTED", "Resource has been exhausted (e.g. check quota)."),
+        errors.RateLimited,
+        None,
+        None,
+    ),
+    (
+        "gemini-compat-array-429",
+        429,
+        {},
+        b'[{"error":{"code":429,"message":"Resource has been '
+        b'exhausted (e.g. check quota).","status":"RESOURCE_EXHAUSTED"}}]',
+        errors.RateLimited,
+        None,
+        None,
+    ),
+    ("gemini-bad-key", 400, {}, GEMINI_BAD_KEY, errors.AuthFailed, None, None),
+    (
+        "gemini-leaked-key",
+        403,
+        {},
+        google(403, "PERMISSION_DENIED", "Your API key was reported as leaked."),
+        errors.AuthFailed,
+        None,
+        None,
+    ),
+    (
+        "gemini-context",
+        400,
+        {},
+        google(
+            400,
+            "INVALID_ARGUMENT",
+            "The input token count (1196265) "
+            "exceeds the maximum number of tokens allowed (1048576).",
+        ),
+        errors.ContextTooLong,
+        None,
+        None,
+    ),
+    (
+        "gemini-404",
+        404,
+        {},
+        google(404, "NOT_FOUND", "models/gemini-1.5-flash is not found for API version v1beta"),
+        errors.BadRequest,
+        None,
+        None,
+    ),
+    (
+        "gemini-503",
+        503,
+        {},
+        google(503, "UNAVAILABLE", "The model is overloaded."),
+        errors.ServerError,
+        None,
+        None,
+    ),
+    (
+        "gemini-504",
+        504,
+        {},
+        google(504, "DEADLINE_EXCEEDED", "The request timed out."),
+        errors.ServerError,
+        None,
+        None,
+    ),
+    (
+        "openrouter-401",
+        401,
+        {},
+        openrouter(401, "Missing Authentication header"),
+        errors.AuthFailed,
+        None,
+        None,
+    ),
+    (
+        "openrouter-402",
+        402,
+        {},
+        openrouter(402, "Insufficient credits. Add more using https://openrouter.ai/credits"),
+        errors.QuotaExhausted,
+        None,
+        None,
+    ),
+    (
+        "openrouter-moderation",
+        403,
+        {},
+        openrouter(
+            403,
+            "Request blocked: flagged",
+            {"reasons": ["violence"], "flagged_input": "x", "provider_name": "OpenAI"},
+        ),
+        errors.ContentFiltered,
+        None,
+        None,
+    ),
+    ("openrouter-free-day", 429, OR_DATE, OR_FREE_DAY, errors.QuotaExhausted, "rpd", 3600.0),
+    (
+        "openrouter-free-min",
+        429,
+        {},
+        openrouter(429, "Rate limit exceeded: free-models-per-min."),
+        errors.RateLimited,
+        "rpm",
+        None,
+    ),
+    ("openrouter-upstream", 429, {"retry-after": "5"}, OR_UPSTREAM, errors.RateLimited, None, 5.0),
+    (
+        "openrouter-404",
+        404,
+        {},
+        openrouter(404, "No endpoints found for deepseek/deepseek-r1:free."),
+        errors.BadRequest,
+        None,
+        None,
+    ),
+    (
+        "openrouter-context",
+        400,
+        {},
+        openrouter(
+            400,
+            "This endpoint's maximum context length is "
+            "163840 tokens. However, you requested about "
+            "200000 tokens",
+        ),
+        errors.ContextTooLong,
+        None,
+        None,
+    ),
+    (
+        "openrouter-502",
+        502,
+        {},
+        openrouter(502, "Provider returned error"),
+        errors.ServerError,
+        None,
+        None,
+    ),
+    ("together-401-text", 401, {}, b"Missing API key", errors.AuthFailed, None, None),
+    (
+        "together-402",
+        402,
+        {},
+        oai("Credit limit exceeded", "credit_limit"),
+        errors.QuotaExhausted,
+        None,
+        None,
+    ),
+    (
+        "together-context-403",
+        403,
+        {},
+        oai(
+            "Input validation error: `inputs` tokens + "
+            "`max_new_tokens` must be <= 32769. Given: 30 `inputs` "
+            "tokens and 999999999 `max_new_tokens`",
+            "invalid_request_error",
+        ),
+        errors.ContextTooLong,
+        None,
+        None,
+    ),
+    (
+        "together-dynamic",
+        429,
+        {"x-ratelimit-reset": "2"},
+        oai("rate limited", "dynamic_request_limited"),
+        errors.RateLimited,
+        None,
+        2.0,
+    ),
+    ("together-422", 422, {}, b'{"detail": "bad field"}', errors.BadRequest, None, None),
+    (
+        "cloudflare-524",
+        524,
+        {},
+        b"<html><title>A timeout occurred</title></html>",
+        errors.ServerError,
+        None,
+        None,
+    ),
+    ("overloaded-529", 529, {}, b"", errors.ServerError, None, None),
+    ("request-timeout-408", 408, {}, b"", errors.Timeout, None, None),
+]
+
+
+@pytest.mark.parametrize(
+    ("status", "headers", "body", "cls", "window", "retry_after"),
+    [pytest.param(*row[1:], id=row[0]) for row in ROWS],
+)
+def test_classify_table(
+    status: int,
+    headers: H,
+    body: bytes,
+    cls: type[errors.ProviderError],
+    window: str | None,
+    retry_after: float | None,
+) -> None:
+    err = classify(status, headers, body, CTX)
+    assert type(err) is cls, err
+    assert err.window == window
+    assert err.retry_after == (pytest.approx(retry_after) if retry_after is not None else None)
+    assert (err.provider, err.model, err.key_alias, err.status) == ("p", "m", "main", status)
+    assert err.message
+
+
+@pytest.mark.parametrize(
+    ("body", "cls"),
+    [
+        pytest.param(openrouter(429, "Rate limit exceeded"), errors.RateLimited, id="embedded-429"),
+        pytest.param(
+            openrouter(502, "Provider returned error"), errors.ServerError, id="embedded-502"
+        ),
+        pytest.param(b'{"error": "upstream stopped"}', errors.ServerError, id="string-error"),
+    ],
+)
+def test_error_inside_a_200(body: bytes, cls: type[errors.ProviderError]) -> None:
+    for api in ("openai", "gemini"):
+        with pytest.raises(cls) as info:
+            wire_for(api).parse(200, {}, body, CTX)
+        assert info.value.status == 200
+        assert "inside a 200" in info.value.message
+
+
+def test_echoed_key_is_redacted() -> None:
+    canary = "sk-or-v1-CANARY0123456789abcdef"
+    err = classify(401, {}, oai(f"Invalid key {canary}", code="invalid_api_key"), CTX)
+    assert "CANARY" not in str(err)
+    assert "CANARY" not in repr(err.args)
