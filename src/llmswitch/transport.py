@@ -68,8 +68,14 @@ def _describe(exc: BaseException) -> str:
 
 
 @contextmanager
-def _httpx_errors(ctx: CallContext, *, stall: float | None = None) -> Iterator[None]:
-    """The one place httpx exceptions become ours."""
+def _httpx_errors(
+    ctx: CallContext, *, stall: float | None = None, in_stream: bool = False
+) -> Iterator[None]:
+    """The one place httpx exceptions become ours.
+
+    ``in_stream``: we are reading a stream's body, so a broken connection is a cut stream
+    (``MalformedReply``, as the error tree files it), not a failure to connect.
+    """
     try:
         yield
     except httpx.ReadTimeout as exc:
@@ -79,7 +85,11 @@ def _httpx_errors(ctx: CallContext, *, stall: float | None = None) -> Iterator[N
         raise ctx.error(errors.Timeout, f"timed out ({_describe(exc)})") from exc
     except httpx.DecodingError as exc:
         raise ctx.error(errors.MalformedReply, f"undecodable body ({_describe(exc)})") from exc
-    except httpx.RequestError as exc:  # connect, read/write, protocol, proxy, unsupported URL
+    except (httpx.NetworkError, httpx.RemoteProtocolError) as exc:
+        if in_stream:
+            raise ctx.error(errors.MalformedReply, f"stream cut ({_describe(exc)})") from exc
+        raise ctx.error(errors.ConnectionFailed, _describe(exc)) from exc
+    except httpx.RequestError as exc:  # connect, protocol, proxy, unsupported URL
         raise ctx.error(errors.ConnectionFailed, _describe(exc)) from exc
 
 
@@ -96,7 +106,7 @@ class HttpxStreamResponse:
         self.headers: Mapping[str, str] = _lower(resp.headers)
 
     def iter_lines(self) -> Iterator[str]:
-        with _httpx_errors(self._ctx, stall=self._stall):
+        with _httpx_errors(self._ctx, stall=self._stall, in_stream=True):
             yield from self._resp.iter_lines()
 
     def read(self) -> bytes:
@@ -191,9 +201,13 @@ def _require_aiohttp() -> None:
 
 
 @contextmanager
-def _aiohttp_errors(ctx: CallContext, *, stall: float | None = None) -> Iterator[None]:
-    """The one place aiohttp exceptions become ours."""
+def _aiohttp_errors(
+    ctx: CallContext, *, stall: float | None = None, in_stream: bool = False
+) -> Iterator[None]:
+    """The one place aiohttp exceptions become ours (``in_stream`` as in ``_httpx_errors``)."""
     import aiohttp
+
+    cut = errors.MalformedReply if in_stream else errors.ConnectionFailed
 
     try:
         yield
@@ -203,11 +217,11 @@ def _aiohttp_errors(ctx: CallContext, *, stall: float | None = None) -> Iterator
     except TimeoutError as exc:  # total timeout, ConnectionTimeoutError, ServerTimeoutError
         raise ctx.error(errors.Timeout, f"timed out ({_describe(exc)})") from exc
     except aiohttp.ClientPayloadError as exc:
-        raise ctx.error(errors.ConnectionFailed, f"reply cut short ({_describe(exc)})") from exc
+        raise ctx.error(cut, f"reply cut short ({_describe(exc)})") from exc
     except aiohttp.ClientError as exc:  # connector, disconnect, reset, protocol, invalid URL
-        raise ctx.error(errors.ConnectionFailed, _describe(exc)) from exc
+        raise ctx.error(cut, _describe(exc)) from exc
     except OSError as exc:  # a socket error aiohttp let through unwrapped
-        raise ctx.error(errors.ConnectionFailed, _describe(exc)) from exc
+        raise ctx.error(cut, _describe(exc)) from exc
 
 
 class AiohttpStreamResponse:
@@ -225,7 +239,7 @@ class AiohttpStreamResponse:
     async def aiter_lines(self) -> AsyncIterator[str]:
         """Lines as they arrive (``\\n`` or ``\\r\\n`` endings removed)."""
         buffer = bytearray()
-        with _aiohttp_errors(self._ctx, stall=self._stall):
+        with _aiohttp_errors(self._ctx, stall=self._stall, in_stream=True):
             async for chunk in self._resp.content.iter_any():
                 buffer += chunk
                 if b"\n" not in chunk:

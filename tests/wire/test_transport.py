@@ -109,7 +109,7 @@ def test_sync_stall(sync_transport: HttpxTransport, server: LocalServer) -> None
 
 def test_sync_stream_cut(sync_transport: HttpxTransport, server: LocalServer) -> None:
     with (
-        pytest.raises(errors.ConnectionFailed),
+        pytest.raises(errors.MalformedReply, match="cut"),
         sync_transport.stream(req(server.url + "/cut"), CTX, stall_timeout=2.0) as resp,
     ):
         for _ in resp.iter_lines():
@@ -184,7 +184,7 @@ async def test_async_stall(async_transport: AiohttpTransport, server: LocalServe
 
 
 async def test_async_stream_cut(async_transport: AiohttpTransport, server: LocalServer) -> None:
-    with pytest.raises(errors.ConnectionFailed):
+    with pytest.raises(errors.MalformedReply, match="cut"):
         async with async_transport.stream(req(server.url + "/cut"), CTX) as resp:
             async for _ in resp.aiter_lines():
                 pass
