@@ -30,7 +30,15 @@ from llmswitch.errors import (
     Timeout,
 )
 from llmswitch.manager import LLMProviderManager, get_llm_manager
-from llmswitch.types import Attempt, ChatRequest, ChatResult, FailureKind, Message, StreamChunk, Usage
+from llmswitch.types import (
+    Attempt,
+    ChatRequest,
+    ChatResult,
+    FailureKind,
+    Message,
+    StreamChunk,
+    Usage,
+)
 
 __version__ = "0.1.0"
 

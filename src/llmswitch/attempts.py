@@ -18,7 +18,12 @@ from llmswitch.config import ProviderSettings, Settings
 from llmswitch.errors import AllProvidersFailed, ProviderError
 from llmswitch.events import AttemptFinished, CircuitChanged, Failover, Sink, emit
 from llmswitch.planning import Candidate, provider_scope, provider_windows
-from llmswitch.quota import admission_windows, block_from_observations, learned_limits, next_day_start
+from llmswitch.quota import (
+    admission_windows,
+    block_from_observations,
+    learned_limits,
+    next_day_start,
+)
 from llmswitch.state.base import Store
 from llmswitch.strategies import LatencyTracker
 from llmswitch.types import Attempt, FailureKind, Usage
@@ -84,8 +89,8 @@ class AttemptCore:
         if not p.free and p.daily_budget_usd > 0:
             worst = ledger.cost_usd(Usage(estimate, 0), p.price(cand.model))
             if ledger.spent_today(self.store, p.name, now) + worst > p.daily_budget_usd:
-                wait = next_day_start(now, "utc") - now
-                return self._skip(cand, FailureKind.BUDGET, "daily budget reached", wait)
+                budget_wait = next_day_start(now, "utc") - now
+                return self._skip(cand, FailureKind.BUDGET, "daily budget reached", budget_wait)
         windows = admission_windows(
             provider_windows(p, self.store.get_learned_limits(cand.scope)),
             self.settings.daily_soft_limit,
@@ -95,8 +100,14 @@ class AttemptCore:
             wait = adm.retry_at - now if adm.retry_at is not None else None
             why = adm.reason or f"{adm.window} limit reached"
             return self._skip(cand, FailureKind.NOT_ADMITTED, why, wait)
-        return Ticket(cand, adm.reservation_id, estimate, now, probing, circuit.state
-                      is not health.CircuitState.CLOSED)
+        return Ticket(
+            cand,
+            adm.reservation_id,
+            estimate,
+            now,
+            probing,
+            circuit.state is not health.CircuitState.CLOSED,
+        )
 
     def _skip(
         self, cand: Candidate, kind: FailureKind, why: str, wait: float | None = None
@@ -138,24 +149,54 @@ class AttemptCore:
             spent = usage.total_tokens if usage is not None else 0
             self.store.settle(cand.scope, ticket.reservation_id, spent, now=now)
         return self._account(
-            ticket, err.kind.value, usage or Usage(), now - ticket.started, now,
-            message=err.message, status=err.status, retry_after=err.retry_after,
+            ticket,
+            err.kind.value,
+            usage or Usage(),
+            now - ticket.started,
+            now,
+            message=err.message,
+            status=err.status,
+            retry_after=err.retry_after,
         )
 
     def _account(
-        self, ticket: Ticket, outcome: str, usage: Usage, latency: float, now: float, *,
-        message: str, status: int | None = 200, retry_after: float | None = None,
+        self,
+        ticket: Ticket,
+        outcome: str,
+        usage: Usage,
+        latency: float,
+        now: float,
+        *,
+        message: str,
+        status: int | None = 200,
+        retry_after: float | None = None,
     ) -> Attempt:
         cand, p = ticket.candidate, ticket.candidate.provider
         cost = 0.0 if p.free else ledger.cost_usd(usage, p.price(cand.model))
-        self.store.record(ledger.entry(
-            ts=now, provider=p.name, key_alias=cand.key.alias, model=cand.model,
-            outcome=outcome, usage=usage, cost=cost, latency_s=latency, free=p.free,
-        ))
+        self.store.record(
+            ledger.entry(
+                ts=now,
+                provider=p.name,
+                key_alias=cand.key.alias,
+                model=cand.model,
+                outcome=outcome,
+                usage=usage,
+                cost=cost,
+                latency_s=latency,
+                free=p.free,
+            )
+        )
         attempt = Attempt(
-            provider=p.name, model=cand.model, key_alias=cand.key.alias, outcome=outcome,
-            message=message, status=status if outcome != "ok" else 200, latency_s=latency,
-            retry_after=retry_after, usage=usage, cost_usd=cost,
+            provider=p.name,
+            model=cand.model,
+            key_alias=cand.key.alias,
+            outcome=outcome,
+            message=message,
+            status=status if outcome != "ok" else 200,
+            latency_s=latency,
+            retry_after=retry_after,
+            usage=usage,
+            cost_usd=cost,
         )
         emit(self.sinks, AttemptFinished(now, attempt, sent=True))
         return attempt
@@ -190,16 +231,27 @@ class AttemptCore:
             self._block(cand, now + wait, err, request_no, "skip key until its window resets")
             action = Action.NEXT
         elif kind is FailureKind.QUOTA_EXHAUSTED:
-            self._block(cand, day_end(p, now, err.retry_after), err, request_no,
-                        "skip key until the provider's day ends")
+            self._block(
+                cand,
+                day_end(p, now, err.retry_after),
+                err,
+                request_no,
+                "skip key until the provider's day ends",
+            )
             action = Action.NEXT
         elif kind is FailureKind.AUTH_FAILED:
-            self.store.mark_auth_failed(cand.scope, fingerprint=cand.key.fingerprint,
-                                        message=err.message, now=now)
-            self.store.note_error(provider_scope(p.name), kind=kind.value, message=err.message,
-                                  now=now)
-            emit(self.sinks, CircuitChanged(now, p.name, "auth_failed", None, kind.value,
-                                            key_alias=cand.key.alias))
+            self.store.mark_auth_failed(
+                cand.scope, fingerprint=cand.key.fingerprint, message=err.message, now=now
+            )
+            self.store.note_error(
+                provider_scope(p.name), kind=kind.value, message=err.message, now=now
+            )
+            emit(
+                self.sinks,
+                CircuitChanged(
+                    now, p.name, "auth_failed", None, kind.value, key_alias=cand.key.alias
+                ),
+            )
             self._failover(cand, err, "disable key until its value changes", request_no)
             action = Action.NEXT
         elif kind in (FailureKind.BAD_REQUEST, FailureKind.CONTENT_FILTER):
@@ -208,10 +260,14 @@ class AttemptCore:
             self._failover(cand, err, "try a model with a larger context", request_no)
             action = Action.LARGER_CONTEXT
         else:
-            until = health.cooldown_until(now=now, cooldown_seconds=self.settings.cooldown_seconds,
-                                          retry_after=err.retry_after)
-            record = self.store.trip(provider_scope(p.name), until=until, kind=kind.value,
-                                     message=err.message, now=now)
+            until = health.cooldown_until(
+                now=now,
+                cooldown_seconds=self.settings.cooldown_seconds,
+                retry_after=err.retry_after,
+            )
+            record = self.store.trip(
+                provider_scope(p.name), until=until, kind=kind.value, message=err.message, now=now
+            )
             emit(self.sinks, CircuitChanged(now, p.name, "open", record.open_until, kind.value))
             self._failover(cand, err, f"cool down for {record.open_until - now:.0f}s", request_no)
             action = Action.NEXT
@@ -221,24 +277,36 @@ class AttemptCore:
         self, cand: Candidate, until: float, err: ProviderError, request_no: int, action: str
     ) -> None:
         now = self.clock()
-        block = self.store.block(cand.scope, until=until, reason=f"{err.kind.value}: {err.message}"[:200])
-        self.store.note_error(provider_scope(cand.provider.name), kind=err.kind.value,
-                              message=err.message, now=now)
+        block = self.store.block(
+            cand.scope, until=until, reason=f"{err.kind.value}: {err.message}"[:200]
+        )
+        self.store.note_error(
+            provider_scope(cand.provider.name), kind=err.kind.value, message=err.message, now=now
+        )
         self._failover(cand, err, f"{action} ({block.until - now:.0f}s)", request_no)
 
     def _failover(self, cand: Candidate, err: ProviderError, action: str, request_no: int) -> None:
         log.warning(
             "llmswitch: failover from %s/%s [%s]: %s -> %s",
-            cand.provider.name, cand.model, cand.key.masked, err.kind.value, action,
+            cand.provider.name,
+            cand.model,
+            cand.key.masked,
+            err.kind.value,
+            action,
         )
-        emit(self.sinks, Failover(self.clock(), cand.provider.name, err.kind.value, action,
-                                  request_no))
+        emit(
+            self.sinks,
+            Failover(self.clock(), cand.provider.name, err.kind.value, action, request_no),
+        )
 
     # -- giving up -----------------------------------------------------------------------------
     def give_up(self, attempts: Sequence[Attempt], *, planned: int) -> AllProvidersFailed:
         now = self.clock()
-        waits = [a.retry_after for a in attempts if a.retry_after is not None
-                 and a.outcome != FailureKind.AUTH_FAILED.value]
+        waits = [
+            a.retry_after
+            for a in attempts
+            if a.retry_after is not None and a.outcome != FailureKind.AUTH_FAILED.value
+        ]
         retry_after = min(waits) if waits else None
         if planned == 0:
             message = (
@@ -249,7 +317,9 @@ class AttemptCore:
         else:
             message = f"all {len(attempts)} provider attempts failed or were refused"
         return AllProvidersFailed(
-            message, attempts=attempts, retry_after=retry_after,
+            message,
+            attempts=attempts,
+            retry_after=retry_after,
             retry_at=now + retry_after if retry_after is not None else None,
         )
 

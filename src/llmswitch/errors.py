@@ -3,7 +3,7 @@
 ::
 
     LLMSwitchError
-    ├── ConfigError                 bad configuration or input; the message names the key and the fix
+    ├── ConfigError                 bad configuration or input; names the key and the fix
     ├── StorageError                the state store (SQLite, Redis) failed or is unreachable
     ├── ProviderError               one attempt at one provider failed; ``kind`` says how
     │   ├── RateLimited             wait until ``retry_after``; other keys/providers may serve
@@ -12,7 +12,7 @@
     │   ├── BadRequest              our request is wrong; failing over would only burn other quotas
     │   │   ├── ContentFiltered     the provider refused the content
     │   │   └── ContextTooLong      only a model with a larger context can serve it
-    │   ├── ServerError             5xx, overloaded, or an error inside a 200; cool the provider down
+    │   ├── ServerError             5xx, overloaded, an error inside a 200; cool the provider down
     │   ├── Timeout                 no answer in time
     │   ├── ConnectionFailed        refused, reset, DNS
     │   └── MalformedReply          unparsable reply or a stream cut/stalled/garbled
@@ -153,7 +153,9 @@ class AllProvidersFailed(LLMSwitchError):
         lines = [message]
         for a in attempts:
             hint = f" (retry in {a.retry_after:.1f}s)" if a.retry_after is not None else ""
-            lines.append(f"  - {a.provider}/{a.model} [{a.key_alias}]: {a.outcome}: {a.message}{hint}")
+            lines.append(
+                f"  - {a.provider}/{a.model} [{a.key_alias}]: {a.outcome}: {a.message}{hint}"
+            )
         if retry_after is not None:
             lines.append(f"earliest recovery in {retry_after:.1f}s")
         super().__init__("\n".join(lines))

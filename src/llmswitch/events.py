@@ -29,7 +29,7 @@ class AttemptFinished:
 
 @dataclass(frozen=True, slots=True)
 class Failover:
-    """The router moved on from ``from_provider`` because of ``kind``; ``action`` says what it did."""
+    """The router moved on from ``from_provider`` because of ``kind``; ``action`` says how."""
 
     ts: float
     from_provider: str

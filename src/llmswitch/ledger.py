@@ -58,8 +58,15 @@ def totals_by_provider(rows: list[UsageRow]) -> dict[str, ProviderTotals]:
     for r in rows:
         a = acc.setdefault(r.provider, [0, 0, 0, 0, 0, 0.0, 0.0])
         for i, v in enumerate(
-            (r.requests, r.succeeded, r.failed, r.prompt_tokens, r.completion_tokens,
-             r.cost_usd, r.latency_s_total)
+            (
+                r.requests,
+                r.succeeded,
+                r.failed,
+                r.prompt_tokens,
+                r.completion_tokens,
+                r.cost_usd,
+                r.latency_s_total,
+            )
         ):
             a[i] += v
     return {
@@ -79,8 +86,9 @@ def totals_by_provider(rows: list[UsageRow]) -> dict[str, ProviderTotals]:
 
 def spent_today(store: Store, provider: str, now: float) -> float:
     day = utc_day(now)
-    return sum(r.cost_usd for r in store.usage_rows(since_day=day, until_day=day)
-               if r.provider == provider)
+    return sum(
+        r.cost_usd for r in store.usage_rows(since_day=day, until_day=day) if r.provider == provider
+    )
 
 
 def entry(

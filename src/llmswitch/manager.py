@@ -26,7 +26,7 @@ from llmswitch.clock import AsyncSleep, Clock, Sleep, system_async_sleep, system
 from llmswitch.config import Settings, load_settings
 from llmswitch.errors import ConfigError
 from llmswitch.events import Sink
-from llmswitch.planning import Planner, provider_windows, key_scope
+from llmswitch.planning import Planner, key_scope, provider_windows
 from llmswitch.router import AsyncRouter, Router
 from llmswitch.state import store_from_url
 from llmswitch.state.base import Store
@@ -67,12 +67,18 @@ class LLMProviderManager:
         self.settings = settings
         self.clock: Clock = clock or system_clock
         self.store = store or store_from_url(
-            settings.state, **({"server_time": True} if self.clock is system_clock
-                               and settings.state.startswith("redis") else {}))
+            settings.state,
+            **(
+                {"server_time": True}
+                if self.clock is system_clock and settings.state.startswith("redis")
+                else {}
+            ),
+        )
         self.latency = LatencyTracker()
         self.sinks: list[Sink] = list(sinks)
-        self.core = AttemptCore(settings, self.store, clock=self.clock, sinks=self.sinks,
-                                latency=self.latency)
+        self.core = AttemptCore(
+            settings, self.store, clock=self.clock, sinks=self.sinks, latency=self.latency
+        )
         self.planner = Planner(settings, headroom=self._headroom, latency=self.latency.get)
         self._transport = transport
         self._async_transport = async_transport
@@ -83,11 +89,15 @@ class LLMProviderManager:
         self._lock = threading.Lock()
 
     @classmethod
-    def from_config(cls, path_or_settings: str | Path | Settings | None = None,
-                    **kwargs: Any) -> LLMProviderManager:
+    def from_config(
+        cls, path_or_settings: str | Path | Settings | None = None, **kwargs: Any
+    ) -> LLMProviderManager:
         """Build from a ``llmswitch.toml`` path (or ready ``Settings``) plus the environment."""
-        settings = (path_or_settings if isinstance(path_or_settings, Settings)
-                    else load_settings(path_or_settings))
+        settings = (
+            path_or_settings
+            if isinstance(path_or_settings, Settings)
+            else load_settings(path_or_settings)
+        )
         return cls(settings, **kwargs)
 
     def add_sink(self, sink: Sink) -> None:
@@ -101,7 +111,8 @@ class LLMProviderManager:
             with self._lock:
                 if self._router is None:
                     transport = self._transport or HttpxTransport(
-                        timeout=self.settings.timeout_seconds)
+                        timeout=self.settings.timeout_seconds
+                    )
                     self._transport = transport
                     self._router = Router(self.core, self.planner, transport, sleep=self._sleep)
         return self._router
@@ -110,16 +121,22 @@ class LLMProviderManager:
     def async_router(self) -> AsyncRouter:
         if self._arouter is None:
             transport = self._async_transport or AiohttpTransport(
-                timeout=self.settings.timeout_seconds)
+                timeout=self.settings.timeout_seconds
+            )
             self._async_transport = transport
-            self._arouter = AsyncRouter(self.core, self.planner, transport,
-                                        sleep=self._async_sleep)
+            self._arouter = AsyncRouter(self.core, self.planner, transport, sleep=self._async_sleep)
         return self._arouter
 
     # -- the seed's API ------------------------------------------------------------------------
-    def call_llm(self, system_prompt: str, user_message: str, model: str | None = None,
-                 temperature: float = 0.3, max_tokens: int = 2000,
-                 provider_name: str | None = None) -> str:
+    def call_llm(
+        self,
+        system_prompt: str,
+        user_message: str,
+        model: str | None = None,
+        temperature: float = 0.3,
+        max_tokens: int = 2000,
+        provider_name: str | None = None,
+    ) -> str:
         """Ask the best available provider; return the reply's text."""
         request = _seed_request(system_prompt, user_message, model, temperature, max_tokens)
         return self.router.chat(request, provider_name=provider_name).text
@@ -138,9 +155,12 @@ class LLMProviderManager:
             choices = ", ".join(usable) or "none has a key"
             raise ConfigError(f"no usable provider {name!r}; usable providers: {choices}")
         p = usable[name]
-        client = openai.OpenAI(base_url=p.openai_base_url, api_key=p.keys[0].secret_value(),
-                               default_headers=dict(p.headers) or None,
-                               timeout=self.settings.timeout_seconds)
+        client = openai.OpenAI(
+            base_url=p.openai_base_url,
+            api_key=p.keys[0].secret_value(),
+            default_headers=dict(p.headers) or None,
+            timeout=self.settings.timeout_seconds,
+        )
         return client, p.models[0]
 
     def get_provider_status(self) -> dict[str, Any]:
@@ -153,8 +173,9 @@ class LLMProviderManager:
         return status
 
     def current_provider(self) -> str | None:
-        return self._first_active(build_status(self.settings, self.store, self.clock(),
-                                               self.latency, None))
+        return self._first_active(
+            build_status(self.settings, self.store, self.clock(), self.latency, None)
+        )
 
     def _first_active(self, status: dict[str, Any]) -> str | None:
         try:
@@ -167,38 +188,79 @@ class LLMProviderManager:
         return None
 
     # -- beyond the seed -------------------------------------------------------------------------
-    def chat(self, messages: MessagesLike, *, model: str | None = None,
-             provider_name: str | None = None, strict: bool = False,
-             max_wait: float | None = None, **params: Any) -> ChatResult:
+    def chat(
+        self,
+        messages: MessagesLike,
+        *,
+        model: str | None = None,
+        provider_name: str | None = None,
+        strict: bool = False,
+        max_wait: float | None = None,
+        **params: Any,
+    ) -> ChatResult:
         """One call with failover; returns text, provider, model, usage, cost and attempts."""
-        return self.router.chat(_request(messages, model, params), provider_name=provider_name,
-                                strict=strict, max_wait=max_wait)
+        return self.router.chat(
+            _request(messages, model, params),
+            provider_name=provider_name,
+            strict=strict,
+            max_wait=max_wait,
+        )
 
-    def stream(self, messages: MessagesLike, *, model: str | None = None,
-               provider_name: str | None = None, strict: bool = False,
-               **params: Any) -> Iterator[StreamChunk]:
+    def stream(
+        self,
+        messages: MessagesLike,
+        *,
+        model: str | None = None,
+        provider_name: str | None = None,
+        strict: bool = False,
+        **params: Any,
+    ) -> Iterator[StreamChunk]:
         """Stream a reply; the last chunk carries the ``ChatResult`` (``chunk.result``)."""
-        return self.router.stream(_request(messages, model, params),
-                                  provider_name=provider_name, strict=strict)
+        return self.router.stream(
+            _request(messages, model, params), provider_name=provider_name, strict=strict
+        )
 
-    async def acall_llm(self, system_prompt: str, user_message: str, model: str | None = None,
-                        temperature: float = 0.3, max_tokens: int = 2000,
-                        provider_name: str | None = None) -> str:
+    async def acall_llm(
+        self,
+        system_prompt: str,
+        user_message: str,
+        model: str | None = None,
+        temperature: float = 0.3,
+        max_tokens: int = 2000,
+        provider_name: str | None = None,
+    ) -> str:
         request = _seed_request(system_prompt, user_message, model, temperature, max_tokens)
         return (await self.async_router.chat(request, provider_name=provider_name)).text
 
-    async def achat(self, messages: MessagesLike, *, model: str | None = None,
-                    provider_name: str | None = None, strict: bool = False,
-                    max_wait: float | None = None, **params: Any) -> ChatResult:
-        return await self.async_router.chat(_request(messages, model, params),
-                                            provider_name=provider_name, strict=strict,
-                                            max_wait=max_wait)
+    async def achat(
+        self,
+        messages: MessagesLike,
+        *,
+        model: str | None = None,
+        provider_name: str | None = None,
+        strict: bool = False,
+        max_wait: float | None = None,
+        **params: Any,
+    ) -> ChatResult:
+        return await self.async_router.chat(
+            _request(messages, model, params),
+            provider_name=provider_name,
+            strict=strict,
+            max_wait=max_wait,
+        )
 
-    def astream(self, messages: MessagesLike, *, model: str | None = None,
-                provider_name: str | None = None, strict: bool = False,
-                **params: Any) -> AsyncIterator[StreamChunk]:
-        return self.async_router.stream(_request(messages, model, params),
-                                        provider_name=provider_name, strict=strict)
+    def astream(
+        self,
+        messages: MessagesLike,
+        *,
+        model: str | None = None,
+        provider_name: str | None = None,
+        strict: bool = False,
+        **params: Any,
+    ) -> AsyncIterator[StreamChunk]:
+        return self.async_router.stream(
+            _request(messages, model, params), provider_name=provider_name, strict=strict
+        )
 
     def get_usage(self, period: str = "today") -> dict[str, Any]:
         """Tokens, calls and cost per provider over ``today|yesterday|week|month|all``."""
@@ -206,7 +268,9 @@ class LLMProviderManager:
         rows = self.store.usage_rows(since_day=since, until_day=until)
         totals = ledger.totals_by_provider(rows)
         return {
-            "period": period, "since": since, "until": until,
+            "period": period,
+            "since": since,
+            "until": until,
             "providers": {name: _asdict(t) for name, t in totals.items()},
             "days": [_asdict(r) for r in rows],
             "total_cost_usd": round(sum(t.cost_usd for t in totals.values()), 8),
@@ -249,11 +313,13 @@ def _asdict(obj: Any) -> dict[str, Any]:
     return {name: getattr(obj, name) for name in obj.__slots__}
 
 
-def _seed_request(system_prompt: str, user_message: str, model: str | None,
-                  temperature: float, max_tokens: int) -> ChatRequest:
+def _seed_request(
+    system_prompt: str, user_message: str, model: str | None, temperature: float, max_tokens: int
+) -> ChatRequest:
     messages = (Message("system", system_prompt), Message("user", user_message))
-    return ChatRequest(messages=messages, model=model, temperature=temperature,
-                       max_tokens=max_tokens)
+    return ChatRequest(
+        messages=messages, model=model, temperature=temperature, max_tokens=max_tokens
+    )
 
 
 def _request(messages: MessagesLike, model: str | None, params: dict[str, Any]) -> ChatRequest:
@@ -262,8 +328,13 @@ def _request(messages: MessagesLike, model: str | None, params: dict[str, Any]) 
         raise ConfigError("messages is empty; pass at least one {'role': 'user', 'content': ...}")
     temperature = params.pop("temperature", 0.3)
     max_tokens = params.pop("max_tokens", None) or params.pop("max_completion_tokens", None) or 2000
-    return ChatRequest(messages=msgs, model=model, temperature=temperature,
-                       max_tokens=int(max_tokens), extra=params)
+    return ChatRequest(
+        messages=msgs,
+        model=model,
+        temperature=temperature,
+        max_tokens=int(max_tokens),
+        extra=params,
+    )
 
 
 _manager: LLMProviderManager | None = None

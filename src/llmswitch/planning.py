@@ -92,8 +92,9 @@ class Planner:
             return ModelChoice(served)
         prefix, _, rest = model.partition("/")
         if rest and prefix in self._providers:
-            return ModelChoice({prefix: self._providers[prefix].resolve_model(rest) or rest},
-                               pinned=True)
+            return ModelChoice(
+                {prefix: self._providers[prefix].resolve_model(rest) or rest}, pinned=True
+            )
         known = sorted({m for p in self._providers.values() for m in p.models})
         raise ConfigError(
             f"no configured provider serves model {model!r}; use 'auto', one of "

@@ -48,17 +48,29 @@ class _Shell:
         estimate = estimate_prompt_tokens(request.messages) + (request.max_tokens or 1024)
         return CallState(request, plan, estimate, next(self._counter), self.core.clock())
 
-    def _http(self, ticket: Ticket, request: ChatRequest, stream: bool) -> tuple[HttpRequest, CallContext]:
+    def _http(
+        self, ticket: Ticket, request: ChatRequest, stream: bool
+    ) -> tuple[HttpRequest, CallContext]:
         c = ticket.candidate
         wire = wire_for(c.provider.api)
         http = wire.build(
-            base_url=c.provider.base_url, api_key=c.key.secret_value(), model=c.model,
-            request=request, stream=stream, headers=c.provider.headers,
+            base_url=c.provider.base_url,
+            api_key=c.key.secret_value(),
+            model=c.model,
+            request=request,
+            stream=stream,
+            headers=c.provider.headers,
         )
         return http, CallContext(c.provider.name, c.model, c.key.alias)
 
-    def _on_error(self, call: CallState, ticket: Ticket, err: ProviderError,
-                  headers: dict[str, str], usage: Usage | None = None) -> None:
+    def _on_error(
+        self,
+        call: CallState,
+        ticket: Ticket,
+        err: ProviderError,
+        headers: dict[str, str],
+        usage: Usage | None = None,
+    ) -> None:
         call.attempts.append(self.core.failed(ticket, err, usage))
         action = self.core.act_on_failure(ticket, err, headers, call.request_no)
         if action is Action.RAISE:
@@ -67,29 +79,52 @@ class _Shell:
             raise err
         if action is Action.LARGER_CONTEXT:
             call.min_context = max(call.min_context, ticket.candidate.context_window + 1)
-            if not any(c.context_window >= call.min_context or c.context_window == 0
-                       for c in call.plan[call.plan.index(ticket.candidate) + 1:]):
+            if not any(
+                c.context_window >= call.min_context or c.context_window == 0
+                for c in call.plan[call.plan.index(ticket.candidate) + 1 :]
+            ):
                 err.attempts = tuple(call.attempts)
                 self._finish(call, None, None, stream=False)
                 raise err
 
-    def _result(self, call: CallState, ticket: Ticket, reply: WireReply, attempt: Attempt) -> ChatResult:
+    def _result(
+        self, call: CallState, ticket: Ticket, reply: WireReply, attempt: Attempt
+    ) -> ChatResult:
         call.attempts.append(attempt)
         latency = self.core.clock() - call.started
         self._finish(call, attempt.provider, attempt.model, stream=False, latency=latency)
         return ChatResult(
-            text=reply.text, provider=attempt.provider, model=attempt.model, usage=reply.usage,
-            cost_usd=attempt.cost_usd, latency_s=latency, attempts=tuple(call.attempts),
-            finish_reason=reply.finish_reason, raw=reply.raw,
+            text=reply.text,
+            provider=attempt.provider,
+            model=attempt.model,
+            usage=reply.usage,
+            cost_usd=attempt.cost_usd,
+            latency_s=latency,
+            attempts=tuple(call.attempts),
+            finish_reason=reply.finish_reason,
+            raw=reply.raw,
         )
 
-    def _finish(self, call: CallState, provider: str | None, model: str | None, *,
-                stream: bool, latency: float | None = None) -> None:
+    def _finish(
+        self,
+        call: CallState,
+        provider: str | None,
+        model: str | None,
+        *,
+        stream: bool,
+        latency: float | None = None,
+    ) -> None:
         now = self.core.clock()
-        emit(self.core.sinks, CallFinished(now, provider, model, latency or now - call.started,
-                                           len(call.attempts), stream))
+        emit(
+            self.core.sinks,
+            CallFinished(
+                now, provider, model, latency or now - call.started, len(call.attempts), stream
+            ),
+        )
 
-    def _give_up(self, call: CallState, max_wait: float | None) -> tuple[AllProvidersFailed, float | None]:
+    def _give_up(
+        self, call: CallState, max_wait: float | None
+    ) -> tuple[AllProvidersFailed, float | None]:
         err = self.core.give_up(call.attempts, planned=len(call.plan))
         budget = self.core.settings.max_wait_seconds if max_wait is None else max_wait
         elapsed = self.core.clock() - call.started
@@ -102,14 +137,21 @@ class _Shell:
 class Router(_Shell):
     """The synchronous fallback loop over pooled httpx."""
 
-    def __init__(self, core: AttemptCore, planner: Planner, transport: HttpxTransport,
-                 *, sleep: Sleep) -> None:
+    def __init__(
+        self, core: AttemptCore, planner: Planner, transport: HttpxTransport, *, sleep: Sleep
+    ) -> None:
         super().__init__(core, planner)
         self.transport = transport
         self.sleep = sleep
 
-    def chat(self, request: ChatRequest, *, provider_name: str | None = None,
-             strict: bool = False, max_wait: float | None = None) -> ChatResult:
+    def chat(
+        self,
+        request: ChatRequest,
+        *,
+        provider_name: str | None = None,
+        strict: bool = False,
+        max_wait: float | None = None,
+    ) -> ChatResult:
         call = self._start(request, provider_name, strict)
         while True:
             for cand in call.plan:
@@ -122,20 +164,23 @@ class Router(_Shell):
                 try:
                     raw = self.transport.send(http, ctx, timeout=self.core.settings.timeout_seconds)
                     headers = dict(raw.headers)
-                    reply = wire_for(cand.provider.api).parse(raw.status, raw.headers, raw.body, ctx)
+                    reply = wire_for(cand.provider.api).parse(
+                        raw.status, raw.headers, raw.body, ctx
+                    )
                 except ProviderError as err:
                     self._on_error(call, ticket, err, headers)
                     continue
                 attempt = self.core.succeeded(ticket, reply.usage, raw.headers, raw.status)
                 return self._result(call, ticket, reply, attempt)
-            err, wait = self._give_up(call, max_wait)
+            failure, wait = self._give_up(call, max_wait)
             if wait is None:
-                raise err
+                raise failure
             self.sleep(wait)
             call.attempts.clear()
 
-    def stream(self, request: ChatRequest, *, provider_name: str | None = None,
-               strict: bool = False) -> Iterator[StreamChunk]:
+    def stream(
+        self, request: ChatRequest, *, provider_name: str | None = None, strict: bool = False
+    ) -> Iterator[StreamChunk]:
         call = self._start(request, provider_name, strict)
         for cand in call.plan:
             ticket = self.core.admit(cand, call.estimate, call.min_context)
@@ -147,7 +192,9 @@ class Router(_Shell):
             headers: dict[str, str] = {}
             try:
                 with self.transport.stream(
-                    http, ctx, timeout=self.core.settings.timeout_seconds,
+                    http,
+                    ctx,
+                    timeout=self.core.settings.timeout_seconds,
                     stall_timeout=self.core.settings.stream_stall_seconds,
                 ) as resp:
                     headers = dict(resp.headers)
@@ -169,15 +216,21 @@ class Router(_Shell):
                 continue
             yield self._stream_result(call, ticket, progress, headers)
             return
-        err, _ = self._give_up(call, 0.0)
-        raise err
+        failure, _ = self._give_up(call, 0.0)
+        raise failure
 
-    def _stream_result(self, call: CallState, ticket: Ticket, progress: _StreamProgress,
-                       headers: dict[str, str]) -> StreamChunk:
+    def _stream_result(
+        self, call: CallState, ticket: Ticket, progress: _StreamProgress, headers: dict[str, str]
+    ) -> StreamChunk:
         usage = progress.final_usage(ticket)
         attempt = self.core.succeeded(ticket, usage, headers)
-        reply = WireReply(text="".join(progress.parts), usage=usage,
-                          finish_reason=progress.finish_reason, model=attempt.model, raw={})
+        reply = WireReply(
+            text="".join(progress.parts),
+            usage=usage,
+            finish_reason=progress.finish_reason,
+            model=attempt.model,
+            raw={},
+        )
         result = self._result(call, ticket, reply, attempt)
         return StreamChunk(text="", provider=attempt.provider, model=attempt.model, result=result)
 
@@ -185,14 +238,21 @@ class Router(_Shell):
 class AsyncRouter(_Shell):
     """The asynchronous twin over pooled aiohttp; the same decisions, awaited I/O."""
 
-    def __init__(self, core: AttemptCore, planner: Planner, transport: AiohttpTransport,
-                 *, sleep: AsyncSleep) -> None:
+    def __init__(
+        self, core: AttemptCore, planner: Planner, transport: AiohttpTransport, *, sleep: AsyncSleep
+    ) -> None:
         super().__init__(core, planner)
         self.transport = transport
         self.sleep = sleep
 
-    async def chat(self, request: ChatRequest, *, provider_name: str | None = None,
-                   strict: bool = False, max_wait: float | None = None) -> ChatResult:
+    async def chat(
+        self,
+        request: ChatRequest,
+        *,
+        provider_name: str | None = None,
+        strict: bool = False,
+        max_wait: float | None = None,
+    ) -> ChatResult:
         call = self._start(request, provider_name, strict)
         while True:
             for cand in call.plan:
@@ -204,22 +264,26 @@ class AsyncRouter(_Shell):
                 headers: dict[str, str] = {}
                 try:
                     raw = await self.transport.send(
-                        http, ctx, timeout=self.core.settings.timeout_seconds)
+                        http, ctx, timeout=self.core.settings.timeout_seconds
+                    )
                     headers = dict(raw.headers)
-                    reply = wire_for(cand.provider.api).parse(raw.status, raw.headers, raw.body, ctx)
+                    reply = wire_for(cand.provider.api).parse(
+                        raw.status, raw.headers, raw.body, ctx
+                    )
                 except ProviderError as err:
                     self._on_error(call, ticket, err, headers)
                     continue
                 attempt = self.core.succeeded(ticket, reply.usage, raw.headers, raw.status)
                 return self._result(call, ticket, reply, attempt)
-            err, wait = self._give_up(call, max_wait)
+            failure, wait = self._give_up(call, max_wait)
             if wait is None:
-                raise err
+                raise failure
             await self.sleep(wait)
             call.attempts.clear()
 
-    async def stream(self, request: ChatRequest, *, provider_name: str | None = None,
-                     strict: bool = False) -> AsyncIterator[StreamChunk]:
+    async def stream(
+        self, request: ChatRequest, *, provider_name: str | None = None, strict: bool = False
+    ) -> AsyncIterator[StreamChunk]:
         call = self._start(request, provider_name, strict)
         for cand in call.plan:
             ticket = self.core.admit(cand, call.estimate, call.min_context)
@@ -231,7 +295,9 @@ class AsyncRouter(_Shell):
             headers: dict[str, str] = {}
             try:
                 async with self.transport.stream(
-                    http, ctx, timeout=self.core.settings.timeout_seconds,
+                    http,
+                    ctx,
+                    timeout=self.core.settings.timeout_seconds,
                     stall_timeout=self.core.settings.stream_stall_seconds,
                 ) as resp:
                     headers = dict(resp.headers)
@@ -255,8 +321,8 @@ class AsyncRouter(_Shell):
                 continue
             yield Router._stream_result(self, call, ticket, progress, headers)  # type: ignore[arg-type]
             return
-        err, _ = self._give_up(call, 0.0)
-        raise err
+        failure, _ = self._give_up(call, 0.0)
+        raise failure
 
 
 class _StreamProgress:

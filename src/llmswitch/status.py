@@ -24,7 +24,11 @@ from llmswitch.strategies import LatencyTracker
 
 
 def provider_status(
-    p: ProviderSettings, settings: Settings, store: Store, now: float, latency: LatencyTracker,
+    p: ProviderSettings,
+    settings: Settings,
+    store: Store,
+    now: float,
+    latency: LatencyTracker,
     today: dict[str, Any],
 ) -> dict[str, Any]:
     record = store.get_health(provider_scope(p.name))
@@ -42,9 +46,9 @@ def provider_status(
         status = "active"
     else:
         status = "rate_limited"
-    if status == "active" and not p.free and p.daily_budget_usd > 0:
-        if ledger.spent_today(store, p.name, now) >= p.daily_budget_usd:
-            status = "budget_exhausted"
+    over_budget = not p.free and 0 < p.daily_budget_usd <= ledger.spent_today(store, p.name, now)
+    if status == "active" and over_budget:
+        status = "budget_exhausted"
     lat = latency.get(p.name)
     return {
         "status": status,
@@ -87,8 +91,12 @@ def _key_status(p: ProviderSettings, key: Any, store: Store, now: float) -> dict
         "blocked_until": block.until if block else None,
         "block_reason": block.reason if block else None,
         "windows": {
-            u.name: {"limit": u.limit, "used": u.used, "remaining": u.remaining,
-                     "resets_at": u.resets_at}
+            u.name: {
+                "limit": u.limit,
+                "used": u.used,
+                "remaining": u.remaining,
+                "resets_at": u.resets_at,
+            }
             for u in usage
         },
     }
@@ -111,8 +119,11 @@ def _sum_windows(keys: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
 def _last_error(record: Any) -> dict[str, Any] | None:
     if record is None or record.last_error_kind is None:
         return None
-    return {"kind": record.last_error_kind, "message": record.last_error_message,
-            "time": record.last_error_at}
+    return {
+        "kind": record.last_error_kind,
+        "message": record.last_error_message,
+        "time": record.last_error_at,
+    }
 
 
 def build_status(
@@ -120,8 +131,9 @@ def build_status(
 ) -> dict[str, Any]:
     day = ledger.utc_day(now)
     today = ledger.totals_by_provider(store.usage_rows(since_day=day, until_day=day))
-    providers = {p.name: provider_status(p, settings, store, now, latency, today)
-                 for p in settings.providers}
+    providers = {
+        p.name: provider_status(p, settings, store, now, latency, today) for p in settings.providers
+    }
     if current in providers:
         providers[current]["is_current"] = True
     store_health = store.check()
@@ -130,6 +142,9 @@ def build_status(
         "providers": providers,
         "strategy": settings.strategy,
         "time": now,
-        "state": {"backend": store_health.backend, "ok": store_health.ok,
-                  "detail": store_health.detail},
+        "state": {
+            "backend": store_health.backend,
+            "ok": store_health.ok,
+            "detail": store_health.detail,
+        },
     }

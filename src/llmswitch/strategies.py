@@ -47,9 +47,7 @@ class LatencyTracker:
     def observe(self, provider: str, seconds: float) -> None:
         with self._lock:
             old = self._means.get(provider)
-            self._means[provider] = (
-                seconds if old is None else old + self._alpha * (seconds - old)
-            )
+            self._means[provider] = seconds if old is None else old + self._alpha * (seconds - old)
 
     def get(self, provider: str) -> float | None:
         return self._means.get(provider)
@@ -83,7 +81,9 @@ class WeightedRotation:
             return best.name
 
 
-def _free_first(key: Callable[[ProviderView], tuple[float, ...]]) -> Callable[[ProviderView], tuple[float, ...]]:
+def _free_first(
+    key: Callable[[ProviderView], tuple[float, ...]],
+) -> Callable[[ProviderView], tuple[float, ...]]:
     return lambda v: (0.0 if v.free else 1.0, *key(v), float(v.priority))
 
 
