@@ -9,7 +9,6 @@ Example:
     >>> llm.call_llm("You are terse.", "Say hi")  # doctest: +SKIP
 """
 
-from __future__ import annotations
 
 from llmswitch.config import Settings, load_settings
 from llmswitch.errors import (

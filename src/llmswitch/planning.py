@@ -153,7 +153,12 @@ class Planner:
 
 
 def provider_windows(provider: ProviderSettings, learned: dict[str, int]) -> tuple[Window, ...]:
-    """The provider's configured windows with any limit the provider announced taking over."""
+    """The provider's configured windows, tightened by any lower limit the provider announced.
+
+    A learned limit only ever lowers a window: a limit set lower in ``llmswitch.toml`` is a
+    deliberate choice (headroom for other clients of the key) that a header must not undo.
+    """
     return tuple(
-        w.with_limit(learned[w.name]) if w.name in learned else w for w in provider.windows()
+        w.with_limit(min(w.limit, learned[w.name])) if learned.get(w.name) else w
+        for w in provider.windows()
     )

@@ -40,4 +40,4 @@ def test_the_canary_key_never_leaks(
     blob = "\n".join(seen)
     assert CANARY not in blob
     assert CANARY[4:-4] not in blob
-    assert "…4680" in json.dumps(llm.get_provider_status())
+    assert "…4680" in json.dumps(llm.get_provider_status(), ensure_ascii=False)

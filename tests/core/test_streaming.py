@@ -86,7 +86,7 @@ def test_a_stream_broken_after_the_first_token_ends_with_an_error(
 
 def test_a_stalled_stream_is_cut_with_a_timeout(make_manager: ManagerFactory, sim: Any) -> None:
     llm = make_manager(extra="stream_stall_seconds = 0.3")
-    sim.set_fault("groq", {"kind": "stall", "after_chunks": 1})
+    sim.set_fault("groq", {"kind": "stall", "after_chunks": 3})
     with pytest.raises(ProviderError) as info:
         drain(llm.stream(HELLO, max_tokens=40))
     assert info.value.kind.value == "timeout"
