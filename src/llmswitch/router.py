@@ -133,6 +133,36 @@ class _Shell:
         self._finish(call, None, None, stream=False)
         return err, None
 
+    def _stream_failed(
+        self,
+        call: CallState,
+        ticket: Ticket,
+        err: ProviderError,
+        headers: dict[str, str],
+        progress: _StreamProgress,
+    ) -> None:
+        """Account for a failed stream; re-raise once content reached the caller."""
+        usage = progress.usage_so_far(ticket) if progress.any_output else None
+        self._on_error(call, ticket, err, headers, usage)
+        if progress.any_output:
+            err.attempts = tuple(call.attempts)
+            raise err
+
+    def _stream_result(
+        self, call: CallState, ticket: Ticket, progress: _StreamProgress, headers: dict[str, str]
+    ) -> StreamChunk:
+        usage = progress.final_usage(ticket)
+        attempt = self.core.succeeded(ticket, usage, headers)
+        reply = WireReply(
+            text="".join(progress.parts),
+            usage=usage,
+            finish_reason=progress.finish_reason,
+            model=attempt.model,
+            raw={},
+        )
+        result = self._result(call, ticket, reply, attempt)
+        return StreamChunk(text="", provider=attempt.provider, model=attempt.model, result=result)
+
 
 class Router(_Shell):
     """The synchronous fallback loop over pooled httpx."""
@@ -208,31 +238,12 @@ class Router(_Shell):
                     for ev in decoder.close():
                         yield from progress.take(ev, ticket)
             except ProviderError as err:
-                usage = progress.usage_so_far(ticket) if progress.any_output else None
-                self._on_error(call, ticket, err, headers, usage)
-                if progress.any_output:
-                    err.attempts = tuple(call.attempts)
-                    raise
+                self._stream_failed(call, ticket, err, headers, progress)
                 continue
             yield self._stream_result(call, ticket, progress, headers)
             return
         failure, _ = self._give_up(call, 0.0)
         raise failure
-
-    def _stream_result(
-        self, call: CallState, ticket: Ticket, progress: _StreamProgress, headers: dict[str, str]
-    ) -> StreamChunk:
-        usage = progress.final_usage(ticket)
-        attempt = self.core.succeeded(ticket, usage, headers)
-        reply = WireReply(
-            text="".join(progress.parts),
-            usage=usage,
-            finish_reason=progress.finish_reason,
-            model=attempt.model,
-            raw={},
-        )
-        result = self._result(call, ticket, reply, attempt)
-        return StreamChunk(text="", provider=attempt.provider, model=attempt.model, result=result)
 
 
 class AsyncRouter(_Shell):
@@ -313,13 +324,9 @@ class AsyncRouter(_Shell):
                         for chunk in progress.take(ev, ticket):
                             yield chunk
             except ProviderError as err:
-                usage = progress.usage_so_far(ticket) if progress.any_output else None
-                self._on_error(call, ticket, err, headers, usage)
-                if progress.any_output:
-                    err.attempts = tuple(call.attempts)
-                    raise
+                self._stream_failed(call, ticket, err, headers, progress)
                 continue
-            yield Router._stream_result(self, call, ticket, progress, headers)  # type: ignore[arg-type]
+            yield self._stream_result(call, ticket, progress, headers)
             return
         failure, _ = self._give_up(call, 0.0)
         raise failure
