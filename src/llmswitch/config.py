@@ -38,25 +38,31 @@ Example:
 
 from __future__ import annotations
 
-import difflib
 import hashlib
 import os
 import re
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Annotated, Any, Literal
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from typing import Any
 
 from dotenv import dotenv_values
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, SecretStr, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
 
-from llmswitch.catalog import CATALOG, LIMIT_DIALECTS, Api, LimitDialect, ProviderSpec
+from llmswitch._config_file import (
+    _DICT_FIELDS,
+    Strategy,
+    _fail,
+    _File,
+    _FileGlobal,
+    _FileProvider,
+    _toml_key,
+    _validation_error,
+)
+from llmswitch.catalog import CATALOG, Api, LimitDialect, ProviderSpec
 from llmswitch.errors import ConfigError
 from llmswitch.quota import Window, make_window
 
-Strategy = Literal["priority", "weighted", "headroom", "cheapest", "fastest"]
-STRATEGIES: tuple[str, ...] = ("priority", "weighted", "headroom", "cheapest", "fastest")
 MULTI = "multi"
 AUTO = "auto"
 _NAME = re.compile(r"[a-z0-9][a-z0-9_-]*")
@@ -228,157 +234,6 @@ class Settings(BaseModel):
             for p in self.providers
         )
         return self.model_copy(update={"providers": providers})
-
-
-# --- The file's shape: every key, its type and (as its description) what is valid -------------
-
-
-def _zone(value: str) -> str:
-    if value not in ("utc", "rolling"):
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError) as exc:
-            raise ValueError("unknown zone") from exc
-    return value
-
-
-_Seconds = Annotated[float, Field(ge=0)]
-_Limit = Annotated[int, Field(ge=0)]
-_EnvName = Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")]
-_Text = Annotated[str, Field(pattern=r"\S")]
-_Price = Annotated[list[Annotated[float, Field(ge=0)]], Field(min_length=2, max_length=2)]
-_LIMIT = "an integer >= 0 (0 turns the window off)"
-_FILE_CONFIG = ConfigDict(extra="forbid", strict=True, hide_input_in_errors=True)
-
-
-class _FileGlobal(BaseModel):
-    model_config = _FILE_CONFIG
-
-    strategy: Strategy | None = Field(None, description=f"one of {', '.join(STRATEGIES)}")
-    cooldown_seconds: _Seconds | None = Field(None, description="a number of seconds >= 0")
-    daily_soft_limit: float | None = Field(None, gt=0, le=1, description="a number in (0, 1]")
-    timeout_seconds: float | None = Field(None, gt=0, description="a number of seconds > 0")
-    state: str | None = Field(
-        None,
-        pattern=r"^(memory|sqlite|redis)://",
-        description="a store URL: memory://, sqlite:///path/to/state.db or redis://host:port/db",
-    )
-    fail_open: bool | None = Field(None, description="true or false (only with redis:// state)")
-    stream_stall_seconds: _Seconds | None = Field(
-        None, description="a number of seconds >= 0 (0 turns stall detection off)"
-    )
-    max_wait_seconds: _Seconds | None = Field(None, description="a number of seconds >= 0")
-
-
-class _FileProvider(BaseModel):
-    model_config = _FILE_CONFIG
-
-    priority: int | None = Field(None, ge=1, description="an integer >= 1 (1 is tried first)")
-    api: Api | None = Field(None, description="'openai' (chat completions) or 'gemini' (native)")
-    base_url: str | None = Field(
-        None, pattern=r"^https?://[^/\s]+", description="an http:// or https:// URL"
-    )
-    api_key_env: _EnvName | Annotated[list[_EnvName], Field(min_length=1)] | None = Field(
-        None, description="an environment variable name or a list of them"
-    )
-    models: Annotated[list[_Text], Field(min_length=1)] | None = Field(
-        None, description="a non-empty list of model ids (the first is the default)"
-    )
-    requests_per_minute: _Limit | None = Field(None, description=_LIMIT)
-    requests_per_day: _Limit | None = Field(None, description=_LIMIT)
-    tokens_per_minute: _Limit | None = Field(None, description=_LIMIT)
-    tokens_per_day: _Limit | None = Field(None, description=_LIMIT)
-    day_resets: Annotated[str, AfterValidator(_zone)] | None = Field(
-        None, description="'utc', 'rolling' or an IANA time zone such as 'America/Los_Angeles'"
-    )
-    free: bool | None = Field(None, description="true or false")
-    daily_budget_usd: _Seconds | None = Field(
-        None, description="a number of USD >= 0 (0 = no cap), for paid providers only"
-    )
-    weight: _Seconds | None = Field(None, description="a number >= 0")
-    enabled: bool | None = Field(None, description="true or false")
-    limit_headers: LimitDialect | None = Field(
-        None, description=f"one of {', '.join(LIMIT_DIALECTS)}"
-    )
-    prices: dict[str, _Price] | None = Field(
-        None, description="a table of model = [input, output] USD per 1M tokens, each >= 0"
-    )
-    context_windows: dict[str, Annotated[int, Field(gt=0)]] | None = Field(
-        None, description="a table of model = context window in tokens (an integer > 0)"
-    )
-    headers: dict[str, str] | None = Field(None, description="a table of header = string value")
-    api_key: _Text | None = Field(None, description="a non-empty string")
-
-
-class _File(BaseModel):
-    model_config = _FILE_CONFIG
-
-    llmswitch: _FileGlobal = Field(
-        default_factory=lambda: _FileGlobal.model_validate({}),
-        description="a table of global settings",
-    )
-    providers: dict[str, _FileProvider] = Field(
-        default_factory=dict, description="a table per provider, [providers.NAME]"
-    )
-
-
-# --- Turning validation errors into messages that name the file, the key and the fix -------
-
-_DICT_FIELDS = frozenset({"prices", "context_windows", "headers"})
-
-
-def _toml_key(part: str | int) -> str:
-    text = str(part)
-    return text if re.fullmatch(r"[A-Za-z0-9_-]+", text) else f'"{text}"'
-
-
-def _fail(source: Path | str, key: str, problem: str) -> ConfigError:
-    return ConfigError(f"{source}: {key}: {problem}")
-
-
-def _shown(value: object) -> str:
-    """``got VALUE; `` for numbers and booleans only: strings may be secrets in the wrong place."""
-    if isinstance(value, bool):
-        return f"got {str(value).lower()}; "
-    if isinstance(value, int | float):
-        return f"got {value!r}; "
-    return ""
-
-
-def _owner(loc: tuple[str | int, ...]) -> tuple[type[BaseModel], int]:
-    """The model that owns the key at ``loc`` and how many loc parts lead to that key."""
-    if loc[0] == "providers" and len(loc) >= 3:
-        return _FileProvider, 3
-    if loc[0] == "llmswitch" and len(loc) >= 2:
-        return _FileGlobal, 2
-    return _File, 1
-
-
-def _problem(error: Mapping[str, Any]) -> tuple[str, str]:
-    """(dotted key, what is wrong and what would be valid) for one pydantic error."""
-    loc: tuple[str | int, ...] = tuple(error["loc"])
-    if loc[0] == "providers" and len(loc) == 2:
-        return f"providers.{_toml_key(loc[1])}", "expected a table of provider settings"
-    owner, depth = _owner(loc)
-    field = str(loc[depth - 1])
-    keep = depth + 1 if field in _DICT_FIELDS and len(loc) > depth else depth
-    key = ".".join(_toml_key(p) for p in loc[:keep])
-    if error["type"] == "extra_forbidden":
-        valid = list(owner.model_fields)
-        close = difflib.get_close_matches(field, valid, n=1)
-        hint = f" (did you mean {close[0]}?)" if close else ""
-        return key, f"unknown key{hint}; valid keys: {', '.join(valid)}"
-    description = owner.model_fields[field].description if field in owner.model_fields else None
-    shown = _shown(error.get("input")) if len(loc) == keep else ""  # not a list's element
-    return key, f"{shown}expected {description or 'a valid value'}"
-
-
-def _validation_error(source: Path | str, exc: ValidationError) -> ConfigError:
-    problems: dict[str, str] = {}
-    for error in exc.errors():
-        key, problem = _problem(error)
-        problems.setdefault(key, problem)  # a union reports one error per branch: keep one
-    return ConfigError("\n".join(f"{source}: {k}: {p}" for k, p in problems.items()))
 
 
 # --- Loading ----------------------------------------------------------------------------------
