@@ -13,12 +13,11 @@ from __future__ import annotations
 
 import logging
 import os
-import socket
 import threading
-import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from llmswitch._threaded_uvicorn import tcp_listener, wait_started
 from llmswitch.errors import ConfigError
 from llmswitch.server.security import api_key_from_env, check_bind
 
@@ -107,15 +106,7 @@ class BackgroundServer:
     def __init__(self, app: Any, *, host: str = "127.0.0.1", port: int = 0) -> None:
         import uvicorn
 
-        # IPPROTO_TCP so asyncio sets TCP_NODELAY on accepted connections; without it each reply
-        # waits ~40 ms on Nagle plus delayed ACK.
-        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            self.sock.bind((host, port))
-        except OSError:
-            self.sock.close()
-            raise
+        self.sock = tcp_listener(host, port)
         self.host, self.port = self.sock.getsockname()[:2]
         config = uvicorn.Config(app, log_level="warning", access_log=False,
                                 timeout_graceful_shutdown=2, lifespan="on")
@@ -128,12 +119,7 @@ class BackgroundServer:
         return f"http://{self.host}:{self.port}"
 
     def start(self, timeout: float = 10.0) -> BackgroundServer:
-        self.thread.start()
-        deadline = time.monotonic() + timeout
-        while not self.server.started:
-            if not self.thread.is_alive() or time.monotonic() > deadline:
-                raise RuntimeError(f"the gateway did not start on {self.base_url}")
-            time.sleep(0.005)
+        wait_started(self.server, self.thread, f"the gateway on {self.base_url}", timeout)
         return self
 
     def stop(self) -> None:

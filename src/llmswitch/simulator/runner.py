@@ -8,13 +8,12 @@ waits on a request that was designed never to finish.
 
 from __future__ import annotations
 
-import socket
 import threading
-import time
 from typing import Any
 
 import uvicorn
 
+from llmswitch._threaded_uvicorn import tcp_listener, wait_started
 from llmswitch.clock import Clock
 from llmswitch.simulator.app import create_app
 from llmswitch.simulator.catalog import GEMINI_NATIVE_PREFIX, OPENAI_PREFIX, PROVIDERS
@@ -107,11 +106,7 @@ class SimulatorServer:
 
     def __init__(self, sim: Simulator, *, host: str = "127.0.0.1", port: int = 0) -> None:
         self.sim = sim
-        # proto=IPPROTO_TCP matters: asyncio sets TCP_NODELAY on accepted connections only when the
-        # listener says it is TCP; without it every reply waits ~40 ms on Nagle + delayed ACK.
-        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.sock.bind((host, port))
+        self.sock = tcp_listener(host, port)
         self.host, self.port = self.sock.getsockname()[:2]
         self.app = create_app(sim)
         self.server = uvicorn.Server(_uvicorn_config(self.app))
@@ -127,12 +122,7 @@ class SimulatorServer:
         return f"http://{self.host}:{self.port}"
 
     def start(self, timeout: float = 10.0) -> None:
-        self.thread.start()
-        deadline = time.monotonic() + timeout
-        while not self.server.started:
-            if not self.thread.is_alive() or time.monotonic() > deadline:
-                raise RuntimeError(f"the simulator did not start on {self.base_url}")
-            time.sleep(0.005)
+        wait_started(self.server, self.thread, f"the simulator on {self.base_url}", timeout)
 
     def use(self, sim: Simulator) -> None:
         """Serve a fresh ``sim`` on the running server; the old one's hanging requests give up.
