@@ -63,7 +63,41 @@ class CircuitChanged:
     key_alias: str | None = None
 
 
-Event = AttemptFinished | Failover | CallFinished | CircuitChanged
+@dataclass(frozen=True, slots=True)
+class StoreHealthChanged:
+    """The state store became unreachable (``ok=False``) or came back (``ok=True``).
+
+    ``fail_open`` says what the router does meanwhile: admit on per-process limits (True) or
+    admit nothing whose limits it cannot check (False, the default).
+    """
+
+    ts: float
+    backend: str
+    ok: bool
+    detail: str
+    fail_open: bool
+
+
+@dataclass(frozen=True, slots=True)
+class NoProviderAvailable:
+    """A call found every provider unavailable at once (rate limited, cooling down, failed...).
+
+    ``retry_after`` is the earliest a provider should take a call again, when one is known.
+    """
+
+    ts: float
+    message: str
+    retry_after: float | None
+
+
+Event = (
+    AttemptFinished
+    | Failover
+    | CallFinished
+    | CircuitChanged
+    | StoreHealthChanged
+    | NoProviderAvailable
+)
 
 
 class Sink(Protocol):
