@@ -8,6 +8,7 @@ network I/O. The failure table (one row per ``FailureKind``) lives in ``act_on_f
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from enum import Enum
@@ -15,10 +16,11 @@ from enum import Enum
 from llmswitch import health, ledger
 from llmswitch.clock import Clock
 from llmswitch.config import ProviderSettings, Settings
-from llmswitch.errors import AllProvidersFailed, ProviderError
+from llmswitch.errors import AllProvidersFailed, ProviderError, StorageError
 from llmswitch.events import AttemptFinished, CircuitChanged, Failover, Sink, emit
 from llmswitch.planning import Candidate, provider_scope, provider_windows
 from llmswitch.quota import (
+    LimitObservation,
     admission_windows,
     block_from_observations,
     learned_limits,
@@ -50,6 +52,7 @@ class Ticket:
     started: float
     probing: bool
     had_failures: bool
+    timer: float = 0.0  # time.perf_counter() at admission: latency is real time, not the clock's
 
 
 class AttemptCore:
@@ -70,7 +73,18 @@ class AttemptCore:
 
     # -- admission ---------------------------------------------------------------------------
     def admit(self, cand: Candidate, estimate: int, min_context: int) -> Ticket | Attempt:
-        """Reserve quota for ``cand`` or say why it is skipped (an unsent ``Attempt``)."""
+        """Reserve quota for ``cand`` or say why it is skipped (an unsent ``Attempt``).
+
+        A state store that cannot be read skips the candidate (fail closed): calling a provider
+        whose shared limits cannot be checked could overshoot them.
+        """
+        try:
+            return self._admit(cand, estimate, min_context)
+        except StorageError as exc:
+            wait = getattr(self.store, "retry_interval", None)
+            return self._skip(cand, FailureKind.STATE_UNAVAILABLE, str(exc), wait)
+
+    def _admit(self, cand: Candidate, estimate: int, min_context: int) -> Ticket | Attempt:
         now = self.clock()
         p = cand.provider
         if min_context and 0 < cand.context_window < min_context:
@@ -107,6 +121,7 @@ class AttemptCore:
             now,
             probing,
             circuit.state is not health.CircuitState.CLOSED,
+            time.perf_counter(),
         )
 
     def _skip(
@@ -135,7 +150,7 @@ class AttemptCore:
             self.store.record_success(provider_scope(p.name))
             emit(self.sinks, CircuitChanged(now, p.name, "closed", None, None))
             log.info("llmswitch: %s recovered; traffic returns to it", p.name)
-        latency = now - ticket.started
+        latency = time.perf_counter() - ticket.timer
         self.latency.observe(p.name, latency)
         return self._account(ticket, "ok", usage, latency, now, message="")
 
@@ -152,7 +167,7 @@ class AttemptCore:
             ticket,
             err.kind.value,
             usage or Usage(),
-            now - ticket.started,
+            time.perf_counter() - ticket.timer,
             now,
             message=err.message,
             status=err.status,
@@ -205,6 +220,14 @@ class AttemptCore:
         observations = read_limit_headers(cand.provider.limit_headers, headers, status, now=now)
         if not observations:
             return
+        try:
+            self._learn_from(cand, observations, now)
+        except StorageError as exc:  # learning is best effort; the call itself is done
+            log.warning("llmswitch: could not keep the limits %s reported: %s", cand.scope, exc)
+
+    def _learn_from(
+        self, cand: Candidate, observations: list[LimitObservation], now: float
+    ) -> None:
         current = {w.name: w.limit for w in cand.provider.windows()}
         current.update(self.store.get_learned_limits(cand.scope))
         changed = learned_limits(observations, current)
@@ -313,6 +336,15 @@ class AttemptCore:
                 "no provider can be called: none has an API key. Set GROQ_API_KEY, "
                 "GEMINI_API_KEY, OPENROUTER_API_KEY, TOGETHER_API_KEY or OPENAI_API_KEY "
                 "(or run `llmswitch setup`; `llmswitch demo` needs no key)"
+            )
+        elif any(a.outcome == FailureKind.STATE_UNAVAILABLE.value for a in attempts):
+            detail = next(
+                a.message for a in attempts if a.outcome == FailureKind.STATE_UNAVAILABLE.value
+            )
+            message = (
+                f"no provider could be admitted: {detail}. Calls resume by themselves once the "
+                "store answers again; set fail_open = true in [llmswitch] to admit on "
+                "per-process limits meanwhile"
             )
         else:
             message = f"all {len(attempts)} provider attempts failed or were refused"

@@ -25,11 +25,12 @@ from llmswitch.attempts import AttemptCore
 from llmswitch.clock import AsyncSleep, Clock, Sleep, system_async_sleep, system_clock, system_sleep
 from llmswitch.config import Settings, load_settings
 from llmswitch.errors import ConfigError
-from llmswitch.events import Sink
+from llmswitch.events import Sink, emit
 from llmswitch.planning import Planner, key_scope, provider_windows
 from llmswitch.router import AsyncRouter, Router
 from llmswitch.state import store_from_url
 from llmswitch.state.base import Store
+from llmswitch.state.guarded import guard
 from llmswitch.status import build_status
 from llmswitch.strategies import LatencyTracker
 from llmswitch.transport import AiohttpTransport, HttpxTransport
@@ -66,16 +67,14 @@ class LLMProviderManager:
     ) -> None:
         self.settings = settings
         self.clock: Clock = clock or system_clock
-        self.store = store or store_from_url(
-            settings.state,
-            **(
-                {"server_time": True}
-                if self.clock is system_clock and settings.state.startswith("redis")
-                else {}
-            ),
+        self.sinks: list[Sink] = list(sinks)
+        self.store = guard(
+            store or store_from_url(settings.state, **self._store_options()),
+            fail_open=settings.fail_open,
+            clock=self.clock,
+            on_change=lambda event: emit(self.sinks, event),
         )
         self.latency = LatencyTracker()
-        self.sinks: list[Sink] = list(sinks)
         self.core = AttemptCore(
             settings, self.store, clock=self.clock, sinks=self.sinks, latency=self.latency
         )
@@ -99,6 +98,12 @@ class LLMProviderManager:
             else load_settings(path_or_settings)
         )
         return cls(settings, **kwargs)
+
+    def _store_options(self) -> dict[str, Any]:
+        """Redis reads its own clock when we run on the system's, so machines agree on time."""
+        if self.clock is system_clock and self.settings.state.startswith(("redis", "rediss")):
+            return {"server_time": True}
+        return {}
 
     def add_sink(self, sink: Sink) -> None:
         self.sinks.append(sink)

@@ -9,13 +9,14 @@ with the classified error, never a truncated answer presented as complete.
 from __future__ import annotations
 
 import itertools
+import time
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 
 from llmswitch.attempts import Action, AttemptCore, Ticket
 from llmswitch.clock import AsyncSleep, Sleep
 from llmswitch.errors import AllProvidersFailed, ProviderError
-from llmswitch.events import CallFinished, emit
+from llmswitch.events import CallFinished, NoProviderAvailable, emit
 from llmswitch.planning import Candidate, Planner
 from llmswitch.tokens import estimate_prompt_tokens, estimate_text_tokens
 from llmswitch.transport import AiohttpTransport, HttpxTransport
@@ -32,8 +33,9 @@ class CallState:
     plan: list[Candidate]
     estimate: int
     request_no: int
-    started: float
+    started: float  # the injected clock: what max_wait is measured against
     attempts: list[Attempt] = field(default_factory=list)
+    timer: float = field(default_factory=time.perf_counter)  # real time, for latency
     min_context: int = 0
 
 
@@ -91,7 +93,7 @@ class _Shell:
         self, call: CallState, ticket: Ticket, reply: WireReply, attempt: Attempt
     ) -> ChatResult:
         call.attempts.append(attempt)
-        latency = self.core.clock() - call.started
+        latency = time.perf_counter() - call.timer
         self._finish(call, attempt.provider, attempt.model, stream=False, latency=latency)
         return ChatResult(
             text=reply.text,
@@ -114,12 +116,11 @@ class _Shell:
         stream: bool,
         latency: float | None = None,
     ) -> None:
-        now = self.core.clock()
+        if latency is None:
+            latency = time.perf_counter() - call.timer
         emit(
             self.core.sinks,
-            CallFinished(
-                now, provider, model, latency or now - call.started, len(call.attempts), stream
-            ),
+            CallFinished(self.core.clock(), provider, model, latency, len(call.attempts), stream),
         )
 
     def _give_up(
@@ -130,6 +131,11 @@ class _Shell:
         elapsed = self.core.clock() - call.started
         if err.retry_after is not None and budget and err.retry_after <= budget - elapsed:
             return err, err.retry_after
+        if call.plan:
+            emit(
+                self.core.sinks,
+                NoProviderAvailable(self.core.clock(), str(err).splitlines()[0], err.retry_after),
+            )
         self._finish(call, None, None, stream=False)
         return err, None
 

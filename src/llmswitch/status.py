@@ -8,7 +8,11 @@ end, last error, tokens and cost today, latency, and the keys, masked. Never a k
 
 Statuses: ``active`` (can take a call now), ``rate_limited`` (every key at a limit or blocked),
 ``cooling_down``, ``auth_failed`` (every key refused), ``budget_exhausted``, ``unavailable``
-(no key configured, or disabled).
+(no key configured, or disabled), ``degraded`` (the state store cannot be read, so the provider's
+shared limits cannot be checked and it is not called: see ``state``).
+
+``state`` says which backend holds the limits and whether it answers: ``status`` is ``ok`` or
+``degraded``; with ``fail_open`` true a degraded store admits on per-process limits instead.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from typing import Any
 
 from llmswitch import health, ledger
 from llmswitch.config import ProviderSettings, Settings
+from llmswitch.errors import StorageError
 from llmswitch.planning import key_scope, provider_scope, provider_windows
 from llmswitch.quota import admission_windows
 from llmswitch.state.base import Store
@@ -129,14 +134,20 @@ def _last_error(record: Any) -> dict[str, Any] | None:
 def build_status(
     settings: Settings, store: Store, now: float, latency: LatencyTracker, current: str | None
 ) -> dict[str, Any]:
+    store_health = store.check()
     day = ledger.utc_day(now)
-    today = ledger.totals_by_provider(store.usage_rows(since_day=day, until_day=day))
-    providers = {
-        p.name: provider_status(p, settings, store, now, latency, today) for p in settings.providers
-    }
+    try:
+        today = ledger.totals_by_provider(store.usage_rows(since_day=day, until_day=day))
+    except StorageError:
+        today = {}
+    providers = {}
+    for p in settings.providers:
+        try:
+            providers[p.name] = provider_status(p, settings, store, now, latency, today)
+        except StorageError as exc:
+            providers[p.name] = _degraded_status(p, str(exc), now)
     if current in providers:
         providers[current]["is_current"] = True
-    store_health = store.check()
     return {
         "current_provider": current,
         "providers": providers,
@@ -144,7 +155,43 @@ def build_status(
         "time": now,
         "state": {
             "backend": store_health.backend,
+            "status": "ok" if store_health.ok else "degraded",
             "ok": store_health.ok,
             "detail": store_health.detail,
+            "fail_open": store_health.extra.get("fail_open") == "true",
+            **{k: v for k, v in store_health.extra.items() if k in _STATE_DETAILS},
         },
+    }
+
+
+_STATE_DETAILS = ("server", "prefix", "path", "pending_ledger_entries")
+
+
+def _degraded_status(p: ProviderSettings, detail: str, now: float) -> dict[str, Any]:
+    """The seed's keys for a provider whose state cannot be read: nothing known, not called."""
+    return {
+        "status": "degraded" if p.enabled and p.keys else "unavailable",
+        "priority": p.priority,
+        "requests_today": 0,
+        "requests_this_minute": 0,
+        "rate_limit_per_minute": p.requests_per_minute,
+        "rate_limit_per_day": p.tokens_per_day,
+        "is_current": False,
+        "free": p.free,
+        "api": p.api,
+        "default_model": p.models[0] if p.models else None,
+        "models": list(p.models),
+        "windows": {},
+        "cooldown_until": None,
+        "cooldown_remaining_s": 0.0,
+        "circuit": "unknown",
+        "last_error": {"kind": "state_unavailable", "message": detail, "time": now},
+        "tokens_today": 0,
+        "cost_today_usd": 0.0,
+        "daily_budget_usd": p.daily_budget_usd,
+        "latency_ms": None,
+        "keys": [
+            {"alias": k.alias, "masked": k.masked, "status": "degraded", "windows": {}}
+            for k in p.keys
+        ],
     }

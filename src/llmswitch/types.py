@@ -26,6 +26,7 @@ class FailureKind(StrEnum):
     NOT_ADMITTED = "not_admitted"  # refused locally, never sent (a window or the soft limit)
     COOLING_DOWN = "cooling_down"  # skipped locally: provider/key in cooldown
     BUDGET = "budget"  # skipped locally: paid provider past its daily budget
+    STATE_UNAVAILABLE = "state_unavailable"  # skipped locally: shared limits cannot be checked
 
 
 @dataclass(frozen=True, slots=True)

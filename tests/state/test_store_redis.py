@@ -4,9 +4,6 @@ the shared server on 6379 is never stopped."""
 
 from __future__ import annotations
 
-import shutil
-import socket
-import subprocess
 import time
 from collections.abc import Callable, Iterator
 
@@ -15,6 +12,7 @@ import pytest
 from llmswitch.errors import StorageError
 from llmswitch.quota import make_window
 from llmswitch.state.base import Store
+from tests.redis_server import OwnRedis
 
 redis = pytest.importorskip("redis")
 from llmswitch.state.redis import RedisStore  # noqa: E402 - needs the driver
@@ -98,51 +96,12 @@ def test_check_reports_where_without_a_password(redis_url: str, redis_prefix: st
 # -- a Redis of our own, to stop and start -----------------------------------------------------
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-class OwnRedis:
-    """A throwaway ``redis-server`` without persistence on a free port."""
-
-    def __init__(self) -> None:
-        self.port = free_port()
-        self.proc: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> None:
-        cmd = ["redis-server", "--port", str(self.port), "--save", "", "--appendonly", "no"]
-        self.proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        client = redis.Redis(port=self.port, socket_connect_timeout=0.2)
-        deadline = time.monotonic() + 10
-        try:
-            while True:  # waiting for a process to listen, not for simulated time
-                try:
-                    client.ping()
-                    return
-                except redis.exceptions.ConnectionError:
-                    if time.monotonic() > deadline:
-                        raise
-                    time.sleep(0.02)
-        finally:
-            client.close()
-
-    def stop(self) -> None:
-        if self.proc is not None:
-            self.proc.kill()
-            self.proc.wait(timeout=10)
-            self.proc = None
-
-
 @pytest.fixture
 def own_redis(redis_url: str) -> Iterator[OwnRedis]:
-    if shutil.which("redis-server") is None:
-        pytest.skip("redis-server is not on PATH")
     server = OwnRedis()
     server.start()
     yield server
-    server.stop()
+    server.cleanup()
 
 
 def every_call(store: Store) -> list[tuple[str, Callable[[], object]]]:

@@ -91,6 +91,7 @@ class RedisStore(Store):
         prefix: str = "llmswitch:",
         server_time: bool = False,
     ) -> None:
+        self._owns_pool = client is None
         if client is None:
             pool = redis.ConnectionPool.from_url(
                 url,
@@ -322,6 +323,8 @@ class RedisStore(Store):
 
     def close(self) -> None:
         self._client.close()
+        if self._owns_pool:  # redis-py leaves a pool it was given open
+            self._client.connection_pool.disconnect()
 
 
 def _text(value: Any) -> str:
