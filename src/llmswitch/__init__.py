@@ -10,7 +10,8 @@ Example:
 """
 
 
-from llmswitch.config import Settings, load_settings
+from llmswitch.alerts import Alert
+from llmswitch.config import AlertSettings, Settings, load_settings
 from llmswitch.errors import (
     AllProvidersFailed,
     AuthFailed,
@@ -42,6 +43,8 @@ from llmswitch.types import (
 __version__ = "0.1.0"
 
 __all__ = [
+    "Alert",
+    "AlertSettings",
     "AllProvidersFailed",
     "Attempt",
     "AuthFailed",

@@ -12,6 +12,7 @@ import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
@@ -103,6 +104,42 @@ class _FileProvider(BaseModel):
     api_key: _Text | None = Field(None, description="a non-empty string")
 
 
+def _webhook_url(value: str) -> str:
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.hostname or re.search(r"\s", value):
+        raise ValueError("not an http(s) URL")
+    return value
+
+
+_Fraction = Annotated[float, Field(gt=0, le=1)]
+_FRACTION = "a number in (0, 1]"
+
+
+class _FileAlerts(BaseModel):
+    model_config = _FILE_CONFIG
+
+    thresholds: Annotated[list[_Fraction], Field(min_length=1, max_length=10)] | None = Field(
+        None, description="a non-empty list of fractions in (0, 1], such as [0.8, 0.95]"
+    )
+    minute_sustain_seconds: _Seconds | None = Field(
+        None, description="a number of seconds >= 0 (0: alert on per-minute windows at once)"
+    )
+    check_interval_seconds: _Seconds | None = Field(
+        None, description="a number of seconds >= 0 between two usage checks of one key"
+    )
+    budget_threshold: _Fraction | None = Field(None, description=_FRACTION)
+    webhook_url: Annotated[str, AfterValidator(_webhook_url)] | None = Field(
+        None, description="an http:// or https:// URL with a host"
+    )
+    webhook_timeout_seconds: float | None = Field(
+        None, gt=0, description="a number of seconds > 0"
+    )
+    webhook_retries: int | None = Field(None, ge=0, le=10, description="an integer from 0 to 10")
+    recent_limit: int | None = Field(
+        None, ge=1, le=1000, description="an integer from 1 to 1000"
+    )
+
+
 class _File(BaseModel):
     model_config = _FILE_CONFIG
 
@@ -112,6 +149,10 @@ class _File(BaseModel):
     )
     providers: dict[str, _FileProvider] = Field(
         default_factory=dict, description="a table per provider, [providers.NAME]"
+    )
+    alerts: _FileAlerts = Field(
+        default_factory=lambda: _FileAlerts.model_validate({}),
+        description="a table of alert settings",
     )
 
 
@@ -144,6 +185,8 @@ def _owner(loc: tuple[str | int, ...]) -> tuple[type[BaseModel], int]:
         return _FileProvider, 3
     if loc[0] == "llmswitch" and len(loc) >= 2:
         return _FileGlobal, 2
+    if loc[0] == "alerts" and len(loc) >= 2:
+        return _FileAlerts, 2
     return _File, 1
 
 

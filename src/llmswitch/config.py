@@ -54,6 +54,7 @@ from llmswitch._config_file import (
     Strategy,
     _fail,
     _File,
+    _FileAlerts,
     _FileGlobal,
     _FileProvider,
     _toml_key,
@@ -183,6 +184,29 @@ class ProviderSettings(BaseModel):
         return self.context_windows.get(resolved)
 
 
+class AlertSettings(BaseModel):
+    """The ``[alerts]`` table: when llmswitch warns about quota, health and the state store.
+
+    ``webhook_url`` is a ``SecretStr``: a webhook URL often is a credential itself (Slack's path
+    is its token), so reprs and logs show at most its scheme and host.
+
+    Example:
+        >>> AlertSettings().thresholds, AlertSettings().minute_sustain_seconds
+        ((0.8, 0.95), 60.0)
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    thresholds: tuple[float, ...] = (0.8, 0.95)  # fractions of a window's limit, ascending
+    minute_sustain_seconds: float = 60.0  # a per-minute window must stay past a threshold so long
+    check_interval_seconds: float = 5.0  # read a key's windows at most this often
+    budget_threshold: float = 0.8  # fraction of a paid provider's daily_budget_usd
+    webhook_url: SecretStr | None = None
+    webhook_timeout_seconds: float = 2.0
+    webhook_retries: int = 3
+    recent_limit: int = 50  # alerts kept for the status API and the dashboard
+
+
 class Settings(BaseModel):
     """Everything llmswitch needs to run, frozen. ``providers`` is ordered by priority.
 
@@ -202,6 +226,7 @@ class Settings(BaseModel):
     fail_open: bool = False
     stream_stall_seconds: float = 30.0
     max_wait_seconds: float = 0.0
+    alerts: AlertSettings = Field(default_factory=AlertSettings)
     providers: tuple[ProviderSettings, ...] = ()
     llm_provider: str = MULTI  # LLM_PROVIDER: "multi", or the provider moved first
     llm_model: str = AUTO  # LLM_MODEL: "auto" (each provider's default) or a requested model
@@ -274,6 +299,7 @@ def load_settings(
     model = environ.get("LLM_MODEL", "").strip()
     return Settings(
         **_global_values(source, parsed.llmswitch),
+        alerts=_alert_settings(parsed.alerts),
         providers=tuple(sorted(providers, key=lambda p: p.priority)),
         llm_provider=chosen,
         llm_model=AUTO if model.lower() in ("", AUTO) else model,
@@ -291,6 +317,13 @@ def _global_values(source: Path | str, section: _FileGlobal) -> dict[str, Any]:
             "(fail_open only decides what to do when a shared Redis is down)",
         )
     return values
+
+
+def _alert_settings(section: _FileAlerts) -> AlertSettings:
+    values = section.model_dump(exclude_unset=True)
+    if "thresholds" in values:
+        values["thresholds"] = tuple(sorted(set(values["thresholds"])))
+    return AlertSettings(**values)
 
 
 def _environment(env: Mapping[str, str] | None, dotenv: str | Path | None) -> dict[str, str]:

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from llmswitch import ledger
+from llmswitch.alerts import AlertHandler, AlertMonitor
 from llmswitch.attempts import AttemptCore
 from llmswitch.clock import AsyncSleep, Clock, Sleep, system_async_sleep, system_clock, system_sleep
 from llmswitch.config import Settings, load_settings
@@ -51,6 +52,8 @@ class LLMProviderManager:
         clock / sleep / async_sleep: time as a dependency (``llmswitch.testing.FakeClock``).
         transport / async_transport: pooled HTTP clients; built on first use when not given.
         sinks: event receivers (metrics, alerts, dashboards); see ``llmswitch.events``.
+        on_alert: called with each ``Alert`` (quota, cooldown, auth, budget, outage, store); see
+            ``llmswitch.alerts``. It runs in the call's thread: keep it quick. Errors are logged.
     """
 
     def __init__(
@@ -64,6 +67,7 @@ class LLMProviderManager:
         transport: HttpxTransport | None = None,
         async_transport: AiohttpTransport | None = None,
         sinks: Sequence[Sink] = (),
+        on_alert: AlertHandler | None = None,
     ) -> None:
         self.settings = settings
         self.clock: Clock = clock or system_clock
@@ -75,6 +79,8 @@ class LLMProviderManager:
             on_change=lambda event: emit(self.sinks, event),
         )
         self.latency = LatencyTracker()
+        self.alerts = AlertMonitor(settings, self.store, handlers=[on_alert] if on_alert else ())
+        self.sinks.append(self.alerts)
         self.core = AttemptCore(
             settings, self.store, clock=self.clock, sinks=self.sinks, latency=self.latency
         )
@@ -104,6 +110,10 @@ class LLMProviderManager:
         if self.clock is system_clock and self.settings.state.startswith(("redis", "rediss")):
             return {"server_time": True}
         return {}
+
+    def add_alert_handler(self, handler: AlertHandler) -> None:
+        """Also send every later ``Alert`` to ``handler`` (keep it quick; errors are logged)."""
+        self.alerts.add_handler(handler)
 
     def add_sink(self, sink: Sink) -> None:
         self.sinks.append(sink)
@@ -173,6 +183,7 @@ class LLMProviderManager:
         status = build_status(self.settings, self.store, self.clock(), self.latency, None)
         current = self._first_active(status)
         status["current_provider"] = current
+        status["alerts"] = self.alerts.recent()
         if current:
             status["providers"][current]["is_current"] = True
         return status
@@ -296,6 +307,7 @@ class LLMProviderManager:
     def close(self) -> None:
         if self._transport is not None:
             self._transport.close()
+        self.alerts.close()
         self.store.close()
 
     async def aclose(self) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import os
 import stat
 import subprocess
@@ -138,3 +139,46 @@ def test_script_with_no_keys_non_interactive_only_sets_mode(tmp_path: Path) -> N
         capture_output=True, text=True, env=env, check=True, timeout=60,
     )  # fmt: skip
     assert path.read_text() == "LLM_PROVIDER=multi\nLLM_MODEL=auto\n"
+
+
+KEY_SETS = {
+    "two keys": {"groq": "gsk_new", "gemini": "AIza new"},
+    "every key": {"groq": "gsk_new", "gemini": "AIza'q", "openrouter": "sk-or-v1-x",
+                  "together": "tgp_v1_y", "openai": "sk-proj-$z"},
+    "no key": {},
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("existing", [EXISTING, None], ids=["existing file", "new file"])
+@pytest.mark.parametrize("keys", list(KEY_SETS.values()), ids=list(KEY_SETS))
+def test_script_and_cli_setup_write_the_same_env_file(
+    tmp_path: Path, existing: str | None, keys: dict[str, str]
+) -> None:
+    """The seed's script and ``llmswitch setup`` produce byte-identical ``.env`` files."""
+    from typer.testing import CliRunner
+
+    from llmswitch.cli import app
+
+    by_script, by_cli = tmp_path / "script.env", tmp_path / "cli.env"
+    if existing is not None:
+        by_script.write_text(existing)
+        by_cli.write_text(existing)
+    flags = [arg for name, value in keys.items() for arg in (f"--{name}", value)]
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (env.get("PYTHONPATH"), str(ROOT / "src")) if p)
+    script = subprocess.run(
+        [sys.executable, str(SCRIPT), *flags, "--env-file", str(by_script), "--non-interactive"],
+        capture_output=True, text=True, env=env, check=False, timeout=60,
+    )  # fmt: skip
+    assert script.returncode == 0, script.stderr
+    cli = CliRunner().invoke(app, ["setup", *flags, "--env-file", str(by_cli), "--no-input"])
+    assert cli.exit_code == 0, cli.output
+    assert by_script.read_bytes() == by_cli.read_bytes()
+    assert dotenv_values(by_cli) == {
+        **(dotenv_values(stream=io.StringIO(existing)) if existing else {}),
+        **{f"{name.upper()}_API_KEY": value for name, value in keys.items()},
+        "LLM_PROVIDER": "multi", "LLM_MODEL": "auto",
+    }  # fmt: skip
+    assert _mode(by_script) == _mode(by_cli) == 0o600
+    for value in keys.values():
+        assert value not in script.stdout + cli.output

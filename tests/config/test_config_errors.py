@@ -63,7 +63,8 @@ BAD_CONFIGS: list[tuple[str, str]] = [
     ),
     (
         "[provider.groq]\npriority = 1",
-        "provider: unknown key (did you mean providers?); valid keys: llmswitch, providers",
+        "provider: unknown key (did you mean providers?); valid keys: llmswitch, providers, "
+        "alerts",
     ),
     (
         "[providers.groq]\nrequests_per_minute = -5",

@@ -102,7 +102,8 @@ def test_dashboard_renders_cards_and_chart_that_match_the_status(
     _traffic(gateway)
     data: dict[str, Any] = httpx.get(gateway.base_url + "/api/dashboard").json()
     page = Elements()
-    page.feed(run_chromium(gateway.base_url + "/", tmp_path, "--dump-dom"))
+    dom = run_chromium(gateway.base_url + "/", tmp_path, "--dump-dom")
+    page.feed(dom)
     assert page.all("body", data_ready="1"), "the script never rendered"
     providers = data["status"]["providers"]
     cards = {c["data-provider"]: c for c in page.all("article", data_provider="*")}
@@ -129,6 +130,11 @@ def test_dashboard_renders_cards_and_chart_that_match_the_status(
     assert set(rects) == {"groq", "gemini", "openrouter", "together"}
     legend = {s["data-provider"]: int(s["data-total"]) for s in page.all("span", data_total="*")}
     assert legend == rects
+    alerts = data["status"]["alerts"]  # newest first, as the status API lists them
+    assert [li["data-kind"] for li in page.all("li", data_kind="*")] == [a["kind"] for a in alerts]
+    assert "cooldown" in [a["kind"] for a in alerts]
+    assert [li.get("data-provider") for li in page.all("li", data_kind="cooldown")] == ["groq"]
+    assert page.all("strong", id="state", data_ok="1") and "memory · healthy" in dom
     saved = page.all("div", id="savings")[0]
     assert float(saved["data-usd"]) == pytest.approx(data["savings"]["usd"]) and data[
         "savings"]["usd"] > 0

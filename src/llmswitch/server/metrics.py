@@ -13,10 +13,13 @@ Series:
 - ``llmswitch_attempts_total{provider,outcome,sent}``: each provider key tried or skipped.
 - ``llmswitch_failovers_total{provider,kind}``: moves away from a provider, by failure kind.
 - ``llmswitch_tokens_total{provider,direction}`` and ``llmswitch_cost_usd_total{provider}``.
+- ``llmswitch_alerts_total{kind,provider}``: alerts raised (provider ``none`` for the store and
+  whole-service alerts); see ``llmswitch.alerts``.
 - ``llmswitch_request_latency_seconds`` and ``llmswitch_attempt_latency_seconds`` histograms.
 - ``llmswitch_window_used`` / ``_limit`` / ``_remaining{provider,window}``,
   ``llmswitch_provider_status{provider,status}``, ``llmswitch_cooldown_remaining_seconds``,
-  ``llmswitch_cost_today_usd``: gauges collected at scrape time.
+  ``llmswitch_cost_today_usd``, ``llmswitch_state_up`` (1 while the state store answers):
+  gauges collected at scrape time.
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
+from llmswitch.alerts import Alert
 from llmswitch.events import AttemptFinished, CallFinished, Event, Failover
 
 if TYPE_CHECKING:
@@ -39,7 +43,7 @@ if TYPE_CHECKING:
 
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
 STATUSES = ("active", "rate_limited", "cooling_down", "auth_failed", "budget_exhausted",
-            "unavailable")
+            "degraded", "unavailable")
 
 
 class GatewayMetrics:
@@ -70,7 +74,10 @@ class GatewayMetrics:
         self.attempt_latency = Histogram("llmswitch_attempt_latency_seconds",
                                          "Latency of each sent attempt", ["provider"],
                                          buckets=LATENCY_BUCKETS, registry=reg)
+        self.alerts = Counter("llmswitch_alerts", "Alerts raised, by kind", ["kind", "provider"],
+                              registry=reg)
         reg.register(WindowCollector(manager))
+        manager.add_alert_handler(self.alert)
 
     def __call__(self, event: Event) -> None:
         if isinstance(event, CallFinished):
@@ -82,6 +89,10 @@ class GatewayMetrics:
             self._attempt(event)
         elif isinstance(event, Failover):
             self.failovers.labels(event.from_provider, event.kind).inc()
+
+    def alert(self, alert: Alert) -> None:
+        """The alert handler: count each alert by kind and provider."""
+        self.alerts.labels(alert.kind, alert.provider or "none").inc()
 
     def _attempt(self, event: AttemptFinished) -> None:
         a = event.attempt
@@ -136,5 +147,9 @@ class WindowCollector(Collector):
                 state.add_metric([name, s], 1.0 if p["status"] == s else 0.0)
             cooldown.add_metric([name], float(p.get("cooldown_remaining_s") or 0.0))
             cost.add_metric([name], float(p.get("cost_today_usd") or 0.0))
+        store = status.get("state") or {}
+        up = GaugeMetricFamily("llmswitch_state_up", "1 while the state store answers, else 0",
+                               labels=["backend"])
+        up.add_metric([str(store.get("backend", "unknown"))], 1.0 if store.get("ok") else 0.0)
         yield from window.values()
-        yield from (state, cooldown, cost)
+        yield from (state, cooldown, cost, up)

@@ -1,4 +1,5 @@
-// llmswitch dashboard: polls /api/dashboard every 1.5 s and redraws cards, chart and savings.
+// llmswitch dashboard: polls /api/dashboard every 1.5 s and redraws cards, chart, savings and
+// the recent alerts.
 // Plain DOM (textContent only: provider error messages are never parsed as HTML), no library,
 // no CDN. When the gateway needs LLMSWITCH_API_KEY the page asks for it once per tab.
 (function () {
@@ -159,12 +160,49 @@
     $("axis-start").textContent = "−" + (span >= 120 ? Math.round(span / 60) + " min" : span + " s");
   }
 
+  var GOOD_ALERTS = { recovered: 1, available_again: 1, store_recovered: 1 };
+  var BAD_ALERTS = { cooldown: 1, auth_failed: 1, all_unavailable: 1, store_degraded: 1 };
+
+  function renderAlerts(alerts) {
+    // Newest first, as the status API sends them; the server bounds the list.
+    var items = (alerts || []).map(function (a) {
+      var tone = GOOD_ALERTS[a.kind] ? " good" : (BAD_ALERTS[a.kind] ? " bad" : "");
+      var li = el("li", "alert" + tone);
+      li.dataset.kind = a.kind;
+      li.dataset.ts = a.ts;
+      if (a.provider) li.dataset.provider = a.provider;
+      li.appendChild(el("time", "muted", new Date(a.ts * 1000).toLocaleTimeString()));
+      li.appendChild(el("span", "badge", a.kind.replace(/_/g, " ")));
+      li.appendChild(el("span", "msg", a.message));
+      return li;
+    });
+    if (!items.length) items = [el("li", "muted empty", "no alerts")];
+    var list = $("alerts");
+    list.replaceChildren.apply(list, items);
+  }
+
+  function renderState(st) {
+    // "redis · healthy" or "redis · DEGRADED: <detail> (fail closed)".
+    var node = $("state");
+    if (!st) { node.textContent = ""; return; }
+    var degraded = st.ok === false || st.status === "degraded";
+    var text = st.backend + " · " + (degraded ? "DEGRADED" : "healthy");
+    if (degraded && st.detail) text += ": " + st.detail;
+    if (degraded && st.fail_open !== undefined) {
+      text += st.fail_open ? " (fail open: per-process limits)" : " (fail closed)";
+    }
+    node.textContent = text;
+    node.className = degraded ? "degraded" : "";
+    node.dataset.ok = degraded ? "0" : "1";
+  }
+
   function render(data) {
     var s = data.status;
     $("current").textContent = s.current_provider || "none";
     $("strategy").textContent = s.strategy || "";
-    $("state").textContent = s.state ? s.state.backend + (s.state.ok ? "" : " (down)") : "";
+    renderState(s.state);
     renderCards(s);
+    renderAlerts(s.alerts);
     renderChart(data.history);
     var sv = data.savings || {};
     $("savings").textContent = usd(sv.usd);
