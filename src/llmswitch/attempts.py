@@ -53,6 +53,7 @@ class Ticket:
     probing: bool
     had_failures: bool
     timer: float = 0.0  # time.perf_counter() at admission: latency is real time, not the clock's
+    learned: dict[str, int] | None = None  # the key's learned limits read at admission
 
 
 class AttemptCore:
@@ -89,7 +90,8 @@ class AttemptCore:
         p = cand.provider
         if min_context and 0 < cand.context_window < min_context:
             return self._skip(cand, FailureKind.CONTEXT_TOO_LONG, "context window too small")
-        circuit = health.assess_circuit(self.store.get_health(provider_scope(p.name)), now=now)
+        view = self.store.admission_view(provider_scope(p.name), cand.scope)
+        circuit = health.assess_circuit(view.provider_health, now=now)
         if circuit.state is health.CircuitState.OPEN:
             assert circuit.until is not None
             return self._skip(cand, FailureKind.COOLING_DOWN, "cooling down", circuit.until - now)
@@ -98,7 +100,7 @@ class AttemptCore:
             provider_scope(p.name), now=now, ttl=self.settings.timeout_seconds + 5
         ):
             return self._skip(cand, FailureKind.COOLING_DOWN, "recovery probe in flight", 1.0)
-        if health.key_auth_failed(self.store.get_health(cand.scope), cand.key.fingerprint):
+        if health.key_auth_failed(view.key_health, cand.key.fingerprint):
             return self._skip(cand, FailureKind.AUTH_FAILED, "key refused by the provider")
         if not p.free and p.daily_budget_usd > 0:
             worst = ledger.cost_usd(Usage(estimate, 0), p.price(cand.model))
@@ -106,7 +108,7 @@ class AttemptCore:
                 budget_wait = next_day_start(now, "utc") - now
                 return self._skip(cand, FailureKind.BUDGET, "daily budget reached", budget_wait)
         windows = admission_windows(
-            provider_windows(p, self.store.get_learned_limits(cand.scope)),
+            provider_windows(p, view.learned_limits),
             self.settings.daily_soft_limit,
         )
         adm = self.store.reserve(cand.scope, windows, estimate, now=now)
@@ -122,6 +124,7 @@ class AttemptCore:
             probing,
             circuit.state is not health.CircuitState.CLOSED,
             time.perf_counter(),
+            view.learned_limits,
         )
 
     def _skip(
@@ -144,25 +147,27 @@ class AttemptCore:
     ) -> Attempt:
         now = self.clock()
         cand, p = ticket.candidate, ticket.candidate.provider
-        self.store.settle(cand.scope, ticket.reservation_id, usage.total_tokens, now=now)
-        self._learn(cand, headers, status, now)
+        latency = time.perf_counter() - ticket.timer
+        attempt = self._account(
+            ticket, "ok", usage, latency, now, message="", settle=usage.total_tokens
+        )
+        self._learn(cand, headers, status, now, ticket.learned)
         if ticket.had_failures:
             self.store.record_success(provider_scope(p.name))
             emit(self.sinks, CircuitChanged(now, p.name, "closed", None, None))
             log.info("llmswitch: %s recovered; traffic returns to it", p.name)
-        latency = time.perf_counter() - ticket.timer
         self.latency.observe(p.name, latency)
-        return self._account(ticket, "ok", usage, latency, now, message="")
+        return attempt
 
     def failed(self, ticket: Ticket, err: ProviderError, usage: Usage | None = None) -> Attempt:
         """Settle the reservation of a failed attempt and account for it."""
         now = self.clock()
         cand = ticket.candidate
+        settle: int | None = None
         if err.kind is FailureKind.CONNECTION and err.status is None and usage is None:
             self.store.release(cand.scope, ticket.reservation_id)  # never reached the provider
         else:
-            spent = usage.total_tokens if usage is not None else 0
-            self.store.settle(cand.scope, ticket.reservation_id, spent, now=now)
+            settle = usage.total_tokens if usage is not None else 0
         return self._account(
             ticket,
             err.kind.value,
@@ -172,6 +177,7 @@ class AttemptCore:
             message=err.message,
             status=err.status,
             retry_after=err.retry_after,
+            settle=settle,
         )
 
     def _account(
@@ -185,22 +191,27 @@ class AttemptCore:
         message: str,
         status: int | None = 200,
         retry_after: float | None = None,
+        settle: int | None = None,
     ) -> Attempt:
+        """Write the attempt to the ledger (settling its reservation to ``settle`` tokens in the
+        same round trip when given) and tell the sinks."""
         cand, p = ticket.candidate, ticket.candidate.provider
         cost = 0.0 if p.free else ledger.cost_usd(usage, p.price(cand.model))
-        self.store.record(
-            ledger.entry(
-                ts=now,
-                provider=p.name,
-                key_alias=cand.key.alias,
-                model=cand.model,
-                outcome=outcome,
-                usage=usage,
-                cost=cost,
-                latency_s=latency,
-                free=p.free,
-            )
+        entry = ledger.entry(
+            ts=now,
+            provider=p.name,
+            key_alias=cand.key.alias,
+            model=cand.model,
+            outcome=outcome,
+            usage=usage,
+            cost=cost,
+            latency_s=latency,
+            free=p.free,
         )
+        if settle is None:
+            self.store.record(entry)
+        else:
+            self.store.settle_and_record(cand.scope, ticket.reservation_id, settle, entry, now=now)
         attempt = Attempt(
             provider=p.name,
             model=cand.model,
@@ -216,20 +227,33 @@ class AttemptCore:
         emit(self.sinks, AttemptFinished(now, attempt, sent=True))
         return attempt
 
-    def _learn(self, cand: Candidate, headers: Mapping[str, str], status: int, now: float) -> None:
+    def _learn(
+        self,
+        cand: Candidate,
+        headers: Mapping[str, str],
+        status: int,
+        now: float,
+        known: dict[str, int] | None = None,
+    ) -> None:
+        """Keep what the rate-limit headers say (``known``: the learned limits read at admission,
+        saving a round trip)."""
         observations = read_limit_headers(cand.provider.limit_headers, headers, status, now=now)
         if not observations:
             return
         try:
-            self._learn_from(cand, observations, now)
+            self._learn_from(cand, observations, now, known)
         except StorageError as exc:  # learning is best effort; the call itself is done
             log.warning("llmswitch: could not keep the limits %s reported: %s", cand.scope, exc)
 
     def _learn_from(
-        self, cand: Candidate, observations: list[LimitObservation], now: float
+        self,
+        cand: Candidate,
+        observations: list[LimitObservation],
+        now: float,
+        known: dict[str, int] | None,
     ) -> None:
         current = {w.name: w.limit for w in cand.provider.windows()}
-        current.update(self.store.get_learned_limits(cand.scope))
+        current.update(self.store.get_learned_limits(cand.scope) if known is None else known)
         changed = learned_limits(observations, current)
         if changed:
             self.store.put_learned_limits(cand.scope, {**current, **changed})
@@ -246,7 +270,7 @@ class AttemptCore:
         cand, p = ticket.candidate, ticket.candidate.provider
         kind = err.kind
         if headers:
-            self._learn(cand, headers, err.status or 0, now)
+            self._learn(cand, headers, err.status or 0, now, ticket.learned)
         if kind is FailureKind.RATE_LIMITED:
             wait = err.retry_after if err.retry_after else DEFAULT_RATE_LIMIT_WAIT
             if err.window in ("rpd", "tpd"):

@@ -338,6 +338,30 @@ class TestLedger:
         assert got[0] == entry("2026-05-28", "groq", ts=T0 + 4)
 
 
+class TestComposites:
+    """The composite calls the router makes: the same answers as their parts."""
+
+    def test_admission_view_reads_both_circuits_and_the_learned_limits(self, store: Store) -> None:
+        empty = store.admission_view("provider:groq", SCOPE)
+        assert (empty.provider_health, empty.key_health, empty.learned_limits) == (None, None, {})
+        store.trip("provider:groq", until=T0 + 300, kind="server_error", message="503", now=T0)
+        store.mark_auth_failed(SCOPE, fingerprint="fp", message="401", now=T0)
+        store.put_learned_limits(SCOPE, {"rpm": 20})
+        view = store.admission_view("provider:groq", SCOPE)
+        assert view.provider_health == store.get_health("provider:groq")
+        assert view.provider_health is not None and view.provider_health.open_until == T0 + 300
+        assert view.key_health is not None and view.key_health.auth_failed_fingerprint == "fp"
+        assert view.learned_limits == {"rpm": 20}
+
+    def test_settle_and_record_settles_and_writes_the_ledger(self, store: Store) -> None:
+        tpm = [make_window("tpm", 1000)]
+        adm = store.reserve(SCOPE, tpm, 800, now=T0)
+        store.settle_and_record(SCOPE, adm.reservation_id, 120, entry("2026-05-28", "groq"), now=T0)
+        assert store.usage(SCOPE, tpm, now=T0)[0].used == 120
+        assert store.ledger_entries(limit=5) == [entry("2026-05-28", "groq")]
+        assert store.usage_rows()[0].requests == 1
+
+
 class TestConcurrency:
     def test_64_threads_get_exactly_the_limit(self, store: Store) -> None:
         granted: list[bool] = []

@@ -99,6 +99,15 @@ class UsageRow:
 
 
 @dataclass(frozen=True, slots=True)
+class AdmissionView:
+    """What admission reads before it reserves: both circuits and the key's learned limits."""
+
+    provider_health: HealthRecord | None
+    key_health: HealthRecord | None
+    learned_limits: dict[str, int]
+
+
+@dataclass(frozen=True, slots=True)
 class StoreHealth:
     backend: str
     ok: bool
@@ -134,6 +143,22 @@ class Store(ABC):
     @abstractmethod
     def usage(self, scope: str, windows: Sequence[Window], *, now: float) -> list[WindowUsage]:
         """How full each window is now (in the order given)."""
+
+    # -- round trips saved: composites a networked backend answers at once ------------------
+    def admission_view(self, provider_scope: str, key_scope: str) -> AdmissionView:
+        """``get_health`` of both scopes and the key's learned limits (Redis: one round trip)."""
+        return AdmissionView(
+            self.get_health(provider_scope),
+            self.get_health(key_scope),
+            self.get_learned_limits(key_scope),
+        )
+
+    def settle_and_record(
+        self, scope: str, reservation_id: str, tokens: int, entry: LedgerEntry, *, now: float
+    ) -> None:
+        """``settle`` then ``record`` (Redis: one round trip)."""
+        self.settle(scope, reservation_id, tokens, now=now)
+        self.record(entry)
 
     # -- blocks: the provider told us to wait -----------------------------------------------
     @abstractmethod

@@ -35,6 +35,7 @@ from llmswitch.events import StoreHealthChanged
 from llmswitch.quota import Window, WindowUsage
 from llmswitch.state.base import (
     Admission,
+    AdmissionView,
     Block,
     HealthRecord,
     LedgerEntry,
@@ -224,6 +225,24 @@ class GuardedStore(Store):
             return
         self._write(lambda: self.primary.release(scope, reservation_id), _noop)
 
+    def admission_view(self, provider_scope: str, key_scope: str) -> AdmissionView:
+        return self._admission_read(
+            lambda: self.primary.admission_view(provider_scope, key_scope),
+            lambda: self.local.admission_view(provider_scope, key_scope),
+        )
+
+    def settle_and_record(
+        self, scope: str, reservation_id: str, tokens: int, entry: LedgerEntry, *, now: float
+    ) -> None:
+        if reservation_id in self._local_reservations:
+            self.settle(scope, reservation_id, tokens, now=now)
+            self.record(entry)
+            return
+        self._write(
+            lambda: self.primary.settle_and_record(scope, reservation_id, tokens, entry, now=now),
+            lambda: self._keep(entry),
+        )
+
     def usage(self, scope: str, windows: Sequence[Window], *, now: float) -> list[WindowUsage]:
         return self._admission_read(
             lambda: self.primary.usage(scope, windows, now=now),
@@ -303,14 +322,15 @@ class GuardedStore(Store):
 
     # -- ledger ------------------------------------------------------------------------------
     def record(self, entry: LedgerEntry) -> None:
-        def keep() -> None:
-            with self._lock:
-                if len(self._pending) == self._pending.maxlen:
-                    self._dropped += 1
-                self._pending.append(entry)
-            self.local.record(entry)
+        self._write(lambda: self.primary.record(entry), lambda: self._keep(entry))
 
-        self._write(lambda: self.primary.record(entry), keep)
+    def _keep(self, entry: LedgerEntry) -> None:
+        """Hold a ledger entry for the real store (and count it locally meanwhile)."""
+        with self._lock:
+            if len(self._pending) == self._pending.maxlen:
+                self._dropped += 1
+            self._pending.append(entry)
+        self.local.record(entry)
 
     def usage_rows(
         self, *, since_day: str | None = None, until_day: str | None = None

@@ -43,6 +43,7 @@ from llmswitch.quota import Window, WindowUsage, day_start, next_day_start
 from llmswitch.state import _common
 from llmswitch.state.base import (
     Admission,
+    AdmissionView,
     Block,
     HealthRecord,
     LedgerEntry,
@@ -209,12 +210,23 @@ class RedisStore(Store):
             pipe.hgetall(base + "health")
             pipe.get(base + "probe")
             fields, probe = pipe.execute()
-        if not fields and probe is None:
-            return None
-        pairs = {_text(k): _text(v) for k, v in fields.items()}
-        if probe is not None:
-            pairs["probe_until"] = _text(probe)
-        return _health(pairs)
+        return _health_or_none(fields, probe)
+
+    def admission_view(self, provider_scope: str, key_scope: str) -> AdmissionView:
+        """Both circuits and the learned limits in one round trip (a pipeline, no MULTI)."""
+        p, k = self._base(provider_scope), self._base(key_scope)
+        with self._errors("read health and learned limits"):
+            pipe = self._client.pipeline(transaction=False)
+            for base in (p, k):
+                pipe.hgetall(base + "health")
+                pipe.get(base + "probe")
+            pipe.hgetall(k + "limits")
+            p_fields, p_probe, k_fields, k_probe, limits = pipe.execute()
+        return AdmissionView(
+            _health_or_none(p_fields, p_probe),
+            _health_or_none(k_fields, k_probe),
+            {_text(name): int(v) for name, v in limits.items()},
+        )
 
     def _health_op(self, scope: str, op: str, *args: str) -> HealthRecord:
         reply = self._run("health", f"record health ({op})", self._base(scope), op, *args)
@@ -258,24 +270,49 @@ class RedisStore(Store):
     # -- ledger -------------------------------------------------------------------------------
     def record(self, entry: LedgerEntry) -> None:
         """The entry and its day's totals in one MULTI, so they never disagree."""
-        day = f"{self.prefix}day:{entry.day}"
-        ok = int(entry.outcome == "ok")
         with self._errors("record to the ledger"):
             pipe = self._client.pipeline(transaction=True)
-            pipe.lpush(self.prefix + "ledger", json.dumps(asdict(entry)))
-            pipe.ltrim(self.prefix + "ledger", 0, LEDGER_CAPACITY - 1)
-            for name, value in (
-                ("requests", 1),
-                ("succeeded", ok),
-                ("failed", 1 - ok),
-                ("prompt_tokens", entry.prompt_tokens),
-                ("completion_tokens", entry.completion_tokens),
-            ):
-                pipe.hincrby(day, f"{entry.provider}|{name}", value)
-            pipe.hincrbyfloat(day, f"{entry.provider}|cost_usd", entry.cost_usd)
-            pipe.hincrbyfloat(day, f"{entry.provider}|latency_s_total", entry.latency_s)
-            pipe.zadd(self.prefix + "days", {entry.day: 0})
+            self._queue_record(pipe, entry)
             pipe.execute()
+
+    def settle_and_record(
+        self, scope: str, reservation_id: str, tokens: int, entry: LedgerEntry, *, now: float
+    ) -> None:
+        """The settle script and the ledger entry in one MULTI, one round trip.
+
+        The script goes by its SHA; a Redis that restarted and lost its script cache answers
+        NOSCRIPT, and the settle alone is sent again through the self-loading script object.
+        """
+        settle = self._scripts["settle"]
+        args = (self._base(scope), reservation_id, str(max(0, int(tokens))))
+        with self._errors("settle and record to the ledger"):
+            pipe = self._client.pipeline(transaction=True)
+            pipe.evalsha(settle.sha, 0, *args)
+            self._queue_record(pipe, entry)
+            results = pipe.execute(raise_on_error=False)
+        errors = [r for r in results if isinstance(r, Exception)]
+        if errors and not all(isinstance(r, redis.exceptions.NoScriptError) for r in errors):
+            with self._errors("settle and record to the ledger"):
+                raise errors[0]
+        if isinstance(results[0], redis.exceptions.NoScriptError):
+            self._run("settle", "settle", *args)
+
+    def _queue_record(self, pipe: Any, entry: LedgerEntry) -> None:
+        day = f"{self.prefix}day:{entry.day}"
+        ok = int(entry.outcome == "ok")
+        pipe.lpush(self.prefix + "ledger", json.dumps(asdict(entry)))
+        pipe.ltrim(self.prefix + "ledger", 0, LEDGER_CAPACITY - 1)
+        for name, value in (
+            ("requests", 1),
+            ("succeeded", ok),
+            ("failed", 1 - ok),
+            ("prompt_tokens", entry.prompt_tokens),
+            ("completion_tokens", entry.completion_tokens),
+        ):
+            pipe.hincrby(day, f"{entry.provider}|{name}", value)
+        pipe.hincrbyfloat(day, f"{entry.provider}|cost_usd", entry.cost_usd)
+        pipe.hincrbyfloat(day, f"{entry.provider}|latency_s_total", entry.latency_s)
+        pipe.zadd(self.prefix + "days", {entry.day: 0})
 
     def usage_rows(
         self, *, since_day: str | None = None, until_day: str | None = None
@@ -329,6 +366,15 @@ class RedisStore(Store):
 
 def _text(value: Any) -> str:
     return value.decode() if isinstance(value, bytes) else str(value)
+
+
+def _health_or_none(fields: dict[Any, Any], probe: Any) -> HealthRecord | None:
+    if not fields and probe is None:
+        return None
+    pairs = {_text(k): _text(v) for k, v in fields.items()}
+    if probe is not None:
+        pairs["probe_until"] = _text(probe)
+    return _health(pairs)
 
 
 def _health(pairs: dict[str, str]) -> HealthRecord:
