@@ -100,7 +100,14 @@ def status_table(data: dict[str, Any], source: str) -> Table:
         table.add_column(col, no_wrap=True)
     table.add_column("last error", overflow="fold")
     styles = {"active": "green", "rate_limited": "yellow", "cooling_down": "red",
-              "auth_failed": "red", "unavailable": "dim"}
+              "auth_failed": "red", "unavailable": "dim", "degraded": "red"}
+    state = data.get("state") or {}
+    if state:
+        where = state.get("server") or state.get("path") or ""
+        mode = "failing open" if state.get("fail_open") else "failing closed"
+        health = ("ok" if state.get("ok") else
+                  f"[red]DEGRADED[/] ({mode}): {state.get('detail', '')}")
+        table.caption = f"state: {state.get('backend')} {where} · {health}"
     for name, p in data["providers"].items():
         w = p.get("windows", {})
         error = p.get("last_error") or {}

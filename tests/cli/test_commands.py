@@ -60,6 +60,7 @@ def test_status_falls_back_to_the_state_store(runner: CliRunner, sim_config: Pat
     assert result.exit_code == 0, result.output
     assert "state store" in result.stdout
     assert "1/30" in result.stdout  # the ask above, read back from SQLite
+    assert "state: sqlite" in result.stdout and "· ok" in result.stdout
 
 
 def test_check_validates_keys_with_listings_only(

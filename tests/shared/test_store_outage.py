@@ -9,7 +9,9 @@ from typing import Any
 
 import httpx
 import pytest
+from rich.console import Console
 
+from llmswitch.cli import status_table
 from llmswitch.clock import FakeClock
 from llmswitch.errors import AllProvidersFailed
 from llmswitch.events import Event, StoreHealthChanged
@@ -60,6 +62,9 @@ def test_redis_down_fails_closed_with_an_error_naming_redis_then_recovers(
     assert "Redis at 127.0.0.1" in status["state"]["detail"]
     assert {p["status"] for p in status["providers"].values()} == {"degraded"}
     assert status["current_provider"] is None
+    console = Console(record=True, width=200)
+    console.print(status_table(status, "state store"))
+    assert "DEGRADED (failing closed): Redis at 127.0.0.1" in console.export_text()
 
     own_redis.start()  # the AOF brings back the minute's reservations
     clock.advance(1.0)  # the next retry of the real store is due
