@@ -48,3 +48,12 @@ def test_a_sustained_latch_waits_and_restarts_its_wait_after_a_dip() -> None:
     assert latch.observe([0.8], now=119) is None
     assert latch.observe([0.8], now=120) == 0.8
     assert latch.observe([0.8], now=500) is None
+
+
+def test_the_readme_names_every_alert_kind() -> None:
+    from pathlib import Path
+
+    from llmswitch.alerts import ALERT_KINDS
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    assert [k for k in ALERT_KINDS if f"`{k}`" not in readme] == []
