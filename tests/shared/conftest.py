@@ -8,6 +8,7 @@ import pytest
 
 from tests.redis_server import OwnRedis
 from tests.server.conftest import make_gateway  # noqa: F401 - the gateway fixture, reused
+from tests.state.conftest import redis_url  # noqa: F401 - the shared Redis, or skip/fail
 
 pytest.importorskip("redis")
 

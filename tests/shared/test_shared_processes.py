@@ -48,18 +48,6 @@ def shared_redis_url(redis_url: str) -> Iterator[str]:
     store.close()
 
 
-@pytest.fixture
-def redis_url() -> str:
-    from tests.state.conftest import REDIS_URL, redis_unavailable
-
-    reason = redis_unavailable()
-    if reason is not None:
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"CI=true requires Redis: {reason}")
-        pytest.skip(reason)
-    return REDIS_URL
-
-
 def write_config(tmp_path: Path, sim: Any, state: str) -> Path:
     path = tmp_path / "llmswitch.toml"
     # OpenRouter's catalog entry keeps the seed's 50/min; its :free models really allow 20/min
