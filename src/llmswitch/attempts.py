@@ -367,8 +367,7 @@ class AttemptCore:
             )
             message = (
                 f"no provider could be admitted: {detail}. Calls resume by themselves once the "
-                "store answers again; set fail_open = true in [llmswitch] to admit on "
-                "per-process limits meanwhile"
+                "store answers again"
             )
         else:
             message = f"all {len(attempts)} provider attempts failed or were refused"

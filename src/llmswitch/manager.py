@@ -139,7 +139,13 @@ class LLMProviderManager:
                 timeout=self.settings.timeout_seconds
             )
             self._async_transport = transport
-            self._arouter = AsyncRouter(self.core, self.planner, transport, sleep=self._async_sleep)
+            self._arouter = AsyncRouter(
+                self.core,
+                self.planner,
+                transport,
+                sleep=self._async_sleep,
+                offload=self.store.backend != "memory",
+            )
         return self._arouter
 
     # -- the seed's API ------------------------------------------------------------------------
@@ -307,6 +313,8 @@ class LLMProviderManager:
     def close(self) -> None:
         if self._transport is not None:
             self._transport.close()
+        if self._arouter is not None:
+            self._arouter.close()
         self.alerts.close()
         self.store.close()
 

@@ -8,10 +8,13 @@ with the classified error, never a truncated answer presented as complete.
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from typing import Any, TypeVar
 
 from llmswitch.attempts import Action, AttemptCore, Ticket
 from llmswitch.clock import AsyncSleep, Sleep
@@ -23,6 +26,8 @@ from llmswitch.transport import AiohttpTransport, HttpxTransport
 from llmswitch.types import Attempt, ChatRequest, ChatResult, StreamChunk, Usage
 from llmswitch.wire import wire_for
 from llmswitch.wire.base import CallContext, HttpRequest, StreamEvent, WireReply
+
+T = TypeVar("T")
 
 
 @dataclass(slots=True)
@@ -253,14 +258,41 @@ class Router(_Shell):
 
 
 class AsyncRouter(_Shell):
-    """The asynchronous twin over pooled aiohttp; the same decisions, awaited I/O."""
+    """The asynchronous twin over pooled aiohttp; the same decisions, awaited I/O.
+
+    The decisions read and write the state store synchronously. With a store that does I/O
+    (SQLite, Redis) they run on a small thread pool (``offload``), so a Redis round trip or a
+    SQLite lock wait never stalls the event loop and the other requests it serves; with the
+    in-memory store they run inline, since a hop to a thread would cost more than the work.
+    """
 
     def __init__(
-        self, core: AttemptCore, planner: Planner, transport: AiohttpTransport, *, sleep: AsyncSleep
+        self,
+        core: AttemptCore,
+        planner: Planner,
+        transport: AiohttpTransport,
+        *,
+        sleep: AsyncSleep,
+        offload: bool = False,
     ) -> None:
         super().__init__(core, planner)
         self.transport = transport
         self.sleep = sleep
+        self._pool = (
+            ThreadPoolExecutor(max_workers=32, thread_name_prefix="llmswitch-state")
+            if offload
+            else None
+        )
+
+    async def _run(self, fn: Callable[..., T], *args: Any) -> T:
+        """``fn(*args)`` on the state thread pool when offloading, else inline."""
+        if self._pool is None:
+            return fn(*args)
+        return await asyncio.get_running_loop().run_in_executor(self._pool, fn, *args)
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=False)
 
     async def chat(
         self,
@@ -273,7 +305,7 @@ class AsyncRouter(_Shell):
         call = self._start(request, provider_name, strict)
         while True:
             for cand in call.plan:
-                ticket = self.core.admit(cand, call.estimate, call.min_context)
+                ticket = await self._run(self.core.admit, cand, call.estimate, call.min_context)
                 if isinstance(ticket, Attempt):
                     call.attempts.append(ticket)
                     continue
@@ -288,9 +320,11 @@ class AsyncRouter(_Shell):
                         raw.status, raw.headers, raw.body, ctx
                     )
                 except ProviderError as err:
-                    self._on_error(call, ticket, err, headers)
+                    await self._run(self._on_error, call, ticket, err, headers)
                     continue
-                attempt = self.core.succeeded(ticket, reply.usage, raw.headers, raw.status)
+                attempt = await self._run(
+                    self.core.succeeded, ticket, reply.usage, raw.headers, raw.status
+                )
                 return self._result(call, ticket, reply, attempt)
             failure, wait = self._give_up(call, max_wait)
             if wait is None:
@@ -303,7 +337,7 @@ class AsyncRouter(_Shell):
     ) -> AsyncIterator[StreamChunk]:
         call = self._start(request, provider_name, strict)
         for cand in call.plan:
-            ticket = self.core.admit(cand, call.estimate, call.min_context)
+            ticket = await self._run(self.core.admit, cand, call.estimate, call.min_context)
             if isinstance(ticket, Attempt):
                 call.attempts.append(ticket)
                 continue
@@ -330,9 +364,9 @@ class AsyncRouter(_Shell):
                         for chunk in progress.take(ev, ticket):
                             yield chunk
             except ProviderError as err:
-                self._stream_failed(call, ticket, err, headers, progress)
+                await self._run(self._stream_failed, call, ticket, err, headers, progress)
                 continue
-            yield self._stream_result(call, ticket, progress, headers)
+            yield await self._run(self._stream_result, call, ticket, progress, headers)
             return
         failure, _ = self._give_up(call, 0.0)
         raise failure

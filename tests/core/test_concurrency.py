@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import sqlite3
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import Any
 
 from llmswitch.clock import FakeClock
@@ -39,4 +41,26 @@ async def test_64_tasks_against_a_30_per_minute_provider(
     again = await asyncio.gather(*(llm.achat(HELLO, max_tokens=20) for _ in range(40)))
     assert collections.Counter(r.provider for r in again)["groq"] == 30
     assert sent_429(sim, "groq") == 0
+    await llm.aclose()
+
+
+async def test_a_state_store_waiting_for_a_lock_does_not_stall_the_event_loop(
+    make_manager: ManagerFactory, tmp_path: Path
+) -> None:
+    """Another process holds the SQLite file locked: the async call waits for the lock on the
+    state thread pool, while the event loop goes on serving everything else."""
+    db = tmp_path / "state.db"
+    llm = make_manager(state=f"sqlite:///{db}?busy_timeout=5")
+    await llm.achat(HELLO, max_tokens=20)  # the schema exists; the file is ours to lock
+    other = sqlite3.connect(db, isolation_level=None)
+    other.execute("BEGIN EXCLUSIVE")
+    try:
+        call = asyncio.create_task(llm.achat(HELLO, max_tokens=20))
+        for _ in range(3):
+            await asyncio.sleep(0)  # the loop is ours again while the call waits
+        assert not call.done(), "the call waits for the lock without blocking the loop"
+    finally:
+        other.execute("COMMIT")
+        other.close()
+    assert (await call).provider == "groq"
     await llm.aclose()

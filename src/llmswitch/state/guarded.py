@@ -132,8 +132,13 @@ class GuardedStore(Store):
     def _unavailable_message(self) -> str:
         return (
             f"the {self.backend} state store is unreachable ({self._down_detail}); failing "
-            "closed, so no provider whose shared limits cannot be checked is called"
+            f"closed, so no provider whose shared limits cannot be checked is called{self._hint()}"
         )
+
+    def _hint(self) -> str:
+        if self.backend != "redis":
+            return ""
+        return " (set fail_open = true in [llmswitch] to admit on per-process limits meanwhile)"
 
     def _went_down(self, exc: StorageError) -> None:
         with self._lock:
@@ -151,8 +156,9 @@ class GuardedStore(Store):
         else:
             log.error(
                 "llmswitch: %s; failing closed: providers whose limits cannot be checked are "
-                "skipped until it returns (set fail_open = true to admit on per-process limits)",
+                "skipped until it returns%s",
                 exc,
+                self._hint(),
             )
         self._announce(ok=False, detail=str(exc))
 
