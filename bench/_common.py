@@ -145,7 +145,7 @@ def profile(fn: Callable[[], object], n: int, path: Path) -> str | None:
         from pyinstrument import Profiler
     except ImportError:
         return None
-    profiler = Profiler(interval=0.0001)
+    profiler = Profiler(interval=0.001)
     profiler.start()
     for _ in range(n):
         fn()

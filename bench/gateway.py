@@ -18,6 +18,7 @@ import argparse
 import asyncio
 import contextlib
 import os
+import signal
 import statistics
 import subprocess
 import sys
@@ -39,7 +40,9 @@ def _clean_env(extra: dict[str, str]) -> dict[str, str]:
 
 
 @contextlib.contextmanager
-def llmswitch_gateway(up: c.Upstream, folder: Path, state: str) -> Iterator[tuple[str, int]]:
+def llmswitch_gateway(
+    up: c.Upstream, folder: Path, state: str, *, profile: Path | None = None
+) -> Iterator[tuple[str, int]]:
     providers = {
         "primary": c.openai_provider(up.url("ok"), priority=1, keys=["BENCH_PRIMARY_KEY"]),
         "backup": c.openai_provider(up.url("ok"), priority=2, keys=["BENCH_BACKUP_KEY"]),
@@ -48,8 +51,12 @@ def llmswitch_gateway(up: c.Upstream, folder: Path, state: str) -> Iterator[tupl
     path.write_text(c.config_toml(providers, state=state))
     port = c.free_port()
     exe = Path(sys.executable).parent / "llmswitch"
+    cmd = [str(exe), "serve", "--port", str(port), "--config", str(path)]
+    if profile is not None:  # pyinstrument writes its text report when the server stops
+        pyi = Path(sys.executable).parent / "pyinstrument"
+        cmd = [str(pyi), "-i", "0.0002", "-r", "text", "-o", str(profile), *cmd]
     proc = subprocess.Popen(
-        [str(exe), "serve", "--port", str(port), "--config", str(path)],
+        cmd,
         cwd=folder,
         env=_clean_env(c.bench_env(providers)),
         stdout=subprocess.DEVNULL,
@@ -59,7 +66,21 @@ def llmswitch_gateway(up: c.Upstream, folder: Path, state: str) -> Iterator[tupl
         c.wait_port(port, proc=proc)
         yield f"http://127.0.0.1:{port}/v1", proc.pid
     finally:
+        if profile is not None and proc.poll() is None:
+            proc.send_signal(signal.SIGINT)
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                proc.wait(60)
         c.stop(proc)
+
+
+def profile_gateway(calls: int, path: Path) -> None:
+    """Sequential calls through ``llmswitch serve`` running under pyinstrument."""
+    with c.upstream() as up, tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        state = f"sqlite:///{folder / 'state.db'}"
+        with llmswitch_gateway(up, folder, state, profile=path) as (url, _):
+            sequential({"direct": up.url("ok"), "llmswitch": url}, rounds=1, calls=calls,
+                       warmup=10)
 
 
 LITELLM_YAML = """\
@@ -197,34 +218,39 @@ def run(
     state: str = "sqlite",
     out_dir: Path | None = None,
 ) -> dict[str, Any]:
-    with contextlib.ExitStack() as stack:
-        up = stack.enter_context(c.upstream())
-        folder = Path(stack.enter_context(tempfile.TemporaryDirectory()))
-        state_url = "memory://" if state == "memory" else f"sqlite:///{folder / 'state.db'}"
-        ours_url, ours_pid = stack.enter_context(llmswitch_gateway(up, folder, state_url))
-        targets = {"direct": up.url("ok"), "llmswitch": ours_url}
-        pids = {"llmswitch": ours_pid}
-        skipped = c.peers_missing_reason() if peers else "not asked (--no-peers)"
-        if skipped is None:
-            lite_url, lite_pid = stack.enter_context(litellm_proxy(up, folder))
-            targets["litellm-proxy"] = lite_url
-            pids["litellm-proxy"] = lite_pid
-        result: dict[str, Any] = {
-            "question": "gateway overhead and throughput",
-            "upstream": "bench.upstream (raw asyncio, own process)",
-            "state": state_url.split(":")[0],
-            "rounds": rounds,
-            "calls_per_round": calls,
-            "peers_skipped": skipped,
-            "sequential": sequential(targets, rounds=rounds, calls=calls, warmup=warmup),
-            "throughput": {},
-            "rss_mb": {},
-            "concurrency": concurrency,
+    skipped = c.peers_missing_reason() if peers else "not asked (--no-peers)"
+    result: dict[str, Any] = {
+        "question": "gateway overhead and throughput",
+        "upstream": "bench.upstream (raw asyncio, own process)",
+        "state": state,
+        "rounds": rounds,
+        "calls_per_round": calls,
+        "peers_skipped": skipped,
+        "sequential": {"latency_us": {}, "overhead_us": {}},
+        "throughput": {},
+        "rss_mb": {},
+        "concurrency": concurrency,
+    }
+    seq = result["sequential"]
+    with c.upstream() as up:
+        result["throughput"]["direct"] = throughput(up.url("ok"), concurrency=concurrency,
+                                                    total=total)
+        servers: dict[str, Callable[[Path], Any]] = {
+            "llmswitch": lambda folder: llmswitch_gateway(
+                up, folder,
+                "memory://" if state == "memory" else f"sqlite:///{folder / 'state.db'}"),
         }
-        for name, url in targets.items():
-            result["throughput"][name] = throughput(url, concurrency=concurrency, total=total)
-            if name in pids:
-                result["rss_mb"][name] = c.rss_mb(pids[name])
+        if skipped is None:
+            servers["litellm-proxy"] = lambda folder: litellm_proxy(up, folder)
+        for name, server in servers.items():  # one server alive at a time: no idle neighbour
+            with tempfile.TemporaryDirectory() as tmp, server(Path(tmp)) as (url, pid):
+                s = sequential({"direct": up.url("ok"), name: url}, rounds=rounds, calls=calls,
+                               warmup=warmup)
+                seq["latency_us"].setdefault("direct", s["latency_us"]["direct"])
+                seq["latency_us"][name] = s["latency_us"][name]
+                seq["overhead_us"][name] = s["overhead_us"][name]
+                result["throughput"][name] = throughput(url, concurrency=concurrency, total=total)
+                result["rss_mb"][name] = c.rss_mb(pid)
     c.write_result("gateway", result, out_dir)
     return result
 
@@ -237,7 +263,12 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=64)
     parser.add_argument("--state", choices=["sqlite", "memory"], default="sqlite")
     parser.add_argument("--no-peers", action="store_true")
+    parser.add_argument("--profile", action="store_true",
+                        help="only profile 1,000 sequential calls through llmswitch serve")
     args = parser.parse_args()
+    if args.profile:
+        profile_gateway(1000, c.RESULTS / "profile_gateway_llmswitch.txt")
+        return
     r = run(rounds=args.rounds, calls=args.calls, total=args.total, state=args.state,
             concurrency=args.concurrency, peers=not args.no_peers)
     for name, s in r["sequential"]["latency_us"].items():
