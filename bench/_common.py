@@ -243,6 +243,8 @@ def upstream() -> Iterator[Upstream]:
         yield Upstream(proc, int(line.split()[1]))
     finally:
         stop(proc)
+        if proc.stdout is not None:
+            proc.stdout.close()
 
 
 @dataclass

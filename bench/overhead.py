@@ -64,7 +64,9 @@ def litellm_router(up: c.Upstream, strategy: str) -> Any:
     )
 
 
-def contenders(up: c.Upstream, folder: Path, *, peers: bool) -> dict[str, Callable[[], object]]:
+def contenders(
+    up: c.Upstream, folder: Path, *, peers: bool, closers: list[Callable[[], object]]
+) -> dict[str, Callable[[], object]]:
     import httpx
 
     client = httpx.Client(headers={"authorization": "Bearer sk-bench"})
@@ -72,6 +74,7 @@ def contenders(up: c.Upstream, folder: Path, *, peers: bool) -> dict[str, Callab
     body = c.json_body()
     mem = ours(up, "memory://")
     sql = ours(up, f"sqlite:///{folder / 'state.db'}")
+    closers += [client.close, mem.close, sql.close]
     out: dict[str, Callable[[], object]] = {
         "httpx": lambda: client.post(url, json=body).json(),
         "llmswitch-memory": lambda: mem.chat(c.HELLO, max_tokens=c.MAX_TOKENS),
@@ -99,7 +102,8 @@ def run(
     out_dir: Path | None = None,
 ) -> dict[str, Any]:
     with c.upstream() as up, tempfile.TemporaryDirectory() as tmp:
-        fns = contenders(up, Path(tmp), peers=peers)
+        closers: list[Callable[[], object]] = []
+        fns = contenders(up, Path(tmp), peers=peers, closers=closers)
         medians = c.interleaved(fns, rounds=rounds, calls=calls, warmup=warmup)
         result: dict[str, Any] = {
             "question": "per-call overhead in process",
@@ -116,6 +120,8 @@ def run(
                 if name in fns:  # LiteLLM: a tenth as many calls, each is ten times longer
                     n = profile_calls // 10 if name.startswith("litellm") else profile_calls
                     c.profile(fns[name], n, folder / f"profile_overhead_{name}.txt")
+        for close in closers:
+            close()
     return result
 
 

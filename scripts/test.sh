@@ -22,6 +22,6 @@ if ! command -v chromium >/dev/null 2>&1; then
     || echo "test.sh: could not install chromium; browser tests will report it"
 fi
 
-.venv/bin/ruff check src tests scripts
+.venv/bin/ruff check src tests scripts bench
 .venv/bin/mypy
 .venv/bin/pytest "$@"

@@ -1,0 +1,95 @@
+"""Smoke runs of every benchmark in bench/: they run and produce sane figures (never speed).
+
+Our side runs with tiny counts in the main .venv; the LiteLLM side needs .venv-bench
+(``bash bench/setup.sh``) and is skipped here with that reason when litellm is missing.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import pytest
+
+from bench import _common as c
+from bench import failover, gateway, overhead, quota, report, scale
+
+
+def finite(value: float) -> bool:
+    return isinstance(value, float | int) and math.isfinite(value)
+
+
+def test_overhead_smoke(tmp_path: Path) -> None:
+    r = overhead.run(rounds=2, calls=5, warmup=2, peers=False, out_dir=tmp_path)
+    assert set(r["latency_us"]) == {"httpx", "llmswitch-memory", "llmswitch-sqlite"}
+    assert all(s["median"] > 0 for s in r["latency_us"].values())
+    assert all(finite(s["median"]) for s in r["overhead_us"].values())
+    assert (tmp_path / "overhead.json").exists()
+
+
+def test_gateway_smoke(tmp_path: Path) -> None:
+    r = gateway.run(rounds=1, calls=5, warmup=2, concurrency=8, total=40, peers=False,
+                    out_dir=tmp_path)
+    for name in ("direct", "llmswitch"):
+        t = r["throughput"][name]
+        assert t["errors"] == 0 and t["rps"] > 0 and 0 < t["p50_ms"] <= t["p99_ms"]
+    assert 0 < r["rss_mb"]["llmswitch"] < 1000
+    assert finite(r["sequential"]["overhead_us"]["llmswitch"]["median"])
+
+
+def test_quota_smoke_one_process_on_simulated_time() -> None:
+    from llmswitch.testing import FakeClock, simulator
+
+    clock = FakeClock()
+    with simulator(clock=clock) as sim:
+        r = quota.ours_single(sim.base_url, requests=100, threads=16, clock=clock,
+                              sleep=clock.sleep)
+    assert r["errors"] == {}
+    assert r["upstream_429"] == {"groq": 0, "gemini": 0}
+    assert sum(r["served"].values()) == 100
+
+
+def test_quota_smoke_four_processes_share_sqlite(tmp_path: Path) -> None:
+    from llmswitch.testing import FakeClock, simulator
+
+    with simulator(clock=FakeClock()) as sim:  # 40 requests: no window has to free
+        r = quota.multi_process(quota._ours_worker, sim.base_url,
+                                f"sqlite:///{tmp_path / 'shared.db'}", requests=40, threads=2)
+    assert r["errors"] == {}
+    assert r["upstream_429"] == {"groq": 0, "gemini": 0}
+    assert r["served"] == {"groq": 30, "gemini": 10}
+
+
+def test_failover_smoke(tmp_path: Path) -> None:
+    r = failover.run(rounds=1, calls=5, peers=False, out_dir=tmp_path)
+    assert all(finite(a["median"]) for a in r["latency"]["added_us"].values())
+    for mode in ("fail500", "hang"):
+        cd = r["cooldown"][f"llmswitch-{mode}"]
+        assert cd["first_failure"] == 1
+        assert cd["during_cooldown"] == 0
+        assert cd["after_cooldown_burst"] == 1, "one probe, the other calls go to the fallback"
+    assert r["cooldown"]["llmswitch-fail429"]["during_cooldown"] == 0
+
+
+def test_scale_smoke(tmp_path: Path) -> None:
+    r = scale.run(rounds=1, calls=3, sizes=(1, 3), ledger_sizes=(0, 1000), out_dir=tmp_path)
+    for series in ("providers_us", "keys_us", "ledger_us"):
+        assert all(finite(s["median"]) for s in r[series].values())
+    assert set(r["ledger_us"]) == {"0", "1000"}
+
+
+def test_report_renders_every_section(tmp_path: Path) -> None:
+    overhead.run(rounds=1, calls=3, warmup=1, peers=False, out_dir=tmp_path)
+    readme = tmp_path / "README.md"
+    readme.write_text(f"# prose\n\n{report.START}\nold\n{report.END}\n\nmore prose\n")
+    section = report.main(tmp_path, readme)
+    text = readme.read_text()
+    assert text.startswith("# prose") and text.endswith("more prose\n") and "old" not in text
+    assert "llmswitch-memory" in section and "_not run yet_" in section
+
+
+@pytest.mark.skipif(c.peers_missing_reason() is not None,
+                    reason=c.peers_missing_reason() or "")
+def test_litellm_router_smoke(tmp_path: Path) -> None:
+    r = overhead.run(rounds=1, calls=3, warmup=1, peers=True, out_dir=tmp_path)
+    assert r["latency_us"]["litellm-router"]["median"] > 0
