@@ -39,6 +39,7 @@ Example:
 from __future__ import annotations
 
 import hashlib
+from functools import cached_property
 import os
 import re
 import tomllib
@@ -97,8 +98,9 @@ class ApiKey(BaseModel):
         value = self.secret.get_secret_value()
         return "****" if len(value) < 12 else "…" + value[-4:]
 
-    @property
+    @cached_property
     def fingerprint(self) -> str:
+        """A short hash of the key, to tell a changed key from a refused one (asked every call)."""
         return hashlib.sha256(self.secret.get_secret_value().encode()).hexdigest()[:16]
 
     def secret_value(self) -> str:
@@ -160,6 +162,10 @@ class ProviderSettings(BaseModel):
 
     def windows(self) -> tuple[Window, ...]:
         """The enforced windows (limit > 0); day windows reset per ``day_resets``."""
+        return self._windows
+
+    @cached_property
+    def _windows(self) -> tuple[Window, ...]:  # settings are frozen: built once, read per call
         out = []
         for name, field_name in _WINDOW_FIELDS.items():
             limit: int = getattr(self, field_name)
