@@ -61,6 +61,27 @@ def sent(sim_url: str) -> dict[str, int]:
 # -- llmswitch --------------------------------------------------------------------------------
 
 
+def apply_minute_guard(seconds: float) -> None:
+    """Experiment (``--minute-guard``): hold each request ``seconds`` past its sliding minute at
+    admission, the fix proposed in bench/README.md, patched in without changing the library."""
+    if not seconds:
+        return
+    import dataclasses
+
+    from llmswitch import attempts, quota
+
+    original = quota.admission_windows
+
+    def guarded(windows: Any, daily_soft_limit: float) -> tuple[Any, ...]:
+        return tuple(
+            dataclasses.replace(w, period=w.period + seconds)
+            if w.period == quota.MINUTE and w.rolling else w
+            for w in original(windows, daily_soft_limit)
+        )
+
+    attempts.admission_windows = guarded  # type: ignore[assignment]
+
+
 def ours_manager(sim_url: str, state: str, **manager_kwargs: Any) -> Any:
     providers = {
         "groq": {"base_url": f"{sim_url}/groq/openai/v1", "tokens_per_minute": 0,
@@ -111,8 +132,10 @@ def ours_single(sim_url: str, *, requests: int = 100, threads: int = 16,
     return {**out, "upstream_429": count_429(sim_url), "sent": sent(sim_url)}
 
 
-def _ours_worker(sim_url: str, state: str, requests: int, threads: int,
+def _ours_worker(sim_url: str, arg: tuple[str, float], requests: int, threads: int,
                  barrier: Any, queue: Any) -> None:
+    state, guard = arg
+    apply_minute_guard(guard)
     manager = ours_manager(sim_url, state)
     barrier.wait()
     queue.put(ours_fire(manager, requests=requests, threads=threads))
@@ -191,7 +214,10 @@ def _flush_redis() -> None:
     redis.Redis(host="127.0.0.1", port=6379).flushdb()
 
 
-def run(*, peers: bool = True, out_dir: Path | None = None, requests: int = 100) -> dict[str, Any]:
+def run(*, peers: bool = True, out_dir: Path | None = None, requests: int = 100,
+        minute_guard: float = 0.0) -> dict[str, Any]:
+    apply_minute_guard(minute_guard)
+    tag = f", minute guard {minute_guard:g} s" if minute_guard else ""
     result: dict[str, Any] = {
         "question": "quota accuracy",
         "scenario": f"{requests} requests, 30/min primary + 60/min fallback",
@@ -201,25 +227,27 @@ def run(*, peers: bool = True, out_dir: Path | None = None, requests: int = 100)
     result["peers_skipped"] = skipped
     with c.simulator_process() as sim, tempfile.TemporaryDirectory() as tmp:
         runs = result["runs"]
-        runs["llmswitch, 1 process x 16 threads, memory"] = ours_single(
+        runs[f"llmswitch, 1 process x 16 threads, memory{tag}"] = ours_single(
             sim.base_url, requests=requests)
-        runs["llmswitch, 4 processes x 4 threads, sqlite"] = multi_process(
-            _ours_worker, sim.base_url, f"sqlite:///{Path(tmp) / 'shared.db'}",
+        runs[f"llmswitch, 4 processes x 4 threads, sqlite{tag}"] = multi_process(
+            _ours_worker, sim.base_url, (f"sqlite:///{Path(tmp) / 'shared.db'}", minute_guard),
             requests=requests)
         if skipped is None:
             runs["litellm, 1 process x 16 threads"] = lite_single(sim.base_url, requests=requests)
             _flush_redis()
             runs["litellm, 4 processes x 4 threads, redis"] = multi_process(
                 _lite_worker, sim.base_url, True, requests=requests)
-    c.write_result("quota", result, out_dir)
+    c.write_result("quota_minute_guard" if minute_guard else "quota", result, out_dir)
     return result
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description="Q3: quota accuracy")
     parser.add_argument("--no-peers", action="store_true")
+    parser.add_argument("--minute-guard", type=float, default=0.0,
+                        help="experiment: the proposed admission margin, seconds (our side only)")
     args = parser.parse_args()
-    r = run(peers=not args.no_peers)
+    r = run(peers=not args.no_peers and not args.minute_guard, minute_guard=args.minute_guard)
     for name, v in r["runs"].items():
         print(f"{name:45s} 429s {v['upstream_429']} errors {v['errors']} served {v['served']} "
               f"in {v['seconds']:.1f}s")

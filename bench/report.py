@@ -166,6 +166,8 @@ SECTIONS = (
     ("overhead", "1. Per-call overhead, in process", overhead_md, "overhead.png"),
     ("gateway", "2. Gateway overhead and throughput", gateway_md, "gateway.png"),
     ("quota", "3. Quota accuracy", quota_md, None),
+    ("quota_minute_guard", "3b. Quota accuracy with the proposed minute guard (experiment)",
+     quota_md, None),
     ("failover", "4. Failover cost", failover_md, None),
     ("scale", "5. Scale", scale_md, "scale.png"),
 )

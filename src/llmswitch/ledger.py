@@ -10,13 +10,21 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 
 from llmswitch.state.base import LedgerEntry, Store, UsageRow
 from llmswitch.types import Usage
 
 
 def utc_day(ts: float) -> str:
-    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%d")
+    """``YYYY-MM-DD`` of ``ts`` in UTC (every UTC day is 86,400 epoch seconds)."""
+    return _day_name(int(ts // 86_400))
+
+
+@lru_cache(maxsize=8)
+def _day_name(day_number: int) -> str:
+    # strftime costs ~10 us on a slow core and runs for every ledger entry (bench/overhead.py)
+    return datetime.fromtimestamp(day_number * 86_400, UTC).strftime("%Y-%m-%d")
 
 
 def cost_usd(usage: Usage, price: tuple[float, float]) -> float:

@@ -54,7 +54,8 @@ def test_quota_smoke_four_processes_share_sqlite(tmp_path: Path) -> None:
 
     with simulator(clock=FakeClock()) as sim:  # 40 requests: no window has to free
         r = quota.multi_process(quota._ours_worker, sim.base_url,
-                                f"sqlite:///{tmp_path / 'shared.db'}", requests=40, threads=2)
+                                (f"sqlite:///{tmp_path / 'shared.db'}", 0.0), requests=40,
+                                threads=2)
     assert r["errors"] == {}
     assert r["upstream_429"] == {"groq": 0, "gemini": 0}
     assert r["served"] == {"groq": 30, "gemini": 10}
