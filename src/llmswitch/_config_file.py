@@ -90,6 +90,9 @@ class _FileProvider(BaseModel):
         None, description="a number of USD >= 0 (0 = no cap), for paid providers only"
     )
     weight: _Seconds | None = Field(None, description="a number >= 0")
+    window_guard_seconds: Annotated[float, Field(ge=0, le=60)] | None = Field(
+        None, description="seconds from 0 to 60 a rolling window holds a request past its period"
+    )
     enabled: bool | None = Field(None, description="true or false")
     limit_headers: LimitDialect | None = Field(
         None, description=f"one of {', '.join(LIMIT_DIALECTS)}"

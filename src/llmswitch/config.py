@@ -39,11 +39,11 @@ Example:
 from __future__ import annotations
 
 import hashlib
-from functools import cached_property
 import os
 import re
 import tomllib
 from collections.abc import Mapping
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -75,6 +75,10 @@ _WINDOW_FIELDS = {
     "tpd": "tokens_per_day",
 }
 
+
+#: Seconds a rolling window holds each request past its period (``quota.make_window``): covers
+#: the time between our admission and the request's arrival at the provider.
+DEFAULT_WINDOW_GUARD = 0.5
 
 class ApiKey(BaseModel):
     """One provider key. Its repr, str and errors show at most ``masked``, never the secret.
@@ -138,6 +142,7 @@ class ProviderSettings(BaseModel):
     free: bool = True
     daily_budget_usd: float = 0.0  # 0 = no budget cap
     weight: float = 1.0
+    window_guard_seconds: float = DEFAULT_WINDOW_GUARD  # see quota.make_window
     enabled: bool = True
     limit_headers: LimitDialect = "openai"
     prices: dict[str, tuple[float, float]] = Field(default_factory=dict)
@@ -170,7 +175,11 @@ class ProviderSettings(BaseModel):
         for name, field_name in _WINDOW_FIELDS.items():
             limit: int = getattr(self, field_name)
             if limit > 0:
-                out.append(make_window(name, limit, reset=self.day_resets))
+                out.append(
+                    make_window(
+                        name, limit, reset=self.day_resets, guard=self.window_guard_seconds
+                    )
+                )
         return tuple(out)
 
     def resolve_model(self, name: str) -> str | None:

@@ -68,10 +68,20 @@ class Window:
         return replace(self, limit=limit)
 
 
-def make_window(name: str, limit: int, *, reset: str = "rolling") -> Window:
+def make_window(name: str, limit: int, *, reset: str = "rolling", guard: float = 0.0) -> Window:
+    """The window ``name`` (``rpm``, ``tpd``...) with ``limit``; a rolling window holds each
+    request ``guard`` seconds longer than its period.
+
+    Why a guard: we count a request from the moment we admit it, the provider from the moment
+    it arrives, a few milliseconds (or a TLS handshake) later. Without a guard our sliding minute
+    frees a slot just before the provider's does, and a caller waiting for that slot is sent
+    straight into a 429. Calendar windows need none: a late arrival lands in the next day.
+    """
     unit, period = WINDOW_NAMES[name]
     if period == MINUTE:
         reset = "rolling"
+    if reset == "rolling":
+        period += guard
     return Window(name=name, unit=unit, period=period, limit=int(limit), reset=reset)
 
 

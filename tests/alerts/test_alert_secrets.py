@@ -60,7 +60,7 @@ def test_the_canary_key_never_reaches_an_alert(
     for _ in range(9):  # window_threshold at 80% and 95% for the canary's key
         llm.chat(HI)
     sim.set_fault("groq", {"kind": "status", "status": 503})  # cooldown
-    clock.advance(86_400.0)
+    clock.advance(86_401.0)  # the rolling day (and its 0.5 s guard) has passed
     llm.chat(HI)
     sim.clear_faults("groq")
     clock.advance(301.0)

@@ -16,13 +16,18 @@ GLOBAL_KEYS = (
 )
 PROVIDER_KEYS = (
     "priority, api, base_url, api_key_env, models, requests_per_minute, requests_per_day, "
-    "tokens_per_minute, tokens_per_day, day_resets, free, daily_budget_usd, weight, enabled, "
-    "limit_headers, prices, context_windows, headers, api_key"
+    "tokens_per_minute, tokens_per_day, day_resets, free, daily_budget_usd, weight, "
+    "window_guard_seconds, enabled, limit_headers, prices, context_windows, headers, api_key"
 )
 PRICES = "expected a table of model = [input, output] USD per 1M tokens, each >= 0"
 
 # (TOML text, the message after "<file>: ")
 BAD_CONFIGS: list[tuple[str, str]] = [
+    (
+        "[providers.groq]\nwindow_guard_seconds = 90",
+        "providers.groq.window_guard_seconds: got 90; expected seconds from 0 to 60 a rolling "
+        "window holds a request past its period",
+    ),
     (
         '[llmswitch]\nstrategy = "random"',
         "llmswitch.strategy: expected one of priority, weighted, headroom, cheapest, fastest",

@@ -178,7 +178,8 @@ def test_all_providers_at_their_limit_fail_at_once_with_the_earliest_recovery(
         llm.chat(HELLO)
     err = info.value
     assert err.all_rate_limited
-    assert err.retry_after == pytest.approx(55, abs=0.01)  # the first call slides out first
+    # the first call slides out first: 60 s after it, plus the window guard (0.5 s by default)
+    assert err.retry_after == pytest.approx(55.5, abs=0.01)
     assert {a.outcome for a in err.attempts} == {"not_admitted"}
 
 
@@ -192,6 +193,6 @@ def test_max_wait_waits_for_the_earliest_recovery(
     llm.chat(HELLO)
     result = llm.chat(HELLO, max_wait=120)
     assert result.provider == "groq"
-    assert clock.sleeps == [pytest.approx(60)]
+    assert clock.sleeps == [pytest.approx(60.5)]  # the minute, plus the window guard
     with pytest.raises(AllProvidersFailed):
         llm.chat(HELLO, max_wait=10)

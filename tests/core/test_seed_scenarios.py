@@ -67,3 +67,22 @@ def test_daily_limit_approaching_moves_traffic_until_groq_day_resets(
     assert llm.chat(big, max_tokens=100).provider == "gemini", "Groq's day has not ended yet"
     clock.advance(12 * 3600 + 60)
     assert llm.chat(big, max_tokens=100).provider == "groq"
+
+
+def test_the_window_guard_frees_a_slot_just_after_the_providers_minute(
+    make_manager: ManagerFactory, sim: Any, clock: FakeClock
+) -> None:
+    """We count a request from admission, the provider from its arrival (later): our minute holds
+    each request ``window_guard_seconds`` longer, so a waiting caller never lands on the
+    provider's side of the edge. With the guard at 0 the slot frees at the minute exactly."""
+    guarded = make_manager(providers={"groq": {"requests_per_minute": 1}})
+    exact = make_manager(
+        providers={"groq": {"requests_per_minute": 1, "window_guard_seconds": 0}}, state="memory://"
+    )
+    for llm in (guarded, exact):
+        assert llm.chat([{"role": "user", "content": "one"}]).provider == "groq"
+    clock.advance(60.0)
+    assert exact.chat([{"role": "user", "content": "two"}]).provider == "groq"
+    assert guarded.chat([{"role": "user", "content": "two"}]).provider == "gemini"
+    clock.advance(0.5)
+    assert guarded.chat([{"role": "user", "content": "three"}]).provider == "groq"
