@@ -21,9 +21,11 @@ Run: ``.venv-bench/bin/python -m bench.failover [--rounds 10 --calls 100]``
 from __future__ import annotations
 
 import argparse
+import contextlib
+import logging
 import statistics
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -213,17 +215,22 @@ def _ok(fn: Callable[[], object]) -> bool:
     return True
 
 
-def _quiet_logs() -> None:
-    import logging
-
-    logging.getLogger("llmswitch").setLevel(logging.ERROR)
+@contextlib.contextmanager
+def _quiet_logs() -> Iterator[None]:
+    """The library's failover warnings off for the run, then back as they were."""
+    logger = logging.getLogger("llmswitch")
+    level = logger.level
+    logger.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
 
 
 def run(*, rounds: int = 10, calls: int = 100, peers: bool = True,
         out_dir: Path | None = None) -> dict[str, Any]:
     skipped = c.peers_missing_reason() if peers else "not asked (--no-peers)"
-    _quiet_logs()
-    with c.upstream() as up:
+    with _quiet_logs(), c.upstream() as up:
         result: dict[str, Any] = {
             "question": "failover cost",
             "upstream": "bench.upstream (raw asyncio, own process)",

@@ -251,7 +251,7 @@ def run(
                 seq["overhead_us"][name] = s["overhead_us"][name]
                 result["throughput"][name] = throughput(url, concurrency=concurrency, total=total)
                 result["rss_mb"][name] = c.rss_mb(pid)
-    c.write_result("gateway", result, out_dir)
+    c.write_result("gateway" if state == "sqlite" else f"gateway_{state}", result, out_dir)
     return result
 
 

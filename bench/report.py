@@ -78,6 +78,9 @@ def quota_md(r: dict[str, Any]) -> list[str]:
         errs = f"{nerr} ({kinds})" if kinds else f"{nerr}"
         rows.append(f"| {name} | {n429} {v['upstream_429']} | {errs}"
                     f" | {served} | {v['seconds']:.0f} |")
+    for name, v in r["runs"].items():
+        for kind, text in v.get("error_samples", {}).items():
+            rows.append(f"\n{name}, first {kind}: `{text[:220]}`")
     return rows
 
 
@@ -165,6 +168,7 @@ def plots(results: dict[str, Any], folder: Path) -> list[str]:
 SECTIONS = (
     ("overhead", "1. Per-call overhead, in process", overhead_md, "overhead.png"),
     ("gateway", "2. Gateway overhead and throughput", gateway_md, "gateway.png"),
+    ("gateway_memory", "2b. Gateway with memory:// state (ours only)", gateway_md, None),
     ("quota", "3. Quota accuracy", quota_md, None),
     ("quota_minute_guard", "3b. Quota accuracy with the proposed minute guard (experiment)",
      quota_md, None),
