@@ -30,6 +30,7 @@ from llmswitch.state import _sqlite_schema as schema
 from llmswitch.state import _sqlite_windows as wins
 from llmswitch.state.base import (
     Admission,
+    AdmissionView,
     Block,
     HealthRecord,
     LedgerEntry,
@@ -140,6 +141,17 @@ class SqliteStore(Store):
                 (max(0, int(tokens)), _rid(reservation_id), scope),
             )
 
+    def settle_and_record(
+        self, scope: str, reservation_id: str, tokens: int, entry: LedgerEntry, *, now: float
+    ) -> None:
+        """The settle and the ledger entry in one transaction: one commit instead of two."""
+        with self._tx("settle and record to the ledger") as db:
+            db.execute(
+                "UPDATE reservations SET tokens = ? WHERE id = ? AND scope = ?",
+                (max(0, int(tokens)), _rid(reservation_id), scope),
+            )
+            schema.insert_ledger(db, entry)
+
     def release(self, scope: str, reservation_id: str) -> None:
         """One statement; the ``reservation_released`` trigger adjusts the window totals."""
         with self._read("release") as db:
@@ -187,6 +199,17 @@ class SqliteStore(Store):
             db.execute("DELETE FROM blocks WHERE scope = ?", (scope,))
 
     # -- health -----------------------------------------------------------------------------
+    def admission_view(self, provider_scope: str, key_scope: str) -> AdmissionView:
+        with self._read("read health and learned limits") as db:
+            rows = db.execute(
+                "SELECT window, value FROM learned_limits WHERE scope = ?", (key_scope,)
+            ).fetchall()
+            return AdmissionView(
+                schema.read_health(db, provider_scope),
+                schema.read_health(db, key_scope),
+                {k: int(v) for k, v in rows},
+            )
+
     def get_health(self, scope: str) -> HealthRecord | None:
         with self._read("read health") as db:
             return schema.read_health(db, scope)
