@@ -59,6 +59,7 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        manager.async_router  # noqa: B018 - built now (aiohttp's import), not on the first call
         yield
         if owns_manager:
             await manager.aclose()
