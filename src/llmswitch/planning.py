@@ -22,6 +22,9 @@ from llmswitch.errors import ConfigError
 from llmswitch.quota import Window
 from llmswitch.strategies import ProviderView, WeightedRotation, order
 
+#: Strategies whose order depends on settings alone (priority, price), not on live state.
+_STATIC_STRATEGIES = frozenset({"priority", "cheapest"})
+
 
 @dataclass(frozen=True, slots=True)
 class Candidate:
@@ -71,6 +74,8 @@ class Planner:
         self._rotation = WeightedRotation()
         self._key_turn: dict[str, itertools.count[int]] = {}
         self._lock = threading.Lock()
+        # Orders that depend only on settings, computed once per set of providers.
+        self._static_orders: dict[tuple[str, ...], list[str]] = {}
 
     @property
     def usable(self) -> dict[str, ProviderSettings]:
@@ -126,8 +131,15 @@ class Planner:
         return out
 
     def _ordered(self, names: list[str]) -> list[str]:
-        views = [self._view(self._providers[n]) for n in names]
-        return order(self._settings.strategy, views, rotation=self._rotation)
+        if self._settings.strategy not in _STATIC_STRATEGIES:
+            views = [self._view(self._providers[n]) for n in names]
+            return order(self._settings.strategy, views, rotation=self._rotation)
+        key = tuple(names)
+        cached = self._static_orders.get(key)
+        if cached is None:
+            views = [self._view(self._providers[n]) for n in names]
+            cached = self._static_orders[key] = order(self._settings.strategy, views)
+        return list(cached)
 
     def _view(self, p: ProviderSettings) -> ProviderView:
         strategy = self._settings.strategy
