@@ -54,15 +54,21 @@ from llmswitch.state.base import (
 
 LEDGER_CAPACITY = 10_000  # recent entries kept in the capped list
 MARGIN_MS = 60_000  # keys outlive the windows that read them by this much
-_SCRIPTS = ("reserve", "usage", "settle", "release", "probe", "health", "block")
-_PRELUDE = "_windows"
+_SCRIPTS = ("reserve", "usage", "settle", "settle_record", "release", "probe", "health", "block")
+#: Lua shared by several scripts, put before them (Redis scripts cannot import one another).
+_PRELUDES = {
+    "reserve": "_windows",
+    "usage": "_windows",
+    "settle": "_settle",
+    "settle_record": "_settle",
+}
 _TOTAL_INTS = ("requests", "succeeded", "failed", "prompt_tokens", "completion_tokens")
 
 
 def _load(name: str) -> str:
     text = resources.files("llmswitch.state").joinpath(f"lua/{name}.lua").read_text("utf-8")
-    if name in ("reserve", "usage"):
-        prelude = resources.files("llmswitch.state").joinpath(f"lua/{_PRELUDE}.lua")
+    if name in _PRELUDES:
+        prelude = resources.files("llmswitch.state").joinpath(f"lua/{_PRELUDES[name]}.lua")
         text = prelude.read_text("utf-8") + "\n" + text
     return text
 
@@ -278,24 +284,24 @@ class RedisStore(Store):
     def settle_and_record(
         self, scope: str, reservation_id: str, tokens: int, entry: LedgerEntry, *, now: float
     ) -> None:
-        """The settle script and the ledger entry in one MULTI, one round trip.
-
-        The script goes by its SHA; a Redis that restarted and lost its script cache answers
-        NOSCRIPT, and the settle alone is sent again through the self-loading script object.
-        """
-        settle = self._scripts["settle"]
-        args = (self._base(scope), reservation_id, str(max(0, int(tokens))))
-        with self._errors("settle and record to the ledger"):
-            pipe = self._client.pipeline(transaction=True)
-            pipe.evalsha(settle.sha, 0, *args)
-            self._queue_record(pipe, entry)
-            results = pipe.execute(raise_on_error=False)
-        errors = [r for r in results if isinstance(r, Exception)]
-        if errors and not all(isinstance(r, redis.exceptions.NoScriptError) for r in errors):
-            with self._errors("settle and record to the ledger"):
-                raise errors[0]
-        if isinstance(results[0], redis.exceptions.NoScriptError):
-            self._run("settle", "settle", *args)
+        """The settle and the ledger entry in one script: one round trip, one reply, atomic."""
+        self._run(
+            "settle_record",
+            "settle and record to the ledger",
+            self._base(scope),
+            reservation_id,
+            str(max(0, int(tokens))),
+            self.prefix,
+            json.dumps(asdict(entry)),
+            entry.day,
+            entry.provider,
+            "1" if entry.outcome == "ok" else "0",
+            str(int(entry.prompt_tokens)),
+            str(int(entry.completion_tokens)),
+            _num(entry.cost_usd),
+            _num(entry.latency_s),
+            str(LEDGER_CAPACITY),
+        )
 
     def _queue_record(self, pipe: Any, entry: LedgerEntry) -> None:
         day = f"{self.prefix}day:{entry.day}"

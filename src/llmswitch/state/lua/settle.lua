@@ -1,20 +1,5 @@
 -- Replace a reservation's token estimate by the real count, in the windows that still hold it.
 -- ARGV: base, id, tokens. Returns 1, or 0 when the reservation is unknown (expired, released).
+-- (settle() comes from _settle.lua, loaded before this file.)
 
-local base, id, new = ARGV[1], ARGV[2], tonumber(ARGV[3])
-local key = base .. 'e:' .. id
-local raw = redis.call('GET', key)
-if not raw then return 0 end
-local entry = cjson.decode(raw)
-local delta = string.format('%d', new - entry.t)
-for _, period in ipairs(entry.z) do
-  if redis.call('ZSCORE', base .. 'z:' .. period, id) then
-    redis.call('HINCRBY', base .. 'zt:' .. period, 't', delta)
-  end
-end
-for _, day in ipairs(entry.c) do
-  if redis.call('EXISTS', day) == 1 then redis.call('HINCRBY', day, 't', delta) end
-end
-entry.t = new
-redis.call('SET', key, cjson.encode(entry), 'KEEPTTL')
-return 1
+return settle(ARGV[1], ARGV[2], tonumber(ARGV[3]))
