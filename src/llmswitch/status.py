@@ -56,17 +56,10 @@ def provider_status(
         status = "budget_exhausted"
     lat = latency.get(p.name)
     return {
+        **_configured(p),
         "status": status,
-        "priority": p.priority,
         "requests_today": totals.requests if totals else 0,
         "requests_this_minute": windows.get("rpm", {}).get("used", 0),
-        "rate_limit_per_minute": p.requests_per_minute,
-        "rate_limit_per_day": p.tokens_per_day,
-        "is_current": False,
-        "free": p.free,
-        "api": p.api,
-        "default_model": p.models[0] if p.models else None,
-        "models": list(p.models),
         "windows": windows,
         "cooldown_until": circuit.until,
         "cooldown_remaining_s": max(0.0, circuit.until - now) if circuit.until else 0.0,
@@ -74,9 +67,23 @@ def provider_status(
         "last_error": _last_error(record),
         "tokens_today": (totals.prompt_tokens + totals.completion_tokens) if totals else 0,
         "cost_today_usd": totals.cost_usd if totals else 0.0,
-        "daily_budget_usd": p.daily_budget_usd,
         "latency_ms": round(lat * 1000, 1) if lat is not None else None,
         "keys": keys,
+    }
+
+
+def _configured(p: ProviderSettings) -> dict[str, Any]:
+    """What the settings say about a provider, whatever its state."""
+    return {
+        "priority": p.priority,
+        "rate_limit_per_minute": p.requests_per_minute,
+        "rate_limit_per_day": p.tokens_per_day,
+        "is_current": False,
+        "free": p.free,
+        "api": p.api,
+        "default_model": p.models[0] if p.models else None,
+        "models": list(p.models),
+        "daily_budget_usd": p.daily_budget_usd,
     }
 
 
@@ -170,17 +177,10 @@ _STATE_DETAILS = ("server", "prefix", "path", "pending_ledger_entries")
 def _degraded_status(p: ProviderSettings, detail: str, now: float) -> dict[str, Any]:
     """The seed's keys for a provider whose state cannot be read: nothing known, not called."""
     return {
+        **_configured(p),
         "status": "degraded" if p.enabled and p.keys else "unavailable",
-        "priority": p.priority,
         "requests_today": 0,
         "requests_this_minute": 0,
-        "rate_limit_per_minute": p.requests_per_minute,
-        "rate_limit_per_day": p.tokens_per_day,
-        "is_current": False,
-        "free": p.free,
-        "api": p.api,
-        "default_model": p.models[0] if p.models else None,
-        "models": list(p.models),
         "windows": {},
         "cooldown_until": None,
         "cooldown_remaining_s": 0.0,
@@ -188,7 +188,6 @@ def _degraded_status(p: ProviderSettings, detail: str, now: float) -> dict[str, 
         "last_error": {"kind": "state_unavailable", "message": detail, "time": now},
         "tokens_today": 0,
         "cost_today_usd": 0.0,
-        "daily_budget_usd": p.daily_budget_usd,
         "latency_ms": None,
         "keys": [
             {"alias": k.alias, "masked": k.masked, "status": "degraded", "windows": {}}
