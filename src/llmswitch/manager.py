@@ -25,7 +25,7 @@ from llmswitch.alerts import AlertHandler, AlertMonitor
 from llmswitch.attempts import AttemptCore
 from llmswitch.clock import AsyncSleep, Clock, Sleep, system_async_sleep, system_clock, system_sleep
 from llmswitch.config import Settings, load_settings
-from llmswitch.errors import ConfigError
+from llmswitch.errors import ConfigError, StorageError
 from llmswitch.events import Sink, emit
 from llmswitch.planning import Planner, key_scope, provider_windows
 from llmswitch.router import AsyncRouter, Router
@@ -299,12 +299,17 @@ class LLMProviderManager:
         }
 
     def _headroom(self, provider: Any) -> float:
+        """The most room any key of ``provider`` has left (0 when the store cannot say: the
+        provider goes last, and admission decides whether it can be called at all)."""
         now = self.clock()
         best = 0.0
         for key in provider.keys:
             scope = key_scope(provider.name, key.alias)
-            windows = provider_windows(provider, self.store.get_learned_limits(scope))
-            usage = self.store.usage(scope, windows, now=now)
+            try:
+                windows = provider_windows(provider, self.store.get_learned_limits(scope))
+                usage = self.store.usage(scope, windows, now=now)
+            except StorageError:
+                return 0.0
             left = min((1.0 - u.fraction_used for u in usage), default=1.0)
             best = max(best, left)
         return best

@@ -139,3 +139,15 @@ def test_the_gateway_reports_a_degraded_store_and_fails_calls_with_503(
     assert status["state"]["status"] == "degraded"
     assert status["providers"]["groq"]["status"] == "degraded"
     assert httpx.get(gw.base_url + "/healthz", timeout=10).status_code == 503
+
+
+def test_the_headroom_strategy_also_fails_closed_with_the_same_error(
+    make_manager: ManagerFactory, own_redis: OwnRedis
+) -> None:
+    """``headroom`` reads every key's windows to order the plan: a dead Redis there must give
+    the same clear refusal, not a bare storage error from the planner."""
+    llm = make_manager(state=own_redis.url, extra='strategy = "headroom"')
+    assert llm.call_llm("s", "hi")
+    own_redis.stop()
+    with pytest.raises(AllProvidersFailed, match=r"Redis at 127\.0\.0\.1"):
+        llm.call_llm("s", "hi")
