@@ -139,6 +139,9 @@ def test_the_gateway_reports_a_degraded_store_and_fails_calls_with_503(
     assert status["state"]["status"] == "degraded"
     assert status["providers"]["groq"]["status"] == "degraded"
     assert httpx.get(gw.base_url + "/healthz", timeout=10).status_code == 503
+    usage = httpx.get(gw.base_url + "/api/usage", timeout=10)
+    assert usage.status_code == 503, "the ledger is in Redis: unavailable, not a server crash"
+    assert "Redis at 127.0.0.1" in usage.json()["error"]["message"]
 
 
 def test_the_headroom_strategy_also_fails_closed_with_the_same_error(

@@ -17,6 +17,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
+from llmswitch.errors import StorageError
 from llmswitch.ledger import PERIODS
 from llmswitch.server import shapes
 
@@ -54,7 +55,12 @@ class StatusRoutes:
                 "message": f"unknown period {period!r}; valid periods: {', '.join(PERIODS)}",
                 "type": "invalid_request_error", "param": "period", "code": None}},
                 self._redact, status=400)
-        return redacted_json(self._manager.get_usage(period), self._redact)
+        try:
+            usage = self._manager.get_usage(period)
+        except StorageError as exc:  # the ledger lives in the store: say so, as a 503
+            status, body, _ = shapes.error_reply(exc, self._redact)
+            return redacted_json(body, self._redact, status=status)
+        return redacted_json(usage, self._redact)
 
     async def healthz(self, request: Request) -> Response:
         check = self._manager.store.check()
