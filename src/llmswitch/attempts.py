@@ -82,8 +82,7 @@ class AttemptCore:
         try:
             return self._admit(cand, estimate, min_context)
         except StorageError as exc:
-            wait = getattr(self.store, "retry_interval", None)
-            return self._skip(cand, FailureKind.STATE_UNAVAILABLE, str(exc), wait)
+            return self._skip(cand, FailureKind.STATE_UNAVAILABLE, str(exc), exc.retry_after)
 
     def _admit(self, cand: Candidate, estimate: int, min_context: int) -> Ticket | Attempt:
         now = self.clock()

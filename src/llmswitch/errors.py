@@ -37,11 +37,13 @@ class ConfigError(LLMSwitchError, ValueError):
 
 
 class StorageError(LLMSwitchError):
-    """The state store failed; ``backend`` says which (``sqlite``, ``redis``)."""
+    """The state store failed; ``backend`` says which (``sqlite``, ``redis``), ``retry_after``
+    when it will be tried again (seconds), when that is known."""
 
-    def __init__(self, message: str, *, backend: str) -> None:
+    def __init__(self, message: str, *, backend: str, retry_after: float | None = None) -> None:
         super().__init__(message)
         self.backend = backend
+        self.retry_after = retry_after
 
 
 class ProviderError(LLMSwitchError):

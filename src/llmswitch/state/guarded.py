@@ -122,7 +122,10 @@ class GuardedStore(Store):
                     self._came_back()
                 return result
         if fallback is None:
-            raise StorageError(self._unavailable_message(), backend=self.backend)
+            retry_after = max(0.0, self._next_try - self.clock())
+            raise StorageError(
+                self._unavailable_message(), backend=self.backend, retry_after=retry_after
+            )
         return fallback()
 
     def _admission_read(self, op: Callable[[], T], local: Callable[[], T]) -> T:

@@ -26,6 +26,7 @@ from llmswitch.quota import Window, WindowUsage
 from llmswitch.state import _common
 from llmswitch.state.base import (
     Admission,
+    AdmissionView,
     Block,
     HealthRecord,
     LedgerEntry,
@@ -263,6 +264,16 @@ class MemoryStore(Store):
                 sc.block = None
 
     # -- health -----------------------------------------------------------------------------
+    def admission_view(self, provider_scope: str, key_scope: str) -> AdmissionView:
+        """The three reads admission makes before it reserves, under one lock acquisition."""
+        with self._lock:
+            p, k = self._health.get(provider_scope), self._health.get(key_scope)
+            return AdmissionView(
+                replace(p) if p is not None else None,
+                replace(k) if k is not None else None,
+                dict(self._limits.get(key_scope, {})),
+            )
+
     def get_health(self, scope: str) -> HealthRecord | None:
         with self._lock:
             rec = self._health.get(scope)

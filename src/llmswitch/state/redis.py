@@ -276,9 +276,23 @@ class RedisStore(Store):
     # -- ledger -------------------------------------------------------------------------------
     def record(self, entry: LedgerEntry) -> None:
         """The entry and its day's totals in one MULTI, so they never disagree."""
+        day = f"{self.prefix}day:{entry.day}"
+        ok = int(entry.outcome == "ok")
         with self._errors("record to the ledger"):
             pipe = self._client.pipeline(transaction=True)
-            self._queue_record(pipe, entry)
+            pipe.lpush(self.prefix + "ledger", json.dumps(asdict(entry)))
+            pipe.ltrim(self.prefix + "ledger", 0, LEDGER_CAPACITY - 1)
+            for name, value in (
+                ("requests", 1),
+                ("succeeded", ok),
+                ("failed", 1 - ok),
+                ("prompt_tokens", entry.prompt_tokens),
+                ("completion_tokens", entry.completion_tokens),
+            ):
+                pipe.hincrby(day, f"{entry.provider}|{name}", value)
+            pipe.hincrbyfloat(day, f"{entry.provider}|cost_usd", entry.cost_usd)
+            pipe.hincrbyfloat(day, f"{entry.provider}|latency_s_total", entry.latency_s)
+            pipe.zadd(self.prefix + "days", {entry.day: 0})
             pipe.execute()
 
     def settle_and_record(
@@ -302,23 +316,6 @@ class RedisStore(Store):
             _num(entry.latency_s),
             str(LEDGER_CAPACITY),
         )
-
-    def _queue_record(self, pipe: Any, entry: LedgerEntry) -> None:
-        day = f"{self.prefix}day:{entry.day}"
-        ok = int(entry.outcome == "ok")
-        pipe.lpush(self.prefix + "ledger", json.dumps(asdict(entry)))
-        pipe.ltrim(self.prefix + "ledger", 0, LEDGER_CAPACITY - 1)
-        for name, value in (
-            ("requests", 1),
-            ("succeeded", ok),
-            ("failed", 1 - ok),
-            ("prompt_tokens", entry.prompt_tokens),
-            ("completion_tokens", entry.completion_tokens),
-        ):
-            pipe.hincrby(day, f"{entry.provider}|{name}", value)
-        pipe.hincrbyfloat(day, f"{entry.provider}|cost_usd", entry.cost_usd)
-        pipe.hincrbyfloat(day, f"{entry.provider}|latency_s_total", entry.latency_s)
-        pipe.zadd(self.prefix + "days", {entry.day: 0})
 
     def usage_rows(
         self, *, since_day: str | None = None, until_day: str | None = None
