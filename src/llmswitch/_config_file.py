@@ -1,14 +1,17 @@
-"""The shape of ``llmswitch.toml`` and the messages its mistakes get.
+"""The file ``llmswitch.toml``: where it is, its shape, and the messages its mistakes get.
 
-Private to ``config``: the pydantic models that validate the file (every key, its type and, as
-its description, what is valid), and the translation of validation errors into messages that
-name the file, the dotted key and the fix, never echoing a string that could be a secret.
+Private to ``config``: finding and reading the file, the pydantic models that validate it
+(every key, its type and, as its description, what is valid), and the translation of
+validation errors into messages that name the file, the dotted key and the fix, never echoing a
+string that could be a secret. ``config`` merges the result with the catalog and the
+environment into ``Settings``.
 """
 
 from __future__ import annotations
 
 import difflib
 import re
+import tomllib
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -218,3 +221,40 @@ def _validation_error(source: Path | str, exc: ValidationError) -> ConfigError:
         key, problem = _problem(error)
         problems.setdefault(key, problem)  # a union reports one error per branch: keep one
     return ConfigError("\n".join(f"{source}: {k}: {p}" for k, p in problems.items()))
+
+
+# -- finding and reading the file -------------------------------------------------------
+
+
+def find_config(path: str | Path | None, environ: Mapping[str, str]) -> Path | None:
+    """The config file: the argument, else ``LLMSWITCH_CONFIG``, else ./llmswitch.toml if any."""
+    if path is not None:
+        chosen, source = Path(path), "the path argument"
+    elif environ.get("LLMSWITCH_CONFIG"):
+        chosen, source = Path(environ["LLMSWITCH_CONFIG"]), "LLMSWITCH_CONFIG"
+    elif Path("llmswitch.toml").is_file():
+        return Path("llmswitch.toml")
+    else:
+        return None
+    if not chosen.is_file():
+        raise ConfigError(f"{chosen}: config file not found (named by {source})")
+    return chosen
+
+
+def read_toml(path: Path) -> dict[str, Any]:
+    """The file's TOML, or a ``ConfigError`` naming the file and what is wrong with it."""
+    try:
+        with path.open("rb") as fh:
+            return tomllib.load(fh)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from exc
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read the file: {exc.strerror}") from exc
+
+
+def parse_file(path: Path | str, data: dict[str, Any]) -> _File:
+    """``data`` checked against the schema; mistakes become ``ConfigError`` (see above)."""
+    try:
+        return _File.model_validate(data)
+    except ValidationError as exc:  # inputs are hidden from its text, so chaining is safe
+        raise _validation_error(path, exc) from exc

@@ -41,25 +41,25 @@ from __future__ import annotations
 import hashlib
 import os
 import re
-import tomllib
 from collections.abc import Mapping
 from functools import cached_property
 from pathlib import Path
 from typing import Any
 
 from dotenv import dotenv_values
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
 from llmswitch._config_file import (
     _DICT_FIELDS,
     Strategy,
     _fail,
-    _File,
     _FileAlerts,
     _FileGlobal,
     _FileProvider,
     _toml_key,
-    _validation_error,
+    find_config,
+    parse_file,
+    read_toml,
 )
 from llmswitch.catalog import CATALOG, Api, LimitDialect, ProviderSpec
 from llmswitch.errors import ConfigError
@@ -299,9 +299,9 @@ def load_settings(
         ConfigError: naming the file, the dotted key and what would be valid.
     """
     environ = _environment(env, dotenv)
-    config_path = _config_path(path, environ)
+    config_path = find_config(path, environ)
     source = config_path or "llmswitch.toml"
-    parsed = _parse(source, _read_toml(config_path) if config_path else {})
+    parsed = parse_file(source, read_toml(config_path) if config_path else {})
     providers = [
         _provider(source, name, CATALOG.get(name), parsed.providers.get(name), environ)
         for name in [*CATALOG, *(n for n in parsed.providers if n not in CATALOG)]
@@ -349,37 +349,6 @@ def _environment(env: Mapping[str, str] | None, dotenv: str | Path | None) -> di
     if dotenv is not None and Path(dotenv).is_file():
         from_file = {k: v for k, v in dotenv_values(dotenv).items() if v is not None}
     return {**from_file, **real}
-
-
-def _config_path(path: str | Path | None, environ: Mapping[str, str]) -> Path | None:
-    if path is not None:
-        chosen, source = Path(path), "the path argument"
-    elif environ.get("LLMSWITCH_CONFIG"):
-        chosen, source = Path(environ["LLMSWITCH_CONFIG"]), "LLMSWITCH_CONFIG"
-    elif Path("llmswitch.toml").is_file():
-        return Path("llmswitch.toml")
-    else:
-        return None
-    if not chosen.is_file():
-        raise ConfigError(f"{chosen}: config file not found (named by {source})")
-    return chosen
-
-
-def _read_toml(path: Path) -> dict[str, Any]:
-    try:
-        with path.open("rb") as fh:
-            return tomllib.load(fh)
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path}: not valid TOML: {exc}") from exc
-    except OSError as exc:
-        raise ConfigError(f"{path}: cannot read the file: {exc.strerror}") from exc
-
-
-def _parse(path: Path | str, data: dict[str, Any]) -> _File:
-    try:
-        return _File.model_validate(data)
-    except ValidationError as exc:  # inputs are hidden from its text, so chaining is safe
-        raise _validation_error(path, exc) from exc
 
 
 def _llm_provider(environ: Mapping[str, str], names: list[str]) -> str:
