@@ -49,6 +49,11 @@ def provider_scope(provider: str) -> str:
     return f"provider:{provider}"
 
 
+def model_scope(provider: str, model: str) -> str:
+    """The circuit of one model on one provider: a model's 5xx does not cool its neighbours."""
+    return f"model:{provider}/{model}"
+
+
 @dataclass(frozen=True, slots=True)
 class ModelChoice:
     """Per provider, the model to use; ``pinned`` restricts the call to those providers."""
