@@ -278,6 +278,62 @@ class TestHealth:
             t.join()
         assert results.count(True) == 1
 
+    def test_a_failed_probe_gives_its_slot_back_at_once(self, store: Store) -> None:
+        store.trip(SCOPE, until=T0 + 10, kind="server_error", message="502", now=T0)
+        assert store.try_acquire_probe(SCOPE, now=T0 + 10, ttl=35)
+        store.trip(SCOPE, until=T0 + 21, kind="server_error", message="502", now=T0 + 11)
+        store.release_probe(SCOPE)
+        rec = store.get_health(SCOPE)
+        assert rec is not None and rec.probe_until == 0.0
+        assert (rec.open_until, rec.consecutive_failures) == (T0 + 21, 2)  # nothing else changes
+        # Half-open again at T0 + 21, long before the first probe's ttl (T0 + 45) would end.
+        assert store.try_acquire_probe(SCOPE, now=T0 + 21, ttl=35)
+        assert not store.try_acquire_probe(SCOPE, now=T0 + 22, ttl=35)
+
+    def test_releasing_a_probe_nobody_holds_creates_nothing(self, store: Store) -> None:
+        store.release_probe(SCOPE)
+        assert store.get_health(SCOPE) is None
+
+    def test_opened_at_is_when_the_run_of_failures_began(self, store: Store) -> None:
+        assert store.note_error(SCOPE, kind="rate_limited", message="429", now=T0).opened_at == 0.0
+        assert (
+            store.trip(SCOPE, until=T0 + 30, kind="timeout", message="slow", now=T0 + 1).opened_at
+            == T0 + 1
+        )
+        rec = store.trip(SCOPE, until=T0 + 90, kind="server_error", message="502", now=T0 + 31)
+        assert (rec.opened_at, rec.last_error_kind) == (T0 + 1, "server_error")  # kept
+        assert store.get_health(SCOPE) == rec
+        store.record_success(SCOPE)
+        closed = store.get_health(SCOPE)
+        assert closed is not None and closed.opened_at == 0.0
+        again = store.trip(SCOPE, until=T0 + 200, kind="timeout", message="slow", now=T0 + 100)
+        assert again.opened_at == T0 + 100  # a new run, a new opening
+
+    def test_clear_health_closes_the_circuit_and_keeps_the_last_error(self, store: Store) -> None:
+        store.mark_auth_failed(SCOPE, fingerprint="fp", message="401", now=T0)
+        store.trip(SCOPE, until=T0 + 300, kind="server_error", message="502", now=T0 + 1)
+        assert store.try_acquire_probe(SCOPE, now=T0 + 2, ttl=35)
+        store.clear_health(SCOPE)
+        rec = store.get_health(SCOPE)
+        assert rec is not None
+        assert (rec.open_until, rec.consecutive_failures, rec.probe_until, rec.opened_at) == (
+            0.0,
+            0,
+            0.0,
+            0.0,
+        )
+        assert rec.auth_failed_fingerprint is None
+        assert (rec.last_error_kind, rec.last_error_message, rec.last_error_at) == (
+            "server_error",
+            "502",
+            T0 + 1,
+        )
+        assert store.try_acquire_probe(SCOPE, now=T0 + 3, ttl=35)
+
+    def test_clearing_a_scope_without_a_record_creates_nothing(self, store: Store) -> None:
+        store.clear_health(SCOPE)
+        assert store.get_health(SCOPE) is None
+
 
 class TestLearnedLimits:
     def test_round_trip_and_merge(self, store: Store) -> None:
@@ -352,6 +408,22 @@ class TestComposites:
         assert view.provider_health is not None and view.provider_health.open_until == T0 + 300
         assert view.key_health is not None and view.key_health.auth_failed_fingerprint == "fp"
         assert view.learned_limits == {"rpm": 20}
+        assert view.model_health is None  # not asked for
+
+    def test_admission_view_reads_the_model_circuit_when_asked(self, store: Store) -> None:
+        model = "model:groq/openai/gpt-oss-120b"
+        assert store.admission_view("provider:groq", SCOPE, model).model_health is None
+        store.trip(model, until=T0 + 60, kind="server_error", message="500", now=T0)
+        store.put_learned_limits(SCOPE, {"rpm": 20})
+        view = store.admission_view("provider:groq", SCOPE, model)
+        assert view.model_health == store.get_health(model)
+        assert view.model_health is not None and view.model_health.open_until == T0 + 60
+        assert (view.provider_health, view.key_health, view.learned_limits) == (
+            None,
+            None,
+            {"rpm": 20},
+        )
+        assert store.admission_view("provider:groq", SCOPE).model_health is None
 
     def test_settle_and_record_settles_and_writes_the_ledger(self, store: Store) -> None:
         tpm = [make_window("tpm", 1000)]
@@ -398,7 +470,7 @@ class TestRestart:
         block = again.get_block("other:KEY", now=T0)
         assert block is not None and block.until == T0 + 500
         health = again.get_health(SCOPE)
-        assert health is not None and health.open_until == T0 + 300
+        assert health is not None and (health.open_until, health.opened_at) == (T0 + 300, T0)
         assert again.get_learned_limits(SCOPE) == {"rpm": 30}
         assert [r.requests for r in again.usage_rows()] == [1]
 

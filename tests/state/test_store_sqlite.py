@@ -57,3 +57,37 @@ def test_unwritable_location_is_a_storage_error(tmp_path: Path) -> None:
     (tmp_path / "dir.db").mkdir()
     with pytest.raises(StorageError, match="SQLite"):
         SqliteStore(tmp_path / "dir.db")
+
+
+def test_a_file_from_before_opened_at_gains_the_column_and_keeps_its_circuits(
+    tmp_path: Path,
+) -> None:
+    """An older llmswitch's health table (no ``opened_at``) is migrated in place on open."""
+    path = tmp_path / "s.db"
+    SqliteStore(path).close()
+    with sqlite3.connect(path) as db:
+        db.execute("DROP TABLE health")
+        db.execute(
+            "CREATE TABLE health (scope TEXT PRIMARY KEY, open_until REAL NOT NULL, "
+            "consecutive_failures INTEGER NOT NULL, last_error_kind TEXT, "
+            "last_error_message TEXT, last_error_at REAL, auth_failed_fingerprint TEXT, "
+            "probe_until REAL NOT NULL)"
+        )
+        db.execute(
+            "INSERT INTO health VALUES (?, ?, 1, 'server_error', '502', ?, NULL, 0)",
+            (SCOPE, T0 + 300, T0),
+        )
+    store = SqliteStore(path)
+    rec = store.get_health(SCOPE)
+    assert rec is not None and (rec.open_until, rec.opened_at) == (T0 + 300, 0.0)
+    again = store.trip(SCOPE, until=T0 + 600, kind="timeout", message="slow", now=T0 + 1)
+    assert again.opened_at == 0.0  # still the old run; its start was never recorded
+    store.record_success(SCOPE)
+    assert store.trip(SCOPE, until=T0 + 900, kind="timeout", message="x", now=T0 + 2).opened_at == (
+        T0 + 2
+    )
+    store.close()
+    SqliteStore(path).close()  # a second open finds the column and adds nothing
+    assert (
+        rows(path, "SELECT count(*) FROM pragma_table_info('health') WHERE name = 'opened_at'") == 1
+    )

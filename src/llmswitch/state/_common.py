@@ -86,8 +86,14 @@ class CalendarPeriods:
 def tripped(
     rec: HealthRecord | None, *, until: float, kind: str, message: str, now: float
 ) -> HealthRecord:
-    """A failure: one more in a row, and the cooldown ends at the later of the two ends."""
+    """A failure: one more in a row, and the cooldown ends at the later of the two ends.
+
+    The first failure of a run stamps ``opened_at``; later ones (failed probes included) keep
+    it, so status says since when the target has been out, not when it last failed.
+    """
     rec = replace(rec) if rec is not None else HealthRecord()
+    if rec.consecutive_failures == 0:
+        rec.opened_at = now
     rec.open_until = max(rec.open_until, until)
     rec.consecutive_failures += 1
     return noted(rec, kind=kind, message=message, now=now)
@@ -117,7 +123,22 @@ def succeeded(rec: HealthRecord | None) -> HealthRecord:
     rec.consecutive_failures = 0
     rec.auth_failed_fingerprint = None
     rec.probe_until = 0.0
+    rec.opened_at = 0.0
     return rec
+
+
+def cleared(rec: HealthRecord) -> HealthRecord:
+    """Closed by hand: the same end state as a success (the last error stays for status).
+
+    Its own name so that a success and a manual reset can part ways without anyone hunting for
+    which callers meant which.
+    """
+    return succeeded(rec)
+
+
+def probe_released(rec: HealthRecord) -> HealthRecord:
+    """The probe slot free again; nothing else changes."""
+    return replace(rec, probe_until=0.0)
 
 
 # -- ledger ---------------------------------------------------------------------------------

@@ -5,8 +5,10 @@ summarize inside the very statement that changes a row, so a settle, a release o
 record is one atomic statement and no caller can forget half of it.
 
 ``schema_version`` lets a later llmswitch migrate a file written by this one, and refuse a file
-written by a newer one instead of misreading it. Callers hold the transaction; these helpers
-only read and write rows.
+written by a newer one instead of misreading it. A column added with a default (``_COLUMNS``)
+is not a new version: ``create`` adds it to an older file, and an older llmswitch sharing the
+file keeps working because it names the columns it reads and writes. Callers hold the
+transaction; these helpers only read and write rows.
 """
 
 from __future__ import annotations
@@ -33,7 +35,8 @@ CREATE TABLE IF NOT EXISTS blocks (
 CREATE TABLE IF NOT EXISTS health (
     scope TEXT PRIMARY KEY, open_until REAL NOT NULL, consecutive_failures INTEGER NOT NULL,
     last_error_kind TEXT, last_error_message TEXT, last_error_at REAL,
-    auth_failed_fingerprint TEXT, probe_until REAL NOT NULL);
+    auth_failed_fingerprint TEXT, probe_until REAL NOT NULL,
+    opened_at REAL NOT NULL DEFAULT 0);
 CREATE TABLE IF NOT EXISTS learned_limits (
     scope TEXT NOT NULL, window TEXT NOT NULL, value INTEGER NOT NULL,
     PRIMARY KEY (scope, window));
@@ -72,6 +75,10 @@ CREATE TRIGGER IF NOT EXISTS ledger_totalled AFTER INSERT ON ledger BEGIN
 END;
 """
 
+#: Columns added after a table was first released: (table, column, declaration). ``create``
+#: adds each one a file lacks, so a state file written by an older llmswitch keeps its data.
+_COLUMNS = (("health", "opened_at", "REAL NOT NULL DEFAULT 0"),)
+
 #: Tables ``reset`` empties (the schema version stays).
 DATA_TABLES = (
     "reservations",
@@ -91,6 +98,7 @@ _HEALTH_FIELDS = (
     "last_error_at",
     "auth_failed_fingerprint",
     "probe_until",
+    "opened_at",
 )
 _LEDGER_FIELDS = (
     "ts",
@@ -126,6 +134,7 @@ def create(db: sqlite3.Connection) -> None:
     try:
         for statement in _statements(_TABLES):
             db.execute(statement)
+        _add_missing_columns(db)
         row = db.execute("SELECT max(version) FROM schema_version").fetchone()
         if row[0] is None:
             db.execute("INSERT INTO schema_version (version) VALUES (?)", (SCHEMA_VERSION,))
@@ -139,6 +148,15 @@ def create(db: sqlite3.Connection) -> None:
         db.execute("ROLLBACK")
         raise
     db.execute("COMMIT")
+
+
+def _add_missing_columns(db: sqlite3.Connection) -> None:
+    """Bring a file from an older llmswitch up to date (inside ``create``'s write lock, so two
+    processes opening it at once cannot both add a column)."""
+    for table, column, declaration in _COLUMNS:
+        have = {row[1] for row in db.execute(f"PRAGMA table_info({table})")}
+        if column not in have:
+            db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {declaration}")
 
 
 def _statements(script: str) -> list[str]:

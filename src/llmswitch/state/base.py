@@ -54,7 +54,9 @@ class HealthRecord:
     """Circuit state of one scope; ``health.py`` decides what it means.
 
     ``open_until`` > now: cooling down. ``auth_failed_fingerprint`` set: the key with that
-    fingerprint was refused by the provider; a different key value clears it.
+    fingerprint was refused by the provider; a different key value clears it. ``opened_at`` is
+    when the current run of failures opened the circuit (0: closed), so status can say since
+    when a target is out and, with ``last_error_*``, what put it out.
     """
 
     open_until: float = 0.0
@@ -64,6 +66,7 @@ class HealthRecord:
     last_error_at: float | None = None
     auth_failed_fingerprint: str | None = None
     probe_until: float = 0.0  # a probe is in flight until this time (one process holds it)
+    opened_at: float = 0.0  # the first failure of the current run (kept while it stays open)
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,11 +103,16 @@ class UsageRow:
 
 @dataclass(frozen=True, slots=True)
 class AdmissionView:
-    """What admission reads before it reserves: both circuits and the key's learned limits."""
+    """What admission reads before it reserves: the circuits and the key's learned limits.
+
+    ``model_health`` is the circuit of the model on that provider, when the caller asked for it
+    (a model's 5xx cools that model only, so its neighbours on the same provider stay usable).
+    """
 
     provider_health: HealthRecord | None
     key_health: HealthRecord | None
     learned_limits: dict[str, int]
+    model_health: HealthRecord | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,12 +153,18 @@ class Store(ABC):
         """How full each window is now (in the order given)."""
 
     # -- round trips saved: composites a networked backend answers at once ------------------
-    def admission_view(self, provider_scope: str, key_scope: str) -> AdmissionView:
-        """``get_health`` of both scopes and the key's learned limits (Redis: one round trip)."""
+    def admission_view(
+        self, provider_scope: str, key_scope: str, model_scope: str | None = None
+    ) -> AdmissionView:
+        """``get_health`` of each scope and the key's learned limits (Redis: one round trip).
+
+        ``model_scope`` None: no model circuit is read and ``model_health`` is None.
+        """
         return AdmissionView(
             self.get_health(provider_scope),
             self.get_health(key_scope),
             self.get_learned_limits(key_scope),
+            self.get_health(model_scope) if model_scope is not None else None,
         )
 
     def settle_and_record(
@@ -198,6 +212,22 @@ class Store(ABC):
     @abstractmethod
     def try_acquire_probe(self, scope: str, *, now: float, ttl: float) -> bool:
         """Take the single half-open probe slot for ``ttl`` seconds; False if another holds it."""
+
+    @abstractmethod
+    def release_probe(self, scope: str) -> None:
+        """Give the probe slot back now, whoever holds it.
+
+        The ``ttl`` only guards against a holder that dies mid-probe. A probe that failed has
+        already re-opened the circuit (``trip``), so holding the slot until the ttl would only
+        make the next half-open period wait ``timeout + 5 s`` for nothing.
+        """
+
+    @abstractmethod
+    def clear_health(self, scope: str) -> None:
+        """Close the circuit by hand (``llmswitch reset``): no cooldown, no failures, no probe,
+        no auth failure, ``opened_at`` 0. ``last_error_*`` stay, so status still shows what the
+        last failure was. A scope without a record stays without one.
+        """
 
     # -- learned limits -----------------------------------------------------------------------
     @abstractmethod

@@ -234,10 +234,12 @@ class GuardedStore(Store):
             return
         self._write(lambda: self.primary.release(scope, reservation_id), _noop)
 
-    def admission_view(self, provider_scope: str, key_scope: str) -> AdmissionView:
+    def admission_view(
+        self, provider_scope: str, key_scope: str, model_scope: str | None = None
+    ) -> AdmissionView:
         return self._admission_read(
-            lambda: self.primary.admission_view(provider_scope, key_scope),
-            lambda: self.local.admission_view(provider_scope, key_scope),
+            lambda: self.primary.admission_view(provider_scope, key_scope, model_scope),
+            lambda: self.local.admission_view(provider_scope, key_scope, model_scope),
         )
 
     def settle_and_record(
@@ -315,6 +317,20 @@ class GuardedStore(Store):
             lambda: self.primary.try_acquire_probe(scope, now=now, ttl=ttl),
             lambda: self.local.try_acquire_probe(scope, now=now, ttl=ttl),
         )
+
+    def release_probe(self, scope: str) -> None:
+        """A write after a call: the local slot is freed too, as a fail-open probe took it."""
+        self.local.release_probe(scope)
+        self._write(lambda: self.primary.release_probe(scope), _noop)
+
+    def clear_health(self, scope: str) -> None:
+        """Cleared locally as well, so a reset also closes what the store outage tripped here.
+
+        Unlike the writes after a call, a reset that cannot reach the store raises: the person
+        who ran ``llmswitch reset`` must not be told a shared circuit is closed when it is not.
+        """
+        self.local.clear_health(scope)
+        self._guard(lambda: self.primary.clear_health(scope), None)
 
     # -- learned limits ----------------------------------------------------------------------
     def put_learned_limits(self, scope: str, limits: dict[str, int]) -> None:

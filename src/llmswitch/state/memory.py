@@ -264,14 +264,18 @@ class MemoryStore(Store):
                 sc.block = None
 
     # -- health -----------------------------------------------------------------------------
-    def admission_view(self, provider_scope: str, key_scope: str) -> AdmissionView:
-        """The three reads admission makes before it reserves, under one lock acquisition."""
+    def admission_view(
+        self, provider_scope: str, key_scope: str, model_scope: str | None = None
+    ) -> AdmissionView:
+        """The reads admission makes before it reserves, under one lock acquisition."""
         with self._lock:
             p, k = self._health.get(provider_scope), self._health.get(key_scope)
+            m = self._health.get(model_scope) if model_scope is not None else None
             return AdmissionView(
                 replace(p) if p is not None else None,
                 replace(k) if k is not None else None,
                 dict(self._limits.get(key_scope, {})),
+                replace(m) if m is not None else None,
             )
 
     def get_health(self, scope: str) -> HealthRecord | None:
@@ -320,6 +324,16 @@ class MemoryStore(Store):
                 return False
             rec.probe_until = now + ttl
             return True
+
+    def release_probe(self, scope: str) -> None:
+        with self._lock:
+            if scope in self._health:
+                self._health[scope] = _common.probe_released(self._health[scope])
+
+    def clear_health(self, scope: str) -> None:
+        with self._lock:
+            if scope in self._health:
+                self._health[scope] = _common.cleared(self._health[scope])
 
     # -- learned limits -----------------------------------------------------------------------
     def put_learned_limits(self, scope: str, limits: dict[str, int]) -> None:

@@ -218,20 +218,29 @@ class RedisStore(Store):
             fields, probe = pipe.execute()
         return _health_or_none(fields, probe)
 
-    def admission_view(self, provider_scope: str, key_scope: str) -> AdmissionView:
-        """Both circuits and the learned limits in one round trip (a pipeline, no MULTI)."""
-        p, k = self._base(provider_scope), self._base(key_scope)
+    def admission_view(
+        self, provider_scope: str, key_scope: str, model_scope: str | None = None
+    ) -> AdmissionView:
+        """The circuits and the learned limits in one round trip (a pipeline, no MULTI)."""
+        k = self._base(key_scope)
+        bases = [self._base(provider_scope), k]
+        if model_scope is not None:
+            bases.append(self._base(model_scope))
         with self._errors("read health and learned limits"):
             pipe = self._client.pipeline(transaction=False)
-            for base in (p, k):
+            pipe.hgetall(k + "limits")
+            for base in bases:
                 pipe.hgetall(base + "health")
                 pipe.get(base + "probe")
-            pipe.hgetall(k + "limits")
-            p_fields, p_probe, k_fields, k_probe, limits = pipe.execute()
+            limits, *replies = pipe.execute()
+        records = [
+            _health_or_none(f, probe) for f, probe in zip(replies[::2], replies[1::2], strict=True)
+        ]
         return AdmissionView(
-            _health_or_none(p_fields, p_probe),
-            _health_or_none(k_fields, k_probe),
+            records[0],
+            records[1],
             {_text(name): int(v) for name, v in limits.items()},
+            records[2] if model_scope is not None else None,
         )
 
     def _health_op(self, scope: str, op: str, *args: str) -> HealthRecord:
@@ -259,6 +268,13 @@ class RedisStore(Store):
         flags = "1" if self.server_time else "0"
         reply = self._run("probe", "take the probe", self._base(scope), _num(now), flags, _num(ttl))
         return int(reply) == 1
+
+    def release_probe(self, scope: str) -> None:
+        with self._errors("release the probe"):
+            self._client.delete(self._base(scope) + "probe")
+
+    def clear_health(self, scope: str) -> None:
+        self._run("health", "clear health", self._base(scope), "clear", "0", "", "", "")
 
     # -- learned limits -----------------------------------------------------------------------
     def put_learned_limits(self, scope: str, limits: dict[str, int]) -> None:
@@ -390,6 +406,7 @@ def _health(pairs: dict[str, str]) -> HealthRecord:
         last_error_at=float(at) if at is not None else None,
         auth_failed_fingerprint=pairs.get("auth_failed_fingerprint"),
         probe_until=float(pairs.get("probe_until", 0.0)),
+        opened_at=float(pairs.get("opened_at", 0.0)),
     )
 
 

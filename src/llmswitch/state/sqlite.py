@@ -199,7 +199,9 @@ class SqliteStore(Store):
             db.execute("DELETE FROM blocks WHERE scope = ?", (scope,))
 
     # -- health -----------------------------------------------------------------------------
-    def admission_view(self, provider_scope: str, key_scope: str) -> AdmissionView:
+    def admission_view(
+        self, provider_scope: str, key_scope: str, model_scope: str | None = None
+    ) -> AdmissionView:
         with self._read("read health and learned limits") as db:
             rows = db.execute(
                 "SELECT window, value FROM learned_limits WHERE scope = ?", (key_scope,)
@@ -208,6 +210,7 @@ class SqliteStore(Store):
                 schema.read_health(db, provider_scope),
                 schema.read_health(db, key_scope),
                 {k: int(v) for k, v in rows},
+                schema.read_health(db, model_scope) if model_scope is not None else None,
             )
 
     def get_health(self, scope: str) -> HealthRecord | None:
@@ -254,6 +257,16 @@ class SqliteStore(Store):
             rec.probe_until = now + ttl
             schema.write_health(db, scope, rec)
         return True
+
+    def release_probe(self, scope: str) -> None:
+        with self._read("release the probe") as db:  # one statement: atomic on its own
+            db.execute("UPDATE health SET probe_until = 0 WHERE scope = ?", (scope,))
+
+    def clear_health(self, scope: str) -> None:
+        with self._tx("clear health") as db:
+            rec = schema.read_health(db, scope)
+            if rec is not None:
+                schema.write_health(db, scope, _common.cleared(rec))
 
     # -- learned limits -----------------------------------------------------------------------
     def put_learned_limits(self, scope: str, limits: dict[str, int]) -> None:
