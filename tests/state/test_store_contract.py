@@ -301,11 +301,15 @@ class TestHealth:
             == T0 + 1
         )
         rec = store.trip(SCOPE, until=T0 + 90, kind="server_error", message="502", now=T0 + 31)
-        assert (rec.opened_at, rec.last_error_kind) == (T0 + 1, "server_error")  # kept
+        assert (rec.opened_at, rec.opened_by, rec.last_error_kind) == (
+            T0 + 1,
+            "timeout",  # what opened it, kept
+            "server_error",  # what failed last
+        )
         assert store.get_health(SCOPE) == rec
         store.record_success(SCOPE)
         closed = store.get_health(SCOPE)
-        assert closed is not None and closed.opened_at == 0.0
+        assert closed is not None and (closed.opened_at, closed.opened_by) == (0.0, None)
         again = store.trip(SCOPE, until=T0 + 200, kind="timeout", message="slow", now=T0 + 100)
         assert again.opened_at == T0 + 100  # a new run, a new opening
 
@@ -316,12 +320,8 @@ class TestHealth:
         store.clear_health(SCOPE)
         rec = store.get_health(SCOPE)
         assert rec is not None
-        assert (rec.open_until, rec.consecutive_failures, rec.probe_until, rec.opened_at) == (
-            0.0,
-            0,
-            0.0,
-            0.0,
-        )
+        assert (rec.open_until, rec.consecutive_failures, rec.probe_until) == (0.0, 0, 0.0)
+        assert (rec.opened_at, rec.opened_by) == (0.0, None)
         assert rec.auth_failed_fingerprint is None
         assert (rec.last_error_kind, rec.last_error_message, rec.last_error_at) == (
             "server_error",

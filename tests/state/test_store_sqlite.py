@@ -59,10 +59,10 @@ def test_unwritable_location_is_a_storage_error(tmp_path: Path) -> None:
         SqliteStore(tmp_path / "dir.db")
 
 
-def test_a_file_from_before_opened_at_gains_the_column_and_keeps_its_circuits(
+def test_a_file_from_before_opened_at_gains_the_columns_and_keeps_its_circuits(
     tmp_path: Path,
 ) -> None:
-    """An older llmswitch's health table (no ``opened_at``) is migrated in place on open."""
+    """An older llmswitch's health table (no ``opened_at``/``opened_by``) is migrated on open."""
     path = tmp_path / "s.db"
     SqliteStore(path).close()
     with sqlite3.connect(path) as db:
@@ -83,11 +83,9 @@ def test_a_file_from_before_opened_at_gains_the_column_and_keeps_its_circuits(
     again = store.trip(SCOPE, until=T0 + 600, kind="timeout", message="slow", now=T0 + 1)
     assert again.opened_at == 0.0  # still the old run; its start was never recorded
     store.record_success(SCOPE)
-    assert store.trip(SCOPE, until=T0 + 900, kind="timeout", message="x", now=T0 + 2).opened_at == (
-        T0 + 2
-    )
+    fresh = store.trip(SCOPE, until=T0 + 900, kind="timeout", message="x", now=T0 + 2)
+    assert (fresh.opened_at, fresh.opened_by) == (T0 + 2, "timeout")
     store.close()
-    SqliteStore(path).close()  # a second open finds the column and adds nothing
-    assert (
-        rows(path, "SELECT count(*) FROM pragma_table_info('health') WHERE name = 'opened_at'") == 1
-    )
+    SqliteStore(path).close()  # a second open finds the columns and adds nothing
+    columns = "SELECT count(*) FROM pragma_table_info('health') WHERE name LIKE 'opened_%'"
+    assert rows(path, columns) == 2

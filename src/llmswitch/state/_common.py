@@ -88,12 +88,13 @@ def tripped(
 ) -> HealthRecord:
     """A failure: one more in a row, and the cooldown ends at the later of the two ends.
 
-    The first failure of a run stamps ``opened_at``; later ones (failed probes included) keep
-    it, so status says since when the target has been out, not when it last failed.
+    The first failure of a run stamps ``opened_at`` and ``opened_by``; later ones (failed probes
+    included) keep them, so status says since when and why the target has been out, not when it
+    last failed.
     """
     rec = replace(rec) if rec is not None else HealthRecord()
     if rec.consecutive_failures == 0:
-        rec.opened_at = now
+        rec.opened_at, rec.opened_by = now, kind
     rec.open_until = max(rec.open_until, until)
     rec.consecutive_failures += 1
     return noted(rec, kind=kind, message=message, now=now)
@@ -123,7 +124,7 @@ def succeeded(rec: HealthRecord | None) -> HealthRecord:
     rec.consecutive_failures = 0
     rec.auth_failed_fingerprint = None
     rec.probe_until = 0.0
-    rec.opened_at = 0.0
+    rec.opened_at, rec.opened_by = 0.0, None
     return rec
 
 

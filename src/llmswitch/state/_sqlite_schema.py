@@ -36,7 +36,7 @@ CREATE TABLE IF NOT EXISTS health (
     scope TEXT PRIMARY KEY, open_until REAL NOT NULL, consecutive_failures INTEGER NOT NULL,
     last_error_kind TEXT, last_error_message TEXT, last_error_at REAL,
     auth_failed_fingerprint TEXT, probe_until REAL NOT NULL,
-    opened_at REAL NOT NULL DEFAULT 0);
+    opened_at REAL NOT NULL DEFAULT 0, opened_by TEXT);
 CREATE TABLE IF NOT EXISTS learned_limits (
     scope TEXT NOT NULL, window TEXT NOT NULL, value INTEGER NOT NULL,
     PRIMARY KEY (scope, window));
@@ -77,7 +77,10 @@ END;
 
 #: Columns added after a table was first released: (table, column, declaration). ``create``
 #: adds each one a file lacks, so a state file written by an older llmswitch keeps its data.
-_COLUMNS = (("health", "opened_at", "REAL NOT NULL DEFAULT 0"),)
+_COLUMNS = (
+    ("health", "opened_at", "REAL NOT NULL DEFAULT 0"),
+    ("health", "opened_by", "TEXT"),
+)
 
 #: Tables ``reset`` empties (the schema version stays).
 DATA_TABLES = (
@@ -99,6 +102,7 @@ _HEALTH_FIELDS = (
     "auth_failed_fingerprint",
     "probe_until",
     "opened_at",
+    "opened_by",
 )
 _LEDGER_FIELDS = (
     "ts",

@@ -55,8 +55,9 @@ class HealthRecord:
 
     ``open_until`` > now: cooling down. ``auth_failed_fingerprint`` set: the key with that
     fingerprint was refused by the provider; a different key value clears it. ``opened_at`` is
-    when the current run of failures opened the circuit (0: closed), so status can say since
-    when a target is out and, with ``last_error_*``, what put it out.
+    when the current run of failures opened the circuit (0: closed) and ``opened_by`` the kind
+    of the failure that did, so status can say since when and why a target is out even after
+    later failures (a failed probe, a timeout after a 5xx) overwrote ``last_error_*``.
     """
 
     open_until: float = 0.0
@@ -67,6 +68,7 @@ class HealthRecord:
     auth_failed_fingerprint: str | None = None
     probe_until: float = 0.0  # a probe is in flight until this time (one process holds it)
     opened_at: float = 0.0  # the first failure of the current run (kept while it stays open)
+    opened_by: str | None = None  # that failure's kind
 
 
 @dataclass(frozen=True, slots=True)
@@ -225,8 +227,8 @@ class Store(ABC):
     @abstractmethod
     def clear_health(self, scope: str) -> None:
         """Close the circuit by hand (``llmswitch reset``): no cooldown, no failures, no probe,
-        no auth failure, ``opened_at`` 0. ``last_error_*`` stay, so status still shows what the
-        last failure was. A scope without a record stays without one.
+        no auth failure, no ``opened_at``/``opened_by``. ``last_error_*`` stay, so status still
+        shows what the last failure was. A scope without a record stays without one.
         """
 
     # -- learned limits -----------------------------------------------------------------------

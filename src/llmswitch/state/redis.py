@@ -407,6 +407,7 @@ def _health(pairs: dict[str, str]) -> HealthRecord:
         auth_failed_fingerprint=pairs.get("auth_failed_fingerprint"),
         probe_until=float(pairs.get("probe_until", 0.0)),
         opened_at=float(pairs.get("opened_at", 0.0)),
+        opened_by=pairs.get("opened_by"),
     )
 
 

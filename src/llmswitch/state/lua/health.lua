@@ -8,7 +8,7 @@ local key = base .. 'health'
 if op == 'success' or op == 'clear' then
   if redis.call('EXISTS', key) == 1 then
     redis.call('HSET', key, 'open_until', '0', 'consecutive_failures', '0')
-    redis.call('HDEL', key, 'auth_failed_fingerprint', 'opened_at')
+    redis.call('HDEL', key, 'auth_failed_fingerprint', 'opened_at', 'opened_by')
   end
   redis.call('DEL', base .. 'probe')
   return {}
@@ -16,10 +16,10 @@ end
 redis.call('HSET', key, 'last_error_kind', ARGV[4], 'last_error_message', ARGV[5],
   'last_error_at', ARGV[3])
 if op == 'trip' then
-  -- The first failure of a run opens the circuit: remember when, for status.
+  -- The first failure of a run opens the circuit: remember when and why, for status.
   local failures = tonumber(redis.call('HGET', key, 'consecutive_failures') or '0')
   if failures == 0 then
-    redis.call('HSET', key, 'opened_at', ARGV[3])
+    redis.call('HSET', key, 'opened_at', ARGV[3], 'opened_by', ARGV[4])
   end
   local current = redis.call('HGET', key, 'open_until')
   if not current or tonumber(ARGV[6]) > tonumber(current) then
