@@ -201,6 +201,44 @@ def test_stream_without_finish_reason_is_malformed() -> None:
         stream(data(part("cut")))
 
 
+def test_stream_without_finish_reason_names_a_skipped_event() -> None:
+    with pytest.raises(errors.MalformedReply, match=r"finishReason.*1 unparsable.*'\{bad'"):
+        stream([*data(part("cut")), "data: {bad", ""])
+
+
+def bad(text: str) -> list[str]:
+    return [f"data: {text}", ""]
+
+
+def test_stream_skips_one_unparsable_event_mid_stream() -> None:
+    decoder = WIRE.stream_decoder(CTX)
+    assert decoder.skipped_events == 0 and decoder.first_bad_event is None
+    lines = [*data(part("Hel")), *bad('{"candidates": [{"content'), *data(part("lo", "STOP"))]
+    events = [e for line in lines for e in decoder.feed(line)] + decoder.close()
+    assert "".join(e.text for e in events) == "Hello" and events[-1].done
+    assert decoder.skipped_events == 1
+    assert decoder.first_bad_event == '{"candidates": [{"content'
+
+
+def test_stream_first_bad_event_is_redacted_and_truncated() -> None:
+    decoder = WIRE.stream_decoder(CTX)
+    key = "AIzaSyCANARY_0123456789"
+    for line in [*bad(f'{{"k": "{key}" {"y" * 300}'), *data(part("x", "STOP"))]:
+        decoder.feed(line)
+    decoder.close()
+    assert decoder.first_bad_event is not None and len(decoder.first_bad_event) == 200
+    assert key not in decoder.first_bad_event and "AIza***" in decoder.first_bad_event
+
+
+def test_stream_more_than_three_unparsable_events_are_malformed() -> None:
+    three = stream([*bad("{a"), *bad("{b"), *data(part("x")), *bad("{c"), *data(part("", "STOP"))])
+    assert three[-1].done
+    decoder = WIRE.stream_decoder(CTX)
+    with pytest.raises(errors.MalformedReply, match=r"4 unparsable.*'\{a'"):
+        for line in [*bad("{a"), *bad("{b"), *bad("{c"), *bad("{d"), *data(part("x", "STOP"))]:
+            decoder.feed(line)
+
+
 def test_stream_bare_multiline_error_after_open() -> None:
     error = {
         "error": {

@@ -236,11 +236,88 @@ def test_stream_without_done_is_malformed() -> None:
         decoder.close()
 
 
-def test_stream_unparsable_data_line() -> None:
+def test_stream_eof_after_finish_reason_without_done_is_sound() -> None:
+    usage = {"prompt_tokens": 4, "completion_tokens": 2, "total_tokens": 6}
+    usage_chunk = {"object": "chat.completion.chunk", "choices": [], "usage": usage}
+    events = feed_all(sse(chunk("He"), chunk("llo"), chunk(finish="stop"), usage_chunk))
+    assert "".join(e.text for e in events) == "Hello"
+    assert [e.finish_reason for e in events if e.finish_reason] == ["stop"]
+    assert [e.usage for e in events if e.usage] == [Usage(4, 2)]
+    assert events[-1].done
+
+
+def test_stream_eof_after_finish_keeps_the_groq_usage_fallback() -> None:
+    x_groq = {"id": "req_1", "usage": {"prompt_tokens": 9, "completion_tokens": 1}}
+    events = feed_all(sse(chunk("x"), chunk(finish="stop", x_groq=x_groq)))
+    assert events[-1].done and events[-1].usage == Usage(9, 1)
+
+
+def test_stream_finish_reason_on_any_choice_ends_the_stream_at_eof() -> None:
+    two = chunk("a")
+    two["choices"].append({"index": 1, "delta": {}, "finish_reason": "length"})
+    assert feed_all(sse(two))[-1].done
+
+
+def test_stream_unparsable_data_line_alone_is_malformed() -> None:
     decoder = WIRE.stream_decoder(CTX)
     decoder.feed("data: {not json")
-    with pytest.raises(errors.MalformedReply):
-        decoder.feed("")
+    assert decoder.feed("") == []  # skipped, not fatal by itself
+    with pytest.raises(errors.MalformedReply, match=r"1 unparsable event.*'\{not json'"):
+        decoder.close()
+
+
+def test_fresh_decoder_has_skipped_nothing() -> None:
+    decoder = WIRE.stream_decoder(CTX)
+    assert decoder.skipped_events == 0 and decoder.first_bad_event is None
+
+
+def test_stream_skips_one_unparsable_event_mid_stream() -> None:
+    decoder = WIRE.stream_decoder(CTX)
+    lines = sse(chunk("He"), "{not json", chunk("llo"), chunk(finish="stop"), "[DONE]")
+    events = [e for line in lines for e in decoder.feed(line)] + decoder.close()
+    assert "".join(e.text for e in events) == "Hello" and events[-1].done
+    assert decoder.skipped_events == 1 and decoder.first_bad_event == "{not json"
+
+
+def test_stream_first_bad_event_is_redacted_and_truncated() -> None:
+    decoder = WIRE.stream_decoder(CTX)
+    bad = f'{{"key": "{CANARY}", "pad": "{"x" * 400}'
+    for line in sse(bad, "{second", chunk(finish="stop")):
+        decoder.feed(line)
+    decoder.close()
+    assert decoder.skipped_events == 2
+    assert decoder.first_bad_event is not None
+    assert CANARY not in decoder.first_bad_event and "gsk_***" in decoder.first_bad_event
+    assert len(decoder.first_bad_event) == 200
+
+
+def test_stream_three_unparsable_events_are_skipped_four_are_malformed() -> None:
+    three = feed_all(sse("{a", chunk("x"), "{b", "{c", chunk(finish="stop"), "[DONE]"))
+    assert "".join(e.text for e in three) == "x"
+    decoder = WIRE.stream_decoder(CTX)
+    with pytest.raises(errors.MalformedReply, match=r"4 unparsable event.*'\{a'"):
+        for line in sse("{a", chunk("x"), "{b", "{c", "{d", chunk(finish="stop"), "[DONE]"):
+            decoder.feed(line)
+    assert decoder.skipped_events == 4
+
+
+def test_stream_with_a_skipped_event_and_no_end_names_it() -> None:
+    with pytest.raises(errors.MalformedReply, match=r"terminator.*1 unparsable.*'\{oops'"):
+        feed_all(sse(chunk("cut"), "{oops"))
+
+
+def test_stream_parsable_error_object_is_not_skipped() -> None:
+    bad = {"error": {"message": "overloaded", "type": "internal_server_error", "code": 500}}
+    decoder = WIRE.stream_decoder(CTX)
+    with pytest.raises(errors.ServerError):
+        for line in sse(chunk("a"), bad, chunk(finish="stop"), "[DONE]"):
+            decoder.feed(line)
+    assert decoder.skipped_events == 0
+
+
+def test_stream_non_object_json_is_still_malformed() -> None:
+    with pytest.raises(errors.MalformedReply, match="not a JSON object"):
+        feed_all(sse("42", chunk(finish="stop"), "[DONE]"))
 
 
 def test_stream_done_without_trailing_blank_line() -> None:

@@ -112,12 +112,27 @@ class StreamEvent:
 
 
 class StreamDecoder(Protocol):
+    """Decodes one stream. An unparsable event is skipped and recorded, up to a few.
+
+    ``skipped_events`` counts the ``data:`` events that were not JSON and were skipped;
+    ``first_bad_event`` is the first of them, redacted and cut to 200 characters (None while
+    there is none). More than three, or a stream that never finishes, raise MalformedReply.
+    """
+
+    skipped_events: int
+    first_bad_event: str | None
+
     def feed(self, line: str) -> list[StreamEvent]:
         """Decode one raw body line (without its newline); raise a ProviderError on errors."""
         ...
 
     def close(self) -> list[StreamEvent]:
-        """At EOF; raise MalformedReply when the dialect's terminator never came."""
+        """At EOF; raise MalformedReply when the stream never finished.
+
+        Finished means the dialect's terminator came or, as a clean EOF is enough once the
+        answer is complete, a finish reason did (OpenAI-compatible servers that omit
+        ``[DONE]``; Gemini has no terminator but its ``finishReason``).
+        """
         ...
 
 

@@ -11,7 +11,8 @@ in ``request.extra`` pass through; other OpenAI-only fields are dropped, because
 Replies are converted to the OpenAI shape (``raw``) so tools and the gateway see one format.
 Output usage is ``candidatesTokenCount + thoughtsTokenCount``: thinking is billed as output.
 A stream has no ``[DONE]``: it ends at EOF, after a chunk with ``finishReason``. An error after
-the stream opened arrives as bare multi-line JSON (see ``wire/sse.py``).
+the stream opened arrives as bare multi-line JSON (see ``wire/sse.py``). Up to three unparsable
+``data:`` events are skipped and counted, not fatal, as on the OpenAI wire.
 
 Example:
     >>> http = GeminiWire().build(base_url="https://generativelanguage.googleapis.com",
@@ -31,7 +32,12 @@ from llmswitch import errors
 from llmswitch.types import ChatRequest, Message, Usage
 from llmswitch.wire.base import CallContext, HttpRequest, StreamEvent, WireReply
 from llmswitch.wire.classify import classify, classify_error, error_from_json
-from llmswitch.wire.sse import SSEMessage, SSEParser
+from llmswitch.wire.sse import (
+    SSEMessage,
+    SSEParser,
+    skip_bad_event,
+    skipped_summary,
+)
 
 _SAFETY = {
     "SAFETY",
@@ -227,6 +233,11 @@ def _load(body: bytes | str, ctx: CallContext, status: int) -> dict[str, Any]:
         raise ctx.error(
             errors.MalformedReply, f"unparsable JSON: {snippet!r}", status=status
         ) from None
+    return _checked(obj, ctx, status)
+
+
+def _checked(obj: Any, ctx: CallContext, status: int) -> dict[str, Any]:
+    """Parsed JSON as a reply object; an error object or a blocked prompt raises."""
     if isinstance(obj, list) and obj and isinstance(obj[0], dict):
         obj = obj[0]
     if not isinstance(obj, dict):
@@ -306,31 +317,51 @@ class GeminiWire:
 
 
 class GeminiStreamDecoder:
-    """Decodes ``alt=sse`` chunks; the chunk with ``finishReason`` is the terminator."""
+    """Decodes ``alt=sse`` chunks; the chunk with ``finishReason`` is the terminator.
 
-    __slots__ = ("_ctx", "_finished", "_parser")
+    There is no ``[DONE]``: a clean EOF after a ``finishReason`` is the sound end, one without
+    it a cut stream (MalformedReply). An unparsable ``data:`` event is skipped and recorded in
+    ``skipped_events`` / ``first_bad_event``; more than three fail the stream.
+    A bare JSON block (Google's error after the stream opened) is never skipped: it is either
+    the error, raised as classified, or malformed.
+    """
+
+    __slots__ = ("_ctx", "_finished", "_parser", "first_bad_event", "skipped_events")
 
     def __init__(self, ctx: CallContext) -> None:
         self._ctx = ctx
         self._parser = SSEParser()
         self._finished = False
+        self.skipped_events = 0
+        self.first_bad_event: str | None = None
 
     def feed(self, line: str) -> list[StreamEvent]:
         messages = self._parser.feed(line)
-        return [self._on_message(m) for m in messages] if messages else []
+        return [e for m in messages for e in self._on_message(m)] if messages else []
 
     def close(self) -> list[StreamEvent]:
-        events = [self._on_message(m) for m in self._parser.close()]
+        events = [e for m in self._parser.close() for e in self._on_message(m)]
         if not self._finished:
             raise self._ctx.error(
                 errors.MalformedReply,
-                "stream ended without a terminator (no finishReason)",
+                "stream ended without a terminator (no finishReason)" + skipped_summary(self),
                 status=200,
             )
         return events
 
-    def _on_message(self, message: SSEMessage) -> StreamEvent:
-        obj = _load(message.data, self._ctx, 200)
+    def _on_message(self, message: SSEMessage) -> list[StreamEvent]:
+        if message.event == "bare":
+            obj = _load(message.data, self._ctx, 200)
+        else:
+            try:
+                parsed = json.loads(message.data)
+            except ValueError:
+                skip_bad_event(self, message.data, self._ctx)
+                return []
+            obj = _checked(parsed, self._ctx, 200)
+        return [self._event(obj)]
+
+    def _event(self, obj: dict[str, Any]) -> StreamEvent:
         text, calls, finish = _candidate(obj)
         meta = obj.get("usageMetadata")
         usage = usage_from(meta)

@@ -11,6 +11,8 @@ where it shows on the wire.
 - Errors inside a 200 (OpenRouter, Groq ``x_groq.error``, an SSE ``event: error``) raise the
   classified error; see ``wire/classify.py`` for the table.
 - OpenRouter's ``: OPENROUTER PROCESSING`` keep-alives are SSE comments and are skipped.
+- The end: ``data: [DONE]``, or a clean EOF after a ``finish_reason`` (servers that omit the
+  terminator). Up to three unparsable events are skipped and counted, not fatal.
 
 Example:
     >>> wire = OpenAICompatWire()
@@ -29,7 +31,12 @@ from llmswitch import errors
 from llmswitch.types import ChatRequest, Usage
 from llmswitch.wire.base import CallContext, HttpRequest, StreamEvent, WireReply
 from llmswitch.wire.classify import ErrorBody, classify, classify_error, error_from_json
-from llmswitch.wire.sse import SSEMessage, SSEParser
+from llmswitch.wire.sse import (
+    SSEMessage,
+    SSEParser,
+    skip_bad_event,
+    skipped_summary,
+)
 
 FINISH_REASONS = {"eos": "stop", "eos_token": "stop", "stop_sequence": "stop"}
 
@@ -135,16 +142,36 @@ class OpenAICompatWire:
 
 
 class OpenAIStreamDecoder:
-    """Decodes ``data: {chunk}`` ... ``data: [DONE]`` into ``StreamEvent``s."""
+    """Decodes ``data: {chunk}`` ... ``data: [DONE]`` into ``StreamEvent``s.
 
-    __slots__ = ("_ctx", "_done", "_groq_usage", "_parser", "_usage_seen")
+    A clean EOF without ``[DONE]`` is sound once a ``finish_reason`` came on any choice: some
+    compatible servers never send the terminator, and the answer (and the usage chunk, if one
+    followed) is complete by then. Without a finish reason the stream was cut: MalformedReply.
+    An unparsable ``data:`` event is skipped and recorded in ``skipped_events`` /
+    ``first_bad_event``; more than three fail the stream. A parsable event that
+    is an error object still raises the classified error.
+    """
+
+    __slots__ = (
+        "_ctx",
+        "_done",
+        "_finished",
+        "_groq_usage",
+        "_parser",
+        "_usage_seen",
+        "first_bad_event",
+        "skipped_events",
+    )
 
     def __init__(self, ctx: CallContext) -> None:
         self._ctx = ctx
         self._parser = SSEParser()
         self._done = False
+        self._finished = False  # a finish_reason came on some choice
         self._usage_seen = False
         self._groq_usage: Usage | None = None
+        self.skipped_events = 0
+        self.first_bad_event: str | None = None
 
     def feed(self, line: str) -> list[StreamEvent]:
         messages = self._parser.feed(line)
@@ -152,22 +179,36 @@ class OpenAIStreamDecoder:
 
     def close(self) -> list[StreamEvent]:
         events = [e for m in self._parser.close() for e in self._on_message(m)]
-        if not self._done:
+        if self._done:
+            return events
+        if not self._finished:
             raise self._ctx.error(
-                errors.MalformedReply, "stream ended without a terminator ([DONE])", status=200
+                errors.MalformedReply,
+                "stream ended without a terminator ([DONE]) or a finish_reason"
+                + skipped_summary(self),
+                status=200,
             )
-        return events
+        self._done = True  # a clean EOF after the finish stands in for [DONE]
+        return [*events, self._terminator()]
+
+    def _terminator(self) -> StreamEvent:
+        late = None if self._usage_seen else self._groq_usage
+        return StreamEvent(usage=late, done=True)
 
     def _on_message(self, message: SSEMessage) -> list[StreamEvent]:
         if self._done:
             return []  # trailing bytes after [DONE] are ignored
         if message.data.strip() == "[DONE]":
             self._done = True
-            late = None if self._usage_seen else self._groq_usage
-            return [StreamEvent(usage=late, done=True)]
+            return [self._terminator()]
         if message.event == "error":  # Groq may send `event: error` with any payload
             raise classify_error(200, {}, _event_error(message.data), self._ctx)
-        obj = _load_object(message.data.encode(), self._ctx, 200)
+        try:
+            parsed = json.loads(message.data)
+        except ValueError:
+            skip_bad_event(self, message.data, self._ctx)
+            return []
+        obj = _object(parsed, self._ctx, 200)
         err = error_from_json(obj)
         if err is not None:
             raise classify_error(200, {}, err, self._ctx)
@@ -186,6 +227,10 @@ class OpenAIStreamDecoder:
                 raise self._ctx.error(
                     errors.ServerError, "stream finished with an error", status=200
                 )
+        if isinstance(choices, list) and any(
+            isinstance(c, dict) and normalize_finish(c.get("finish_reason")) for c in choices
+        ):
+            self._finished = True
         usage = usage_from(obj.get("usage"))
         if usage is not None:
             self._usage_seen = True
@@ -226,7 +271,7 @@ def _text(content: Any) -> str:
 
 
 def _load_object(body: bytes, ctx: CallContext, status: int) -> dict[str, Any]:
-    """Parse a JSON reply or chunk; anything but an object (or Google's array) is malformed."""
+    """Parse a JSON reply; anything but an object (or Google's array) is malformed."""
     try:
         obj = json.loads(body)
     except ValueError:
@@ -234,6 +279,11 @@ def _load_object(body: bytes, ctx: CallContext, status: int) -> dict[str, Any]:
         raise ctx.error(
             errors.MalformedReply, f"unparsable JSON: {snippet!r}", status=status
         ) from None
+    return _object(obj, ctx, status)
+
+
+def _object(obj: Any, ctx: CallContext, status: int) -> dict[str, Any]:
+    """Parsed JSON as the object it must be; Google's one-element error array is unwrapped."""
     if isinstance(obj, list) and obj and isinstance(obj[0], dict) and "error" in obj[0]:
         return obj[0]
     if not isinstance(obj, dict):

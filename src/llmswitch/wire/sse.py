@@ -6,6 +6,12 @@ the one deviation we meet: Gemini reports an error after the stream opened as a 
 JSON object with no ``data:`` prefix. Such objects are collected until they parse and come out as
 a message with ``event="bare"``.
 
+Both stream decoders share one tolerance: an unparsable ``data:`` event in an otherwise sound
+stream (a proxy that mangled one chunk) is skipped, because it costs a few words while failing
+the stream would cost the whole answer. More than ``MAX_SKIPPED_EVENTS`` of them mean the stream
+itself is broken. ``skip_bad_event`` and ``skipped_summary`` keep the decoders' records and
+messages alike.
+
 Example:
     >>> parser = SSEParser()
     >>> parser.feed('data: {"a": 1}')
@@ -19,7 +25,12 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
+from llmswitch.errors import MalformedReply
+from llmswitch.wire.base import CallContext, StreamDecoder, redact
+
 MAX_BARE_JSON = 1 << 20  # a bare error object larger than this is not an error object
+MAX_SKIPPED_EVENTS = 3  # unparsable events a stream may contain and still be sound
+MAX_BAD_EVENT_CHARS = 200  # how much of the first bad event a decoder keeps
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,3 +94,34 @@ class SSEParser:
             return []
         self._bare = []
         return [SSEMessage("bare", text)]
+
+
+def skip_bad_event(decoder: StreamDecoder, data: str, ctx: CallContext) -> None:
+    """Record one unparsable event on ``decoder``; raise once there are too many to skip.
+
+    The first bad event is kept redacted, then cut to ``MAX_BAD_EVENT_CHARS`` (redacting before
+    cutting keeps a key split at the cut from escaping the mask).
+
+    Raises:
+        MalformedReply: the event is the ``MAX_SKIPPED_EVENTS + 1``-th unparsable one.
+    """
+    decoder.skipped_events += 1
+    if decoder.first_bad_event is None:
+        decoder.first_bad_event = redact(data)[:MAX_BAD_EVENT_CHARS]
+    if decoder.skipped_events > MAX_SKIPPED_EVENTS:
+        raise ctx.error(
+            MalformedReply,
+            f"stream has more than {MAX_SKIPPED_EVENTS} unparsable events"
+            + skipped_summary(decoder),
+            status=200,
+        )
+
+
+def skipped_summary(decoder: StreamDecoder) -> str:
+    """``"; 2 unparsable event(s) skipped, the first: '{bad'"``, or ``""`` when none were."""
+    if not decoder.skipped_events:
+        return ""
+    return (
+        f"; {decoder.skipped_events} unparsable event(s) skipped, "
+        f"the first: {decoder.first_bad_event!r}"
+    )
