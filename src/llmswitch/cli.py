@@ -1,4 +1,4 @@
-"""The ``llmswitch`` command: serve, status, ask, usage, check, setup, simulate, demo.
+"""The ``llmswitch`` command: serve, status, ask, usage, reset, check, setup, simulate, demo.
 
 Heavy or optional imports (FastAPI, uvicorn, the manager, httpx) happen inside each command, so
 ``llmswitch --help`` answers at once and the core library never imports the server stack.
@@ -173,6 +173,30 @@ def usage(
                       f"{row['completion_tokens']:,}", f"${row['cost_usd']:.4f}")
     console.print(table)
     console.print(f"total cost: ${data['total_cost_usd']:.4f}")
+
+
+@app.command()
+def reset(
+    target: Annotated[str, typer.Argument(
+        help="PROVIDER (its circuit, its keys' and its models') or PROVIDER/MODEL.")],
+    config: ConfigOpt = None,
+) -> None:
+    """Close circuits by hand, e.g. after a provider's outage is over, instead of waiting out
+    the cooldown. Rate-limit windows and blocks stay: a provider's 429 still holds."""
+    from llmswitch.errors import ConfigError, StorageError
+
+    with _manager(config) as manager:
+        try:
+            cleared = manager.reset_circuit(target)
+        except ConfigError as exc:
+            err.print(f"[red]{exc}[/]", highlight=False)
+            raise typer.Exit(2) from exc
+        except StorageError as exc:
+            err.print(f"[red]nothing cleared: {exc}[/]", highlight=False)
+            raise typer.Exit(1) from exc
+    console.print(f"closed {len(cleared)} circuit(s) of {target}:", highlight=False)
+    for scope in cleared:
+        console.print(f"  {scope}", highlight=False, markup=False)
 
 
 @app.command()

@@ -298,6 +298,50 @@ class LLMProviderManager:
             "total_cost_usd": round(sum(t.cost_usd for t in totals.values()), 8),
         }
 
+    def reset_circuit(self, target: str) -> list[str]:
+        """Close circuits by hand; return the scopes cleared.
+
+        For when an operator knows better than the breaker: the provider fixed its outage, or a
+        key was replaced, and waiting out the cooldown would only send traffic elsewhere.
+
+        ``target`` is ``"PROVIDER"`` (its own circuit, every key's and every model's) or
+        ``"PROVIDER/MODEL"`` (that model's circuit only). Model ids may hold ``/`` themselves
+        (groq's ``openai/gpt-oss-120b``), so only the first ``/`` separates the provider. The
+        last errors stay on record for the status; the windows and blocks are untouched (a
+        provider's 429 still holds).
+
+        Raises:
+            ConfigError: unknown provider or model; the message lists the valid ones.
+            StorageError: the state store cannot be reached, so nothing shared was cleared.
+        """
+        from llmswitch.planning import model_scope, provider_scope
+
+        name, sep, model = target.strip().partition("/")
+        providers = {p.name: p for p in self.settings.providers}
+        p = providers.get(name)
+        if p is None:
+            valid = ", ".join(providers) or "none"
+            raise ConfigError(
+                f"reset {target!r}: no provider {name!r}; configured providers: {valid} "
+                "(use PROVIDER or PROVIDER/MODEL)"
+            )
+        if sep:
+            if model not in p.models:
+                raise ConfigError(
+                    f"reset {target!r}: {name} has no model {model!r}; its models: "
+                    f"{', '.join(p.models)}"
+                )
+            scopes = [model_scope(name, model)]
+        else:
+            scopes = [
+                provider_scope(name),
+                *(key_scope(name, k.alias) for k in p.keys),
+                *(model_scope(name, m) for m in p.models),
+            ]
+        for scope in scopes:
+            self.store.clear_health(scope)
+        return scopes
+
     def _headroom(self, provider: Any) -> float:
         """The most room any key of ``provider`` has left (0 when the store cannot say: the
         provider goes last, and admission decides whether it can be called at all)."""

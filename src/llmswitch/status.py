@@ -11,6 +11,13 @@ Statuses: ``active`` (can take a call now), ``rate_limited`` (every key at a lim
 (no key configured, or disabled), ``degraded`` (the state store cannot be read, so the provider's
 shared limits cannot be checked and it is not called: see ``state``).
 
+A provider whose default model (the first of ``models``) has an open circuit is ``cooling_down``
+as well: a call without a model would go to that model, and the router skips it. The provider's
+own circuit is ``circuit`` with ``opened_at`` (when it opened) and ``opened_by`` (the kind of
+failure that opened it). ``models`` maps every model id, in configured order, to its own circuit
+(``circuit``, ``cooldown_until``, ``opened_at``, ``last_error_*``), because a model's 5xx,
+timeout or malformed reply cools that model only while connection failures cool the provider.
+
 ``state`` says which backend holds the limits and whether it answers: ``status`` is ``ok`` or
 ``degraded``; with ``fail_open`` true a degraded store admits on per-process limits instead.
 """
@@ -22,9 +29,9 @@ from typing import Any
 from llmswitch import health, ledger
 from llmswitch.config import ProviderSettings, Settings
 from llmswitch.errors import StorageError
-from llmswitch.planning import key_scope, provider_scope, provider_windows
+from llmswitch.planning import key_scope, model_scope, provider_scope, provider_windows
 from llmswitch.quota import admission_windows
-from llmswitch.state.base import Store
+from llmswitch.state.base import HealthRecord, Store
 from llmswitch.strategies import LatencyTracker
 
 
@@ -38,12 +45,26 @@ def provider_status(
 ) -> dict[str, Any]:
     record = store.get_health(provider_scope(p.name))
     circuit = health.assess_circuit(record, now=now)
+    model_records = {m: store.get_health(model_scope(p.name, m)) for m in p.models}
+    models = {m: _model_status(rec, now) for m, rec in model_records.items()}
+    default = models[p.models[0]] if p.models else None
+    # The provider is out while its own circuit or its default model's is open; the cooldown
+    # shown is then the one that ends last.
+    cooling = [
+        until
+        for until in (
+            circuit.until if circuit.state is health.CircuitState.OPEN else None,
+            default["cooldown_until"] if default is not None else None,
+        )
+        if until is not None
+    ]
+    cooldown_until = max(cooling) if cooling else circuit.until
     keys = [_key_status(p, k, store, now) for k in p.keys]
     windows = _sum_windows(keys)
     totals = today.get(p.name)
     if not p.enabled or not p.keys:
         status = "unavailable"
-    elif circuit.state is health.CircuitState.OPEN:
+    elif cooling:
         status = "cooling_down"
     elif all(k["status"] == "auth_failed" for k in keys):
         status = "auth_failed"
@@ -61,10 +82,12 @@ def provider_status(
         "requests_today": totals.requests if totals else 0,
         "requests_this_minute": windows.get("rpm", {}).get("used", 0),
         "windows": windows,
-        "cooldown_until": circuit.until,
-        "cooldown_remaining_s": max(0.0, circuit.until - now) if circuit.until else 0.0,
+        "cooldown_until": cooldown_until,
+        "cooldown_remaining_s": max(0.0, cooldown_until - now) if cooldown_until else 0.0,
         "circuit": circuit.state.value,
-        "last_error": _last_error(record),
+        **_opening(record, circuit.state),
+        "models": models,
+        "last_error": _last_error(_latest_error(record, *model_records.values())),
         "tokens_today": (totals.prompt_tokens + totals.completion_tokens) if totals else 0,
         "cost_today_usd": totals.cost_usd if totals else 0.0,
         "latency_ms": round(lat * 1000, 1) if lat is not None else None,
@@ -72,8 +95,32 @@ def provider_status(
     }
 
 
+def _opening(record: HealthRecord | None, state: health.CircuitState) -> dict[str, Any]:
+    """When and by what kind of failure a circuit that is not closed was opened (else None)."""
+    if record is None or state is health.CircuitState.CLOSED or not record.opened_at:
+        return {"opened_at": None, "opened_by": None}
+    return {"opened_at": record.opened_at, "opened_by": record.opened_by}
+
+
+def _model_status(record: HealthRecord | None, now: float) -> dict[str, Any]:
+    """One model's circuit on one provider, flat so a dashboard can show it as a row."""
+    circuit = health.assess_circuit(record, now=now)
+    return {
+        "circuit": circuit.state.value,
+        "cooldown_until": circuit.until if circuit.state is health.CircuitState.OPEN else None,
+        "opened_at": _opening(record, circuit.state)["opened_at"],
+        "last_error_kind": record.last_error_kind if record else None,
+        "last_error_at": record.last_error_at if record else None,
+        "last_error_message": record.last_error_message if record else None,
+    }
+
+
 def _configured(p: ProviderSettings) -> dict[str, Any]:
-    """What the settings say about a provider, whatever its state."""
+    """What the settings say about a provider, whatever its state.
+
+    Not ``models``: that maps each model id (in configured order) to its circuit, so both
+    callers add it with what they could read.
+    """
     return {
         "priority": p.priority,
         "rate_limit_per_minute": p.requests_per_minute,
@@ -82,7 +129,6 @@ def _configured(p: ProviderSettings) -> dict[str, Any]:
         "free": p.free,
         "api": p.api,
         "default_model": p.models[0] if p.models else None,
-        "models": list(p.models),
         "daily_budget_usd": p.daily_budget_usd,
     }
 
@@ -128,7 +174,14 @@ def _sum_windows(keys: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
     return out
 
 
-def _last_error(record: Any) -> dict[str, Any] | None:
+def _latest_error(*records: HealthRecord | None) -> HealthRecord | None:
+    """The record whose error is newest: a provider's last error is the last one of it or of
+    any of its models (a 5xx cools the model, yet the provider's row should still show it)."""
+    seen = [r for r in records if r is not None and r.last_error_at is not None]
+    return max(seen, key=lambda r: r.last_error_at or 0.0, default=None)
+
+
+def _last_error(record: HealthRecord | None) -> dict[str, Any] | None:
     if record is None or record.last_error_kind is None:
         return None
     return {
@@ -185,6 +238,9 @@ def _degraded_status(p: ProviderSettings, detail: str, now: float) -> dict[str, 
         "cooldown_until": None,
         "cooldown_remaining_s": 0.0,
         "circuit": "unknown",
+        "opened_at": None,
+        "opened_by": None,
+        "models": {m: _unknown_model() for m in p.models},
         "last_error": {"kind": "state_unavailable", "message": detail, "time": now},
         "tokens_today": 0,
         "cost_today_usd": 0.0,
@@ -193,4 +249,16 @@ def _degraded_status(p: ProviderSettings, detail: str, now: float) -> dict[str, 
             {"alias": k.alias, "masked": k.masked, "status": "degraded", "windows": {}}
             for k in p.keys
         ],
+    }
+
+
+def _unknown_model() -> dict[str, Any]:
+    """A model whose circuit cannot be read: the same keys as ``_model_status``, nothing known."""
+    return {
+        "circuit": "unknown",
+        "cooldown_until": None,
+        "opened_at": None,
+        "last_error_kind": None,
+        "last_error_at": None,
+        "last_error_message": None,
     }
