@@ -9,7 +9,10 @@ import httpx
 import openai
 import pytest
 
+from llmswitch.errors import MalformedReply
 from llmswitch.testing import SimulatorHandle
+from llmswitch.wire import CallContext, StreamEvent, wire_for
+from llmswitch.wire.base import StreamDecoder
 
 from .conftest import HELLO, KEYS, MODELS, gemini_body, native, sdk
 
@@ -194,6 +197,108 @@ def test_no_done(sim: SimulatorHandle) -> None:
     sim.set_fault("groq", "no_done")
     lines = _stream(sim)
     assert "[DONE]" not in lines and json.loads(lines[-1])["choices"][0]["finish_reason"] == "stop"
+
+
+def _raw_lines(sim: SimulatorHandle, provider: str, *, usage: bool = True) -> list[str]:
+    """Every body line of a streamed chat completion (raises what httpx raises)."""
+    body: dict[str, object] = {"model": MODELS[provider], "messages": HELLO, "stream": True}
+    if usage:
+        body["stream_options"] = {"include_usage": True}
+    lines: list[str] = []
+    with httpx.stream(
+        "POST",
+        sim.provider_base_url(provider) + "/chat/completions",
+        json=body,
+        headers={"Authorization": f"Bearer {KEYS[provider]}"},
+        timeout=2.0,
+    ) as r:
+        lines.extend(r.iter_lines())
+    return lines
+
+
+def _without_ids(lines: list[str]) -> list[object]:
+    """The data of SSE lines with the per-request ids dropped, to compare two requests."""
+    out: list[object] = []
+    for line in lines:
+        if line.startswith("data: {"):
+            chunk = json.loads(line[6:])
+            chunk.pop("id", None)
+            chunk.get("x_groq", {}).pop("id", None)
+            out.append(chunk)
+        elif line.startswith("data: "):
+            out.append(line[6:])
+    return out
+
+
+def _decode(wire: str, lines: list[str]) -> tuple[list[StreamEvent], StreamDecoder]:
+    decoder = wire_for(wire).stream_decoder(CallContext("sim", "m", "main"))
+    events = [e for line in lines for e in decoder.feed(line)]
+    return events + decoder.close(), decoder
+
+
+@pytest.mark.parametrize("provider", ["groq", "openai", "together"])
+def test_no_done_keeps_the_finish_and_usage_chunks(sim: SimulatorHandle, provider: str) -> None:
+    healthy = [line for line in _raw_lines(sim, provider) if line.startswith("data: ")]
+    sim.set_fault(provider, "no_done")
+    lines = [line for line in _raw_lines(sim, provider) if line.startswith("data: ")]
+    assert healthy[-1] == "data: [DONE]"
+    assert _without_ids(lines) == _without_ids(healthy[:-1])  # only [DONE] is missing
+    last = json.loads(lines[-1][6:])  # the usage chunk (Together: usage on the finish chunk)
+    assert last["usage"]["completion_tokens"] == 16
+    assert any(c["finish_reason"] for line in lines for c in json.loads(line[6:])["choices"])
+
+
+def test_no_done_stream_is_sound_to_the_decoder(sim: SimulatorHandle) -> None:
+    full = sdk(sim, "openai").chat.completions.create(model=MODELS["openai"], messages=HELLO)
+    sim.set_fault("openai", "no_done")
+    events, _ = _decode("openai", _raw_lines(sim, "openai"))
+    assert "".join(e.text for e in events) == full.choices[0].message.content
+    assert [e.usage for e in events if e.usage][-1].completion_tokens == 16
+    assert events[-1].done
+
+
+def test_malformed_sse_is_one_bad_event_then_the_whole_stream(sim: SimulatorHandle) -> None:
+    healthy = _raw_lines(sim, "openai")
+    sim.set_fault("openai", {"kind": "malformed_sse", "after_chunks": 2})
+    lines = _raw_lines(sim, "openai")
+    data = [line[6:] for line in lines if line.startswith("data: ")]
+    bad = [d for d in data if d != "[DONE]" and not _is_json(d)]
+    assert len(bad) == 1 and data.index(bad[0]) == 2
+    assert _without_ids(["data: " + d for d in data if d not in bad]) == _without_ids(healthy)
+    events, decoder = _decode("openai", lines)
+    healthy_events, _ = _decode("openai", healthy)
+    assert "".join(e.text for e in events) == "".join(e.text for e in healthy_events)
+    assert decoder.skipped_events == 1 and decoder.first_bad_event is not None
+    assert events[-1].done and events[-1] == healthy_events[-1]
+
+
+def test_gemini_native_malformed_sse_and_no_finish_cut(sim: SimulatorHandle) -> None:
+    url = f"/v1beta/models/{MODELS['gemini']}:streamGenerateContent?alt=sse"
+    healthy = native(sim).post(url, json=gemini_body()).text.splitlines()
+    sim.set_fault("gemini", {"kind": "malformed_sse", "after_chunks": 1})
+    lines = native(sim).post(url, json=gemini_body()).text.splitlines()
+    events, decoder = _decode("gemini", lines)
+    healthy_events, _ = _decode("gemini", healthy)
+    assert "".join(e.text for e in events) == "".join(e.text for e in healthy_events)
+    assert decoder.skipped_events == 1 and events[-1].done
+    assert events[-1].usage == healthy_events[-1].usage
+
+
+def test_cut_stream_is_malformed_to_the_decoder(sim: SimulatorHandle) -> None:
+    sim.set_fault("groq", {"kind": "cut_stream", "after_chunks": 2})
+    lines: list[str] = []
+    with (
+        pytest.raises(httpx.RemoteProtocolError),
+        httpx.stream(
+            "POST",
+            sim.provider_base_url("groq") + "/chat/completions",
+            json={"model": GROQ, "messages": HELLO, "stream": True},
+            headers={"Authorization": f"Bearer {KEYS['groq']}"},
+        ) as r,
+    ):
+        lines.extend(r.iter_lines())
+    with pytest.raises(MalformedReply, match="terminator"):
+        _decode("openai", lines)
 
 
 def test_error_in_200(sim: SimulatorHandle) -> None:

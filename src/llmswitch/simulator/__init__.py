@@ -20,6 +20,9 @@ Tokens (deterministic, so tests can predict usage)
     ``max_completion_tokens`` / ``maxOutputTokens`` (then finish ``length`` / ``MAX_TOKENS``):
     ``"Simulated reply from <provider>/<model> to: <first six words of the last user message>
     ..."`` padded with filler. Streams send ``chunk_tokens`` (default 4) words per chunk.
+    After an assistant prefill (the last message is ``assistant``, Gemini native ``model``) the
+    reply continues it: that answer minus as many leading words as the prefill has, so prefill
+    + " " + reply is the usual answer at the usual length (then capped as above).
     Both prompt and completion tokens count against the token windows.
 
 Limits (per provider, per key, per model; OpenRouter's ``:free`` models share one pool per key)
@@ -41,12 +44,20 @@ Faults (``set_fault(provider, fault, model=None)``, ``POST /_sim/faults``, ``[[f
     dropped mid-body); ``{"kind": "stall", "after_chunks": 2}``; ``{"kind": "malformed_sse",
     "after_chunks": 1}`` (one broken event, then the rest); ``{"kind": "no_done"}``;
     ``{"kind": "error_in_200"}`` (a 200 whose body is an error, or a mid-stream error event);
-    ``{"kind": "context_length"}``; ``{"kind": "content_filter"}``.
+    ``{"kind": "context_length"}``; ``{"kind": "content_filter"}``; ``{"kind":
+    "reject_prefill"}`` (a request ending in an assistant prefill gets a 400 "assistant message
+    prefill is not supported for this model": OpenAI-style ``code: prefill_not_supported``,
+    ``param: messages``; Google 400 ``INVALID_ARGUMENT``; OpenRouter's envelope with the upstream
+    error in ``metadata.raw``). A model can refuse prefills for good: ``prefill = false`` in its
+    ``[providers.<p>.models."<id>"]`` table.
     Any fault takes ``"for_seconds": 60`` (active for that long on the simulator's clock from when
     it was set, then healthy) and ``"count": N`` (only the next N matching requests). Strings
     ``"503"`` or ``"hang"`` are shortcuts. A model's own fault wins over the provider-wide one;
     setting a fault replaces the previous one in that slot. Stream-only kinds (cut_stream, stall,
-    malformed_sse, no_done) leave non-streaming requests alone.
+    malformed_sse, no_done) leave non-streaming requests alone, and reject_prefill leaves
+    requests without a prefill alone; neither uses up a ``count`` on them. ``no_done`` sends
+    every chunk (the finish chunk and, when asked for, the usage chunk) and omits only ``data:
+    [DONE]``; ``malformed_sse`` inserts one unparsable event and then sends the whole stream.
 
 Choices where the reference says "unconfirmed" (or is silent)
     - Groq: retired ids shut down in 2026 answer 404 ``model_not_found`` (as observed); older

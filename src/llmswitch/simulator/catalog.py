@@ -30,11 +30,16 @@ DEFAULT_REPLY_TOKENS = 16
 
 @dataclass(frozen=True, slots=True)
 class ModelInfo:
-    """One servable model: its id, context window and (optional) own reply length."""
+    """One servable model: its id, context window and (optional) own reply length.
+
+    ``prefill`` says whether the model continues a trailing assistant message (most do); one
+    that does not answers such a request with a 400, as some real models do.
+    """
 
     id: str
     context_window: int
     reply_tokens: int | None = None
+    prefill: bool = True
 
 
 @dataclass(slots=True)

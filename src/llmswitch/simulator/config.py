@@ -14,6 +14,7 @@ Shape (see ``examples/simulator.toml`` for a commented file)::
     [providers.groq.models."my-model"]
     context_window = 8192
     reply_tokens = 8
+    prefill = false            # refuse a trailing assistant message with a 400 (default true)
 
     [providers.groq.key_limits."gsk_test_2"]
     rpm = 5
@@ -110,9 +111,16 @@ def _apply_provider(cfg: SimConfig, spec: ProviderSpec, table: dict[str, Any]) -
             model_id,
             int(info.get("context_window", default_window)),
             None if info.get("reply_tokens") is None else int(info["reply_tokens"]),
+            _flag(info.get("prefill", True), f"{where}.models.{model_id}.prefill"),
         )
     for key, values in table.get("key_limits", {}).items():
         cfg.key_limits[(spec.name, key_id(key))] = _limit_values(values, f"{where}.key_limits")
+
+
+def _flag(value: Any, where: str) -> bool:
+    if not isinstance(value, bool):
+        raise SimConfigError(f"{where}: must be true or false, got {value!r}")
+    return value
 
 
 def _limit_values(values: dict[str, Any], where: str) -> dict[str, int | None]:

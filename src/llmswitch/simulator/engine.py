@@ -1,9 +1,15 @@
 """The request flow every simulated chat endpoint shares, and the ``Flavour`` it is shaped by.
 
-Order of checks, as real providers do it: key -> body and model -> context window -> injected
-fault -> rate windows -> reply. A request refused before the windows does not count against them;
-one that was served (even partly, as a cut stream) does. A ``Flavour`` supplies the provider's
-own request parsing, error bodies, headers and stream dialect; the engine decides which to use.
+Order of checks, as real providers do it: key -> body and model -> context window -> prefill
+capability -> injected fault -> rate windows -> reply. A request refused before the windows does
+not count against them; one that was served (even partly, as a cut stream) does. A ``Flavour``
+supplies the provider's own request parsing, error bodies, headers and stream dialect; the
+engine decides which to use.
+
+A request whose last message is the assistant's (a prefill: "continue from here") gets the rest
+of the answer it would otherwise have had, so prefill + reply reads as one answer of the usual
+length; a model marked ``prefill = false``, or under a ``reject_prefill`` fault, refuses it with
+a 400 in the provider's shape instead.
 """
 
 from __future__ import annotations
@@ -53,6 +59,8 @@ class Call:
     created: int
     include_usage: bool = False
     context_window: int = 0
+    prefill: bool = False  # the last message is the assistant's: the reply continues it
+    prefill_ok: bool = True  # the model accepts such a request
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -77,6 +85,17 @@ def reply_words(provider: str, model: str, prompt: str, count: int) -> list[str]
     return words[:count]
 
 
+def prefill_text(messages: list[dict[str, Any]]) -> str | None:
+    """The text of a trailing assistant message (Gemini's ``model`` role too), else None.
+
+    An assistant turn that calls tools is the model's finished turn, not a prefill.
+    """
+    last = messages[-1] if messages else {}
+    if last.get("role") in ("assistant", "model") and not last.get("tool_calls"):
+        return content_text(last.get("content"))
+    return None
+
+
 def last_user_text(messages: list[dict[str, Any]]) -> str:
     for message in reversed(messages):
         if message.get("role") == "user":
@@ -95,9 +114,15 @@ def new_call(
     messages: list[dict[str, Any]],
     cap: int | None,
 ) -> Call:
-    """The call and its deterministic reply: ``reply_tokens`` capped at the caller's maximum."""
-    wanted = sim.reply_tokens(provider, info)
-    count = min(wanted, cap) if cap is not None else wanted
+    """The call and its deterministic reply: ``reply_tokens`` capped at the caller's maximum.
+
+    After an assistant prefill the reply is the continuation: the usual answer without as many
+    leading words as the prefill has, then capped; the prefill's own words are not repeated.
+    """
+    prefill = prefill_text(messages)
+    full = reply_words(provider, model, last_user_text(messages), sim.reply_tokens(provider, info))
+    rest = full[len(prefill.split()) :] if prefill is not None else full
+    count = min(len(rest), cap) if cap is not None else len(rest)
     return Call(
         provider=provider,
         model=model,
@@ -105,12 +130,14 @@ def new_call(
         stream=False,
         prompt_tokens=count_prompt_tokens(messages),
         completion_tokens=count,
-        capped=count < wanted,
+        capped=count < len(rest),
         max_tokens=cap,
-        words=reply_words(provider, model, last_user_text(messages), count),
+        words=rest[:count],
         rid=f"{id_prefix}{sim.next_id():012d}",
         created=int(sim.clock()),
         context_window=info.context_window,
+        prefill=prefill is not None,
+        prefill_ok=info.prefill,
     )
 
 
@@ -147,6 +174,8 @@ class Flavour(ABC):
     def server_error(self, status: int) -> Reply: ...
     @abstractmethod
     def context_error(self, call: Call) -> Reply: ...
+    @abstractmethod
+    def prefill_error(self, call: Call) -> Reply: ...
     @abstractmethod
     def content_filter(self, call: Call) -> Reply: ...
     @abstractmethod
@@ -186,7 +215,11 @@ async def handle(flavour: Flavour, ex: Exchange) -> None:
 
 async def _serve(flavour: Flavour, ex: Exchange, call: Call, now: float) -> None:
     sim = flavour.sim
-    fault = sim.pick_fault(call.provider, call.model, stream=call.stream)
+    if call.prefill and not call.prefill_ok:  # the model's capability, before any fault
+        reply = flavour.prefill_error(call)
+        _record_call(sim, call, now, reply.status, reply.outcome, served=False)
+        return await ex.respond(reply)
+    fault = sim.pick_fault(call.provider, call.model, stream=call.stream, prefill=call.prefill)
     if fault is not None and await _early_fault(flavour, ex, call, fault, now):
         return
     verdict = sim.admit(call.provider, call.key, call.model, _cost(call))
@@ -239,6 +272,8 @@ def _fault_reply(flavour: Flavour, call: Call, fault: Fault) -> Reply | None:
         return flavour.context_error(call)
     if kind == "content_filter":
         return flavour.content_filter(call)
+    if kind == "reject_prefill":  # picked only for a request that ends in a prefill
+        return flavour.prefill_error(call)
     if kind == "error_in_200" and not call.stream:
         return flavour.error_in_200(call)
     return None

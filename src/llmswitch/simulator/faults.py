@@ -30,9 +30,11 @@ KINDS = frozenset(
         "error_in_200",
         "context_length",
         "content_filter",
+        "reject_prefill",
     }
 )
 STREAM_ONLY = frozenset({"cut_stream", "stall", "malformed_sse", "no_done"})
+PREFILL_ONLY = frozenset({"reject_prefill"})  # only requests ending in an assistant turn
 _FIELDS = frozenset(
     {
         "kind",
@@ -135,11 +137,14 @@ class FaultBook:
                 if provider is None or (slot[0] == provider and (model in (None, slot[1]))):
                     del self._faults[slot]
 
-    def pick(self, provider: str, model: str, *, now: float, stream: bool) -> Fault | None:
+    def pick(
+        self, provider: str, model: str, *, now: float, stream: bool, prefill: bool = False
+    ) -> Fault | None:
         """The fault that hits this request (consuming one of its ``count``), or None.
 
         A model's own fault wins over the provider-wide one. ``error_rate`` rolls its seeded
-        dice; stream-only kinds leave non-streaming requests alone (and unconsumed).
+        dice; stream-only kinds leave non-streaming requests alone (and unconsumed), and
+        ``reject_prefill`` likewise leaves requests without an assistant prefill alone.
         """
         with self._lock:
             for slot in ((provider, model), (provider, None)):
@@ -147,6 +152,8 @@ class FaultBook:
                 if fault is None or not fault.active(now):
                     continue
                 if fault.kind in STREAM_ONLY and not stream:
+                    return None
+                if fault.kind in PREFILL_ONLY and not prefill:
                     return None
                 if fault.kind == "error_rate" and fault.rng.random() >= fault.rate:
                     return None

@@ -154,6 +154,13 @@ class GoogleErrors(Flavour):
         )
         return self.wrap(400, google_error(400, message), "context_too_long")
 
+    def prefill_error(self, call: Call) -> Reply:
+        message = (
+            "Please ensure that the last turn is a user turn: assistant message prefill is not "
+            "supported for this model."
+        )
+        return self.wrap(400, google_error(400, message), "prefill_rejected")
+
     def rate_limited(self, call: Call, fault: Fault) -> Reply:
         if fault.retry_after is None:  # the older variant, with no details at all
             body = google_error(429, "Resource has been exhausted (e.g. check quota).")

@@ -25,6 +25,7 @@ WINDOW_WORDS = {
     "tpd": "tokens per day (TPD)",
 }
 Problem = tuple[str, str | None, str | None]  # message, param, code
+PREFILL_REFUSED = "assistant message prefill is not supported for this model"
 
 
 def validate_messages(messages: Any) -> Problem | None:
@@ -279,6 +280,16 @@ class OpenAIFlavour(Flavour):
             "context_length_exceeded",
             "messages",
             outcome="context_too_long",
+        )
+
+    def prefill_error(self, call: Call) -> Reply:
+        return self.error(
+            400,
+            PREFILL_REFUSED,
+            "invalid_request_error",
+            "prefill_not_supported",
+            "messages",
+            outcome="prefill_rejected",
         )
 
     def content_filter(self, call: Call) -> Reply:

@@ -10,6 +10,7 @@ failure is a chunk with a top-level ``error`` and ``finish_reason: "error"``.
 
 from __future__ import annotations
 
+import json
 import math
 from typing import Any
 
@@ -17,7 +18,7 @@ from llmswitch.simulator.asgi import Reply, sse
 from llmswitch.simulator.engine import Call, StreamPlan
 from llmswitch.simulator.faults import Fault
 from llmswitch.simulator.limits import Snapshot, Violation, ceil_seconds
-from llmswitch.simulator.openai_dialect import OpenAIFlavour
+from llmswitch.simulator.openai_dialect import PREFILL_REFUSED, OpenAIFlavour
 from llmswitch.simulator.stats import key_tail
 
 PRICE_IN, PRICE_OUT = 0.50e-6, 2.15e-6  # USD per token for every paid simulated model
@@ -133,6 +134,19 @@ class OpenRouterFlavour(OpenAIFlavour):
 
     def bad_request(self, message: str, param: str | None, code: str | None) -> Reply:
         return self.or_error(400, message, "bad_request")
+
+    def prefill_error(self, call: Call) -> Reply:
+        """OpenRouter's envelope, the upstream's own refusal in ``metadata.raw``."""
+        raw = {
+            "error": {
+                "message": PREFILL_REFUSED,
+                "type": "invalid_request_error",
+                "param": "messages",
+                "code": "prefill_not_supported",
+            }
+        }
+        meta = {"raw": json.dumps(raw), "provider_name": "Simulated"}
+        return self.or_error(400, PREFILL_REFUSED, "prefill_rejected", meta)
 
     def auth_error(self, state: str, key: str | None) -> Reply:
         message = "Missing Authentication header" if state == "missing" else "User not found."

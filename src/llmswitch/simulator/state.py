@@ -164,8 +164,10 @@ class Simulator:
             pool.day.expire(now)
             return pool.snapshot(self.limits_for(provider, key), now)
 
-    def pick_fault(self, provider: str, model: str, *, stream: bool) -> Fault | None:
-        return self.faults.pick(provider, model, now=self.clock(), stream=stream)
+    def pick_fault(
+        self, provider: str, model: str, *, stream: bool, prefill: bool = False
+    ) -> Fault | None:
+        return self.faults.pick(provider, model, now=self.clock(), stream=stream, prefill=prefill)
 
     def next_id(self) -> int:
         return next(self._ids)
