@@ -15,6 +15,7 @@
     │   ├── ServerError             5xx, overloaded, an error inside a 200; cool the provider down
     │   ├── Timeout                 no answer in time
     │   ├── ConnectionFailed        refused, reset, DNS
+    │   │   └── LocalFault          the cause is on this machine (EMFILE, no route): no cooldown
     │   └── MalformedReply          unparsable reply or a stream cut/stalled/garbled
     └── AllProvidersFailed          every candidate refused or failed; ``attempts`` lists each one
 
@@ -117,6 +118,41 @@ class ConnectionFailed(ProviderError):
 
 class MalformedReply(ProviderError):
     kind = FailureKind.MALFORMED_REPLY
+
+
+class LocalFault(ConnectionFailed):
+    """The call could not leave this machine: the cause is ours, not the provider's; nothing is
+    cooled down.
+
+    Out of file descriptors (EMFILE/ENFILE), buffers or memory (ENOBUFS/ENOMEM), no route or the
+    network down (ENETUNREACH/ENETDOWN), no local port (EADDRNOTAVAIL): every provider would fail
+    the same way, so blaming this one would cool down a healthy provider. It stays a
+    ``ConnectionFailed`` (same ``kind``) so callers that only know that class still handle it.
+    ``cause`` names the errno and its text (``"EMFILE: Too many open files"``).
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        cause: str,
+        provider: str = "",
+        model: str = "",
+        key_alias: str = "",
+        status: int | None = None,
+        retry_after: float | None = None,
+        window: str | None = None,
+    ) -> None:
+        super().__init__(
+            message,
+            provider=provider,
+            model=model,
+            key_alias=key_alias,
+            status=status,
+            retry_after=retry_after,
+            window=window,
+        )
+        self.cause = cause
 
 
 ERROR_BY_KIND: dict[FailureKind, type[ProviderError]] = {

@@ -7,7 +7,10 @@ constructor argument and build one only when none is given.
 
 Each library's exceptions are translated in exactly one place (``_httpx_errors``,
 ``_aiohttp_errors``), most specific first and always ``from exc``: timeouts and stalls become
-``errors.Timeout``; refused, reset, cut or garbled connections become ``errors.ConnectionFailed``.
+``errors.Timeout``; refused, reset, cut or garbled connections become ``errors.ConnectionFailed``,
+except when the exception chain holds a local cause (``LOCAL_ERRNOS``: out of file descriptors,
+buffers or memory, no route, no local port): that becomes ``errors.LocalFault``, so the router does
+not cool down a provider for a fault of this machine's.
 Nothing else in llmswitch catches ``httpx`` or ``aiohttp`` exceptions. HTTP statuses are not
 errors here: the wire classifies them.
 
@@ -22,7 +25,10 @@ Example:
 from __future__ import annotations
 
 import asyncio
+import errno
 import json
+import os
+import socket
 from collections.abc import AsyncIterator, Iterator, Mapping
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
@@ -31,13 +37,28 @@ from typing import TYPE_CHECKING
 import httpx
 
 from llmswitch import errors
-from llmswitch.wire.base import CallContext, HttpRequest
+from llmswitch.wire.base import CallContext, HttpRequest, redact
 
 if TYPE_CHECKING:
     import aiohttp
 
 SERVER_EXTRA = "pip install 'llmswitch[server]'"
 DEFAULT_MAX_CONNECTIONS = 100
+
+LOCAL_ERRNOS = frozenset(
+    {
+        errno.EMFILE,  # this process is out of file descriptors
+        errno.ENFILE,  # the whole system is
+        errno.ENOBUFS,  # no socket buffer space
+        errno.ENOMEM,  # no kernel memory for the socket
+        errno.ENETUNREACH,  # no route from here to that network
+        errno.ENETDOWN,  # our interface is down
+        errno.EADDRNOTAVAIL,  # no local port/address left to bind
+    }
+)
+"""Socket errnos whose cause is this machine, not the provider: another provider would fail the
+same way, so the call fails as ``errors.LocalFault`` and nothing is cooled down."""
+_CHAIN_LIMIT = 32  # links followed at most; chains are short, this only guards against cycles
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,6 +85,49 @@ def _describe(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
+def _chain(exc: BaseException) -> list[BaseException]:
+    """``exc`` and what it wraps: ``__cause__``, ``__context__`` and aiohttp's ``os_error``."""
+    links: list[BaseException] = []
+    todo: list[BaseException] = [exc]
+    while todo and len(links) < _CHAIN_LIMIT:
+        link = todo.pop(0)
+        if any(link is seen for seen in links):
+            continue
+        links.append(link)
+        wrapped = (link.__cause__, link.__context__, getattr(link, "os_error", None))
+        todo.extend(w for w in wrapped if isinstance(w, BaseException))
+    return links
+
+
+def _local_cause(exc: BaseException, *, dns: tuple[type[BaseException], ...] = ()) -> str | None:
+    """The local cause in ``exc``'s chain, as ``"EMFILE: Too many open files"``, or ``None``.
+
+    A DNS failure anywhere in the chain (``socket.gaierror`` or a library's ``dns`` types) means
+    "not local": a resolver error's number is an ``EAI_*`` code that can equal an errno in
+    ``LOCAL_ERRNOS`` (``EAI_BADHINTS`` is 12, as ``ENOMEM`` is, on macOS), and whether every host
+    failing to resolve is our fault is for the router to judge, not one call.
+    """
+    links = _chain(exc)
+    if any(isinstance(link, (socket.gaierror, *dns)) for link in links):
+        return None
+    for link in links:
+        if isinstance(link, OSError) and link.errno in LOCAL_ERRNOS:
+            name = errno.errorcode.get(link.errno, str(link.errno))
+            return f"{name}: {link.strerror or os.strerror(link.errno)}"
+    return None
+
+
+def _local_fault(ctx: CallContext, exc: BaseException, cause: str) -> errors.LocalFault:
+    """A ``LocalFault`` carrying ``ctx``'s attributes and a redacted message, as ``ctx.error``."""
+    return errors.LocalFault(
+        redact(f"could not leave this machine: {cause} ({_describe(exc)})"),
+        cause=cause,
+        provider=ctx.provider,
+        model=ctx.model,
+        key_alias=ctx.key_alias,
+    )
+
+
 # --- httpx (sync) ------------------------------------------------------------------------------
 
 
@@ -74,7 +138,9 @@ def _httpx_errors(
     """The one place httpx exceptions become ours.
 
     ``in_stream``: we are reading a stream's body, so a broken connection is a cut stream
-    (``MalformedReply``, as the error tree files it), not a failure to connect.
+    (``MalformedReply``, as the error tree files it), not a failure to connect. A connect failure
+    whose chain holds a local cause (httpcore raises ``ConnectError`` from the ``OSError``) is a
+    ``LocalFault``.
     """
     try:
         yield
@@ -88,8 +154,12 @@ def _httpx_errors(
     except (httpx.NetworkError, httpx.RemoteProtocolError) as exc:
         if in_stream:
             raise ctx.error(errors.MalformedReply, f"stream cut ({_describe(exc)})") from exc
+        if (cause := _local_cause(exc)) is not None:
+            raise _local_fault(ctx, exc, cause) from exc
         raise ctx.error(errors.ConnectionFailed, _describe(exc)) from exc
     except httpx.RequestError as exc:  # connect, protocol, proxy, unsupported URL
+        if (cause := _local_cause(exc)) is not None:
+            raise _local_fault(ctx, exc, cause) from exc
         raise ctx.error(errors.ConnectionFailed, _describe(exc)) from exc
 
 
@@ -204,8 +274,14 @@ def _require_aiohttp() -> None:
 def _aiohttp_errors(
     ctx: CallContext, *, stall: float | None = None, in_stream: bool = False
 ) -> Iterator[None]:
-    """The one place aiohttp exceptions become ours (``in_stream`` as in ``_httpx_errors``)."""
+    """The one place aiohttp exceptions become ours (``in_stream`` as in ``_httpx_errors``).
+
+    A local cause (on a ``ClientConnectorError`` it is the ``os_error``) makes a ``LocalFault``;
+    ``ClientConnectorDNSError`` counts as DNS, whose ``errno`` is the resolver's ``EAI_*`` code.
+    """
     import aiohttp
+
+    dns = (aiohttp.ClientConnectorDNSError,)
 
     cut = errors.MalformedReply if in_stream else errors.ConnectionFailed
 
@@ -219,8 +295,12 @@ def _aiohttp_errors(
     except aiohttp.ClientPayloadError as exc:
         raise ctx.error(cut, f"reply cut short ({_describe(exc)})") from exc
     except aiohttp.ClientError as exc:  # connector, disconnect, reset, protocol, invalid URL
+        if not in_stream and (cause := _local_cause(exc, dns=dns)) is not None:
+            raise _local_fault(ctx, exc, cause) from exc
         raise ctx.error(cut, _describe(exc)) from exc
     except OSError as exc:  # a socket error aiohttp let through unwrapped
+        if not in_stream and (cause := _local_cause(exc, dns=dns)) is not None:
+            raise _local_fault(ctx, exc, cause) from exc
         raise ctx.error(cut, _describe(exc)) from exc
 
 
