@@ -58,9 +58,11 @@ def sim_toml(
     lines = ["[llmswitch]", f'state = "{state}"', extra, ""]
     for name, url in urls.items():
         lines.append(f"[providers.{name}]")
-        lines.append(f'base_url = "{url}"')
+        if "base_url" not in (providers or {}).get(name, {}):
+            lines.append(f'base_url = "{url}"')
         for key, value in (providers or {}).get(name, {}).items():
-            lines.append(f"{key} = {value!r}".replace("'", '"'))
+            text = str(value).lower() if isinstance(value, bool) else repr(value)
+            lines.append(f"{key} = {text}".replace("'", '"'))
         lines.append("")
     return "\n".join(lines)
 

@@ -65,6 +65,18 @@ class _FileGlobal(BaseModel):
         None, description="a number of seconds >= 0 (0 turns stall detection off)"
     )
     max_wait_seconds: _Seconds | None = Field(None, description="a number of seconds >= 0")
+    probe_after_seconds: _Seconds | None = Field(
+        None, description="a number of seconds >= 0 (0: first probe after cooldown_seconds)"
+    )
+    failures_to_trip: int | None = Field(None, ge=1, description="an integer >= 1")
+    retries: int | None = Field(None, ge=0, le=10, description="an integer from 0 to 10")
+    retry_backoff_seconds: _Seconds | None = Field(None, description="a number of seconds >= 0")
+    retry_after_max_seconds: _Seconds | None = Field(None, description="a number of seconds >= 0")
+    retry_timeouts: bool | None = Field(None, description="true or false")
+    first_token_seconds: _Seconds | None = Field(
+        None, description="a number of seconds >= 0 (0 turns the first-token limit off)"
+    )
+    stream_continuation: bool | None = Field(None, description="true or false")
 
 
 class _FileProvider(BaseModel):
@@ -108,6 +120,15 @@ class _FileProvider(BaseModel):
     )
     headers: dict[str, str] | None = Field(None, description="a table of header = string value")
     api_key: _Text | None = Field(None, description="a non-empty string")
+    cooldown_seconds: _Seconds | None = Field(None, description="a number of seconds >= 0")
+    probe_after_seconds: _Seconds | None = Field(None, description="a number of seconds >= 0")
+    failures_to_trip: int | None = Field(None, ge=1, description="an integer >= 1")
+    retries: int | None = Field(None, ge=0, le=10, description="an integer from 0 to 10")
+    first_token_seconds: _Seconds | None = Field(None, description="a number of seconds >= 0")
+    stream_continuation: bool | None = Field(None, description="true or false")
+    prefill: dict[str, bool] | None = Field(
+        None, description="a table of model = true/false (continues a trailing assistant turn)"
+    )
 
 
 def _webhook_url(value: str) -> str:
@@ -137,13 +158,9 @@ class _FileAlerts(BaseModel):
     webhook_url: Annotated[str, AfterValidator(_webhook_url)] | None = Field(
         None, description="an http:// or https:// URL with a host"
     )
-    webhook_timeout_seconds: float | None = Field(
-        None, gt=0, description="a number of seconds > 0"
-    )
+    webhook_timeout_seconds: float | None = Field(None, gt=0, description="a number of seconds > 0")
     webhook_retries: int | None = Field(None, ge=0, le=10, description="an integer from 0 to 10")
-    recent_limit: int | None = Field(
-        None, ge=1, le=1000, description="an integer from 1 to 1000"
-    )
+    recent_limit: int | None = Field(None, ge=1, le=1000, description="an integer from 1 to 1000")
 
 
 class _File(BaseModel):
@@ -164,7 +181,7 @@ class _File(BaseModel):
 
 # --- Turning validation errors into messages that name the file, the key and the fix -------
 
-_DICT_FIELDS = frozenset({"prices", "context_windows", "headers"})
+_DICT_FIELDS = frozenset({"prices", "context_windows", "headers", "prefill"})
 
 
 def _toml_key(part: str | int) -> str:

@@ -1,8 +1,9 @@
-"""The decisions of one attempt: admit a candidate, settle a success, act on a failure.
+"""The store side of one attempt: admit a candidate, settle a success, carry out a verdict.
 
-Shared verbatim by the sync and async routers, which differ only in how they send and wait.
-Every decision reads time from the injected clock and state from the store; nothing here does
-network I/O. The failure table (one row per ``FailureKind``) lives in ``act_on_failure``.
+The call machine (``call.py``) decides; this module reads and writes the state store for it:
+admission (circuits per provider and model, probes, auth, budget, windows), settlement and the
+ledger, learning limits from headers, and putting a target out of service when ``health.verdict``
+says so. Nothing here does network I/O or reads the real time except for latency.
 """
 
 from __future__ import annotations
@@ -11,14 +12,14 @@ import logging
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from enum import Enum
+from typing import TypeVar
 
 from llmswitch import health, ledger
 from llmswitch.clock import Clock
 from llmswitch.config import ProviderSettings, Settings
 from llmswitch.errors import AllProvidersFailed, ProviderError, StorageError
 from llmswitch.events import AttemptFinished, CircuitChanged, Failover, Sink, emit
-from llmswitch.planning import Candidate, provider_scope, provider_windows
+from llmswitch.planning import Candidate, model_scope, provider_scope, provider_windows
 from llmswitch.quota import (
     LimitObservation,
     admission_windows,
@@ -32,14 +33,9 @@ from llmswitch.types import Attempt, FailureKind, Usage
 from llmswitch.wire.headers import read_limit_headers
 
 log = logging.getLogger("llmswitch")
+T = TypeVar("T")
 
 DEFAULT_RATE_LIMIT_WAIT = 60.0  # a 429 that names no wait: one minute window
-
-
-class Action(Enum):
-    NEXT = "fail over"
-    RAISE = "fail the call"
-    LARGER_CONTEXT = "try a larger context"
 
 
 @dataclass(slots=True)
@@ -54,6 +50,9 @@ class Ticket:
     had_failures: bool
     timer: float = 0.0  # time.perf_counter() at admission: latency is real time, not the clock's
     learned: dict[str, int] | None = None  # the key's learned limits read at admission
+    probe_scope: str | None = None  # the half-open circuit whose probe this attempt holds
+    provider_failures: int = 0  # consecutive failures of the provider's circuit at admission
+    model_failures: int = 0  # ... and of the model's
 
 
 class AttemptCore:
@@ -71,6 +70,8 @@ class AttemptCore:
         self.clock = clock
         self.sinks = tuple(sinks)
         self.latency = latency or LatencyTracker()
+        #: (provider, model) pairs seen refusing an assistant prefill (a 400 to a continuation)
+        self.no_prefill: set[tuple[str, str]] = set()
 
     # -- admission ---------------------------------------------------------------------------
     def admit(self, cand: Candidate, estimate: int, min_context: int) -> Ticket | Attempt:
@@ -89,16 +90,26 @@ class AttemptCore:
         p = cand.provider
         if min_context and 0 < cand.context_window < min_context:
             return self._skip(cand, FailureKind.CONTEXT_TOO_LONG, "context window too small")
-        view = self.store.admission_view(provider_scope(p.name), cand.scope)
-        circuit = health.assess_circuit(view.provider_health, now=now)
-        if circuit.state is health.CircuitState.OPEN:
-            assert circuit.until is not None
-            return self._skip(cand, FailureKind.COOLING_DOWN, "cooling down", circuit.until - now)
-        probing = circuit.state is health.CircuitState.HALF_OPEN
-        if probing and not self.store.try_acquire_probe(
-            provider_scope(p.name), now=now, ttl=self.settings.timeout_seconds + 5
-        ):
-            return self._skip(cand, FailureKind.COOLING_DOWN, "recovery probe in flight", 1.0)
+        breaker = self.breaker(p)
+        pscope, mscope = provider_scope(p.name), model_scope(p.name, cand.model)
+        view = self.store.admission_view(pscope, cand.scope, mscope)
+        probe_scope = None
+        for scope, record in ((pscope, view.provider_health), (mscope, view.model_health)):
+            circuit = health.assess_circuit(
+                record, now=now, failures_to_trip=breaker.failures_to_trip
+            )
+            if circuit.state is health.CircuitState.OPEN:
+                assert circuit.until is not None
+                what = "cooling down" if scope == pscope else f"model {cand.model} cooling down"
+                return self._skip(cand, FailureKind.COOLING_DOWN, what, circuit.until - now)
+            if circuit.state is health.CircuitState.HALF_OPEN and probe_scope is None:
+                if not self.store.try_acquire_probe(
+                    scope, now=now, ttl=self.settings.timeout_seconds + 5
+                ):
+                    return self._skip(
+                        cand, FailureKind.COOLING_DOWN, "recovery probe in flight", 1.0
+                    )
+                probe_scope = scope
         if health.key_auth_failed(view.key_health, cand.key.fingerprint):
             return self._skip(cand, FailureKind.AUTH_FAILED, "key refused by the provider")
         if not p.free and p.daily_budget_usd > 0:
@@ -115,15 +126,20 @@ class AttemptCore:
             wait = adm.retry_at - now if adm.retry_at is not None else None
             why = adm.reason or f"{adm.window} limit reached"
             return self._skip(cand, FailureKind.NOT_ADMITTED, why, wait)
+        pfail = view.provider_health.consecutive_failures if view.provider_health else 0
+        mfail = view.model_health.consecutive_failures if view.model_health else 0
         return Ticket(
             cand,
             adm.reservation_id,
             estimate,
             now,
-            probing,
-            circuit.state is not health.CircuitState.CLOSED,
+            probe_scope is not None,
+            bool(pfail or mfail),
             time.perf_counter(),
             view.learned_limits,
+            probe_scope,
+            pfail,
+            mfail,
         )
 
     def _skip(
@@ -152,9 +168,12 @@ class AttemptCore:
         )
         self._learn(cand, headers, status, now, ticket.learned)
         if ticket.had_failures:
-            self.store.record_success(provider_scope(p.name))
-            emit(self.sinks, CircuitChanged(now, p.name, "closed", None, None))
-            log.info("llmswitch: %s recovered; traffic returns to it", p.name)
+            if ticket.provider_failures:
+                self.store.record_success(provider_scope(p.name))
+            if ticket.model_failures:
+                self.store.record_success(model_scope(p.name, cand.model))
+            emit(self.sinks, CircuitChanged(now, p.name, "closed", None, None, model=cand.model))
+            log.info("llmswitch: %s/%s recovered; traffic returns to it", p.name, cand.model)
         self.latency.observe(p.name, latency)
         return attempt
 
@@ -260,64 +279,104 @@ class AttemptCore:
         if blocked is not None:
             self.store.block(cand.scope, until=blocked[0], reason=f"{blocked[1]} spent (headers)")
 
-    # -- the failure table ---------------------------------------------------------------------
-    def act_on_failure(
-        self, ticket: Ticket, err: ProviderError, headers: Mapping[str, str], request_no: int
-    ) -> Action:
-        """Decide what a failure means for the key, the provider and this call."""
+    # -- policies ----------------------------------------------------------------------------
+    def breaker(self, p: ProviderSettings) -> health.BreakerPolicy:
+        """The provider's breaker: its own settings where given, else the global ones."""
+        g = self.settings
+        return health.BreakerPolicy(
+            cooldown_seconds=_pick(p.cooldown_seconds, g.cooldown_seconds),
+            probe_after_seconds=_pick(p.probe_after_seconds, g.probe_after_seconds),
+            failures_to_trip=_pick(p.failures_to_trip, g.failures_to_trip),
+        )
+
+    def retry_policy(self, p: ProviderSettings) -> health.RetryPolicy:
+        g = self.settings
+        return health.RetryPolicy(
+            retries=_pick(p.retries, g.retries),
+            backoff_seconds=g.retry_backoff_seconds,
+            retry_after_max_seconds=g.retry_after_max_seconds,
+            retry_timeouts=g.retry_timeouts,
+        )
+
+    # -- carrying out a verdict ------------------------------------------------------------------
+    def put_out(
+        self,
+        ticket: Ticket,
+        err: ProviderError,
+        target: health.Target,
+        headers: Mapping[str, str],
+        request_no: int,
+    ) -> None:
+        """Put ``target`` out of service for ``err`` (the verdict said which), learn from the
+        headers, and give a held probe slot back at once."""
         now = self.clock()
         cand, p = ticket.candidate, ticket.candidate.provider
-        kind = err.kind
         if headers:
             self._learn(cand, headers, err.status or 0, now, ticket.learned)
-        if kind is FailureKind.RATE_LIMITED:
+        if ticket.probe_scope is not None:
+            self.store.release_probe(ticket.probe_scope)
+        if target is health.Target.KEY_BLOCK:
             wait = err.retry_after if err.retry_after else DEFAULT_RATE_LIMIT_WAIT
             if err.window in ("rpd", "tpd"):
                 wait = max(wait, day_end(p, now, err.retry_after) - now)
             self._block(cand, now + wait, err, request_no, "skip key until its window resets")
-            action = Action.NEXT
-        elif kind is FailureKind.QUOTA_EXHAUSTED:
-            self._block(
-                cand,
-                day_end(p, now, err.retry_after),
-                err,
-                request_no,
-                "skip key until the provider's day ends",
-            )
-            action = Action.NEXT
-        elif kind is FailureKind.AUTH_FAILED:
+        elif target is health.Target.KEY_DAY:
+            until = day_end(p, now, err.retry_after)
+            self._block(cand, until, err, request_no, "skip key until the provider's day ends")
+        elif target is health.Target.KEY_AUTH:
             self.store.mark_auth_failed(
                 cand.scope, fingerprint=cand.key.fingerprint, message=err.message, now=now
             )
             self.store.note_error(
-                provider_scope(p.name), kind=kind.value, message=err.message, now=now
+                provider_scope(p.name), kind=err.kind.value, message=err.message, now=now
             )
             emit(
                 self.sinks,
                 CircuitChanged(
-                    now, p.name, "auth_failed", None, kind.value, key_alias=cand.key.alias
+                    now, p.name, "auth_failed", None, err.kind.value, key_alias=cand.key.alias
                 ),
             )
             self._failover(cand, err, "disable key until its value changes", request_no)
-            action = Action.NEXT
-        elif kind in (FailureKind.BAD_REQUEST, FailureKind.CONTENT_FILTER):
-            action = Action.RAISE
-        elif kind is FailureKind.CONTEXT_TOO_LONG:
-            self._failover(cand, err, "try a model with a larger context", request_no)
-            action = Action.LARGER_CONTEXT
-        else:
-            until = health.cooldown_until(
-                now=now,
-                cooldown_seconds=self.settings.cooldown_seconds,
-                retry_after=err.retry_after,
+        elif target in (health.Target.MODEL, health.Target.PROVIDER):
+            self.trip(ticket, err, target, request_no)
+
+    def trip(
+        self, ticket: Ticket, err: ProviderError, target: health.Target, request_no: int
+    ) -> None:
+        """Count a failure of the model's or the provider's circuit; open it when due."""
+        now = self.clock()
+        cand, p = ticket.candidate, ticket.candidate.provider
+        is_model = target is health.Target.MODEL
+        scope = model_scope(p.name, cand.model) if is_model else provider_scope(p.name)
+        failures = (ticket.model_failures if is_model else ticket.provider_failures) + 1
+        seconds = health.open_seconds(failures, self.breaker(p), err.retry_after)
+        record = self.store.trip(
+            scope, until=now + seconds, kind=err.kind.value, message=err.message, now=now
+        )
+        if seconds <= 0:
+            self._failover(
+                cand,
+                err,
+                f"failure {failures} of {self.breaker(p).failures_to_trip}"
+                " before the circuit opens",
+                request_no,
             )
-            record = self.store.trip(
-                provider_scope(p.name), until=until, kind=kind.value, message=err.message, now=now
-            )
-            emit(self.sinks, CircuitChanged(now, p.name, "open", record.open_until, kind.value))
-            self._failover(cand, err, f"cool down for {record.open_until - now:.0f}s", request_no)
-            action = Action.NEXT
-        return action
+            return
+        model = cand.model if is_model else None
+        emit(
+            self.sinks,
+            CircuitChanged(now, p.name, "open", record.open_until, err.kind.value, model=model),
+        )
+        what = f"{p.name}/{cand.model}" if is_model else p.name
+        self._failover(
+            cand, err, f"cool {what} down for {record.open_until - now:.0f}s", request_no
+        )
+
+    def release(self, ticket: Ticket) -> None:
+        """An attempt that never reached the provider (a local fault): forget it entirely."""
+        self.store.release(ticket.candidate.scope, ticket.reservation_id)
+        if ticket.probe_scope is not None:
+            self.store.release_probe(ticket.probe_scope)
 
     def _block(
         self, cand: Candidate, until: float, err: ProviderError, request_no: int, action: str
@@ -376,6 +435,10 @@ class AttemptCore:
             retry_after=retry_after,
             retry_at=now + retry_after if retry_after is not None else None,
         )
+
+
+def _pick(own: T | None, default: T) -> T:
+    return default if own is None else own
 
 
 def day_end(provider: ProviderSettings, now: float, retry_after: float | None) -> float:

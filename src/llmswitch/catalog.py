@@ -57,6 +57,7 @@ class ModelSpec:
     context_window: int
     price_in: float
     price_out: float
+    prefill: bool = False  # continues a trailing assistant message (shared/reference §6.8)
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,8 +96,8 @@ GROQ = ProviderSpec(
     base_url="https://api.groq.com/openai/v1",
     api_key_env=("GROQ_API_KEY",),
     models=(
-        ModelSpec("openai/gpt-oss-120b", 131_072, 0.15, 0.60),
-        ModelSpec("openai/gpt-oss-20b", 131_072, 0.075, 0.30),
+        ModelSpec("openai/gpt-oss-120b", 131_072, 0.15, 0.60, prefill=True),
+        ModelSpec("openai/gpt-oss-20b", 131_072, 0.075, 0.30, prefill=True),
     ),
     aliases=_frozen(
         {
@@ -152,8 +153,8 @@ OPENROUTER = ProviderSpec(
     base_url="https://openrouter.ai/api/v1",
     api_key_env=("OPENROUTER_API_KEY",),
     models=(
-        ModelSpec("meta-llama/llama-3.3-70b-instruct:free", 131_072, 0.0, 0.0),
-        ModelSpec("deepseek/deepseek-r1-0528", 163_840, 0.50, 2.15),
+        ModelSpec("meta-llama/llama-3.3-70b-instruct:free", 131_072, 0.0, 0.0, prefill=True),
+        ModelSpec("deepseek/deepseek-r1-0528", 163_840, 0.50, 2.15, prefill=True),
     ),
     aliases=_frozen(
         {

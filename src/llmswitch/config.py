@@ -80,6 +80,7 @@ _WINDOW_FIELDS = {
 #: the time between our admission and the request's arrival at the provider.
 DEFAULT_WINDOW_GUARD = 0.5
 
+
 class ApiKey(BaseModel):
     """One provider key. Its repr, str and errors show at most ``masked``, never the secret.
 
@@ -148,6 +149,14 @@ class ProviderSettings(BaseModel):
     prices: dict[str, tuple[float, float]] = Field(default_factory=dict)
     context_windows: dict[str, int] = Field(default_factory=dict)
     headers: dict[str, str] = Field(default_factory=dict)
+    prefill: dict[str, bool] = Field(default_factory=dict)  # model -> continues an assistant turn
+    # Per-provider overrides of the global call settings (None: the global value).
+    cooldown_seconds: float | None = None
+    probe_after_seconds: float | None = None
+    failures_to_trip: int | None = None
+    retries: int | None = None
+    first_token_seconds: float | None = None
+    stream_continuation: bool | None = None
 
     @property
     def default_model(self) -> str:
@@ -176,9 +185,7 @@ class ProviderSettings(BaseModel):
             limit: int = getattr(self, field_name)
             if limit > 0:
                 out.append(
-                    make_window(
-                        name, limit, reset=self.day_resets, guard=self.window_guard_seconds
-                    )
+                    make_window(name, limit, reset=self.day_resets, guard=self.window_guard_seconds)
                 )
         return tuple(out)
 
@@ -241,6 +248,14 @@ class Settings(BaseModel):
     fail_open: bool = False
     stream_stall_seconds: float = 30.0
     max_wait_seconds: float = 0.0
+    probe_after_seconds: float = 0.0  # 0: first probe after cooldown_seconds (the seed)
+    failures_to_trip: int = 1
+    retries: int = 0  # same-target retries before failing over (the seed: none)
+    retry_backoff_seconds: float = 0.25
+    retry_after_max_seconds: float = 5.0
+    retry_timeouts: bool = False
+    first_token_seconds: float = 15.0  # 0 turns it off
+    stream_continuation: bool = False
     alerts: AlertSettings = Field(default_factory=AlertSettings)
     providers: tuple[ProviderSettings, ...] = ()
     llm_provider: str = MULTI  # LLM_PROVIDER: "multi", or the provider moved first
@@ -377,6 +392,7 @@ def _spec_values(spec: ProviderSpec) -> dict[str, Any]:
         aliases=dict(spec.aliases),
         prices={m.id: (m.price_in, m.price_out) for m in spec.models},
         context_windows={m.id: m.context_window for m in spec.models},
+        prefill={m.id: m.prefill for m in spec.models},
         headers=dict(spec.headers),
     )
     return values

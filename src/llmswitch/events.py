@@ -61,6 +61,7 @@ class CircuitChanged:
     until: float | None
     kind: str | None
     key_alias: str | None = None
+    model: str | None = None  # set when the circuit is one model's on the provider
 
 
 @dataclass(frozen=True, slots=True)

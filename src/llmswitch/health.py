@@ -1,30 +1,37 @@
-"""Circuit state per provider and auth state per key, decided from a ``HealthRecord`` and a clock.
+"""Circuits and the failure verdict: what a failure means for the target and for the call.
 
-A small state machine (pure; the store keeps the record so every process sees the same state):
+Everything here is pure: a health record, a policy and a clock in, a decision out. The store keeps
+the records so every process sees the same circuits; ``call.py`` carries the verdicts out.
+
+Circuits are kept per **target**: a provider (connection failures: the host is down for every
+model), a model on a provider (5xx, timeouts, malformed replies: an OpenRouter model served by
+another upstream is unrelated to its neighbour), and a key (auth).
 
 ``closed``
-    No recent failure: traffic flows.
+    Traffic flows. With ``failures_to_trip`` > 1, failures below that count keep it closed.
 ``open`` (cooling down)
-    A server error, timeout, dropped connection or garbled reply opened the circuit until
-    ``open_until``: ``cooldown_seconds`` (default 300) or what the provider said (``Retry-After``).
-    A later failure never shortens it (the store keeps the later end).
+    The target failed; it is out until ``open_until``. The first opening lasts
+    ``probe_after_seconds`` when set (then each failed probe doubles it, up to
+    ``cooldown_seconds``), else ``cooldown_seconds`` (the seed's 300 s). A provider's own
+    ``Retry-After`` replaces our figure. A later failure never shortens a cooldown.
 ``half_open``
     The cooldown has ended but the last outcome was a failure: exactly one request (the probe,
-    taken atomically in the store) goes through. Its success closes the circuit; its failure opens
-    it again. Every other caller skips the provider meanwhile.
+    taken atomically in the store) goes through. Its success closes the circuit at once; its
+    failure opens it again and gives the probe slot back at once.
 ``auth_failed`` (per key)
-    The provider refused this key. It stays disabled until the key's value changes (its
-    fingerprint differs), i.e. until the configuration is fixed; no traffic, no probes.
+    The provider refused this key; disabled until the key's value changes.
 
-Rate limits are not circuit failures: a 429 blocks the key until its window resets (see
-``quota``), it does not cool the provider down. Bad requests never trip anything (pybreaker's
-``exclude=``): another provider would refuse the same request and burn its quota for nothing.
+Rate limits are not circuit failures: a 429 blocks the key until its window resets (``quota``).
+Bad requests never trip anything (pybreaker's ``exclude=``): another provider would refuse the
+same request and burn its quota for nothing.
 """
 
 from __future__ import annotations
 
+import random
+from collections.abc import Callable
 from dataclasses import dataclass
-from enum import StrEnum
+from enum import Enum, StrEnum
 
 from llmswitch.state.base import HealthRecord
 from llmswitch.types import FailureKind
@@ -34,7 +41,6 @@ class CircuitState(StrEnum):
     CLOSED = "closed"
     OPEN = "open"
     HALF_OPEN = "half_open"
-    AUTH_FAILED = "auth_failed"
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,14 +48,32 @@ class Assessment:
     state: CircuitState
     until: float | None = None  # when OPEN: the end of the cooldown
 
-    @property
-    def usable(self) -> bool:
-        return self.state in (CircuitState.CLOSED, CircuitState.HALF_OPEN)
+
+@dataclass(frozen=True, slots=True)
+class BreakerPolicy:
+    """How a target's circuit opens and comes back (global settings, overridden per provider)."""
+
+    cooldown_seconds: float = 300.0
+    probe_after_seconds: float = 0.0  # 0: the first probe only after cooldown_seconds (the seed)
+    failures_to_trip: int = 1
 
 
-def assess_circuit(record: HealthRecord | None, *, now: float) -> Assessment:
-    """The provider-wide circuit: closed, open until a time, or half-open (needs the probe)."""
-    if record is None or record.consecutive_failures == 0:
+@dataclass(frozen=True, slots=True)
+class RetryPolicy:
+    """Retries on the same target before failing over (default none: the seed fails over)."""
+
+    retries: int = 0
+    backoff_seconds: float = 0.25  # the first backoff; doubles per retry, plus jitter
+    backoff_max_seconds: float = 4.0
+    retry_after_max_seconds: float = 5.0  # a longer Retry-After means: fail over instead
+    retry_timeouts: bool = False  # a timeout already cost the caller a full timeout
+
+
+def assess_circuit(
+    record: HealthRecord | None, *, now: float, failures_to_trip: int = 1
+) -> Assessment:
+    """A target's circuit: closed, open until a time, or half-open (needs the probe)."""
+    if record is None or record.consecutive_failures < max(1, failures_to_trip):
         return Assessment(CircuitState.CLOSED)
     if record.open_until > now:
         return Assessment(CircuitState.OPEN, record.open_until)
@@ -61,18 +85,111 @@ def key_auth_failed(record: HealthRecord | None, fingerprint: str) -> bool:
     return record is not None and record.auth_failed_fingerprint == fingerprint
 
 
-TRIPPING_KINDS = frozenset(
-    {
-        FailureKind.SERVER_ERROR,
-        FailureKind.TIMEOUT,
-        FailureKind.CONNECTION,
-        FailureKind.MALFORMED_REPLY,
-    }
+def open_seconds(failures: int, policy: BreakerPolicy, retry_after: float | None) -> float:
+    """How long a target stays out after its ``failures``-th consecutive failure (0: not out).
+
+    Below ``failures_to_trip`` it stays closed. The provider's ``Retry-After`` wins. Otherwise the
+    first opening lasts ``probe_after_seconds`` (when set) and each failed probe doubles it, up to
+    ``cooldown_seconds``; without ``probe_after_seconds`` every opening lasts the cooldown.
+    """
+    if failures < max(1, policy.failures_to_trip):
+        return 0.0
+    if retry_after is not None and retry_after > 0:
+        return retry_after
+    cooldown, first = policy.cooldown_seconds, policy.probe_after_seconds
+    if first <= 0 or first >= cooldown:
+        return cooldown
+    doublings = min(failures - max(1, policy.failures_to_trip), 30)
+    return float(min(cooldown, first * 2**doublings))
+
+
+def backoff(retry_no: int, policy: RetryPolicy, *, rand: Callable[[], float]) -> float:
+    """Seconds before retry number ``retry_no`` (0-based): exponential, capped, jittered.
+
+    Jitter spreads the retries of many callers hit by the same blip (stamina's formula:
+    ``min(max, initial * 2**n) + uniform(0, initial)``).
+    """
+    base = min(policy.backoff_max_seconds, policy.backoff_seconds * 2**retry_no)
+    return float(base + rand() * policy.backoff_seconds)
+
+
+system_random: Callable[[], float] = random.random
+
+
+# -- the verdict table -------------------------------------------------------------------------
+
+
+class Act(Enum):
+    RETRY = "retry the same target"
+    FAIL_OVER = "fail over"
+    LARGER_CONTEXT = "try a model with a larger context"
+    FAIL = "fail the call"
+
+
+class Target(Enum):
+    """What a failure puts out of service."""
+
+    NONE = "nothing"
+    MODEL = "the model on this provider"
+    PROVIDER = "the provider"
+    KEY_BLOCK = "the key until its window resets"
+    KEY_DAY = "the key until the provider's day ends"
+    KEY_AUTH = "the key until its value changes"
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    act: Act
+    target: Target
+    wait: float = 0.0  # before a retry
+
+
+#: What each failure kind puts out of service when it is not retried.
+_TARGET = {
+    FailureKind.RATE_LIMITED: Target.KEY_BLOCK,
+    FailureKind.QUOTA_EXHAUSTED: Target.KEY_DAY,
+    FailureKind.AUTH_FAILED: Target.KEY_AUTH,
+    FailureKind.SERVER_ERROR: Target.MODEL,
+    FailureKind.TIMEOUT: Target.MODEL,
+    FailureKind.MALFORMED_REPLY: Target.MODEL,
+    FailureKind.CONNECTION: Target.PROVIDER,
+}
+_RETRYABLE = frozenset(
+    {FailureKind.SERVER_ERROR, FailureKind.CONNECTION, FailureKind.MALFORMED_REPLY}
 )
 
 
-def cooldown_until(*, now: float, cooldown_seconds: float, retry_after: float | None) -> float:
-    """End of a cooldown: the provider's own ``Retry-After`` when it gave one, else our default."""
-    if retry_after is not None and retry_after > 0:
-        return now + retry_after
-    return now + cooldown_seconds
+def verdict(
+    kind: FailureKind,
+    *,
+    retries_done: int,
+    policy: RetryPolicy,
+    retry_after: float | None = None,
+    local: bool = False,
+    rand: Callable[[], float] = system_random,
+) -> Verdict:
+    """What to do about one failed attempt.
+
+    Args:
+        kind: the failure's kind.
+        retries_done: retries already spent on this target in this call.
+        policy: the target's retry policy.
+        retry_after: the provider's ``Retry-After``, if any.
+        local: the cause is on our side (``errors.LocalFault``): nothing is put out of service
+            and the call fails at once naming the cause; another provider would fail the same way.
+        rand: uniform [0, 1) for the jitter (tests pass a constant).
+    """
+    if local:
+        return Verdict(Act.FAIL, Target.NONE)
+    if kind in (FailureKind.BAD_REQUEST, FailureKind.CONTENT_FILTER):
+        return Verdict(Act.FAIL, Target.NONE)
+    if kind is FailureKind.CONTEXT_TOO_LONG:
+        return Verdict(Act.LARGER_CONTEXT, Target.NONE)
+    retryable = kind in _RETRYABLE or (kind is FailureKind.TIMEOUT and policy.retry_timeouts)
+    if retryable and retries_done < policy.retries:
+        if retry_after is not None and retry_after > 0:
+            if retry_after <= policy.retry_after_max_seconds:
+                return Verdict(Act.RETRY, Target.NONE, retry_after)
+        else:
+            return Verdict(Act.RETRY, Target.NONE, backoff(retries_done, policy, rand=rand))
+    return Verdict(Act.FAIL_OVER, _TARGET.get(kind, Target.MODEL))

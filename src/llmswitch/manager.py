@@ -16,7 +16,7 @@ Example:
 from __future__ import annotations
 
 import threading
-from collections.abc import AsyncIterator, Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -28,14 +28,14 @@ from llmswitch.config import Settings, load_settings
 from llmswitch.errors import ConfigError, StorageError
 from llmswitch.events import Sink, emit
 from llmswitch.planning import Planner, key_scope, provider_windows
-from llmswitch.router import AsyncRouter, Router
+from llmswitch.router import AsyncChatStream, AsyncRouter, ChatStream, Router
 from llmswitch.state import store_from_url
 from llmswitch.state.base import Store
 from llmswitch.state.guarded import guard
 from llmswitch.status import build_status
 from llmswitch.strategies import LatencyTracker
 from llmswitch.transport import AiohttpTransport, HttpxTransport
-from llmswitch.types import ChatRequest, ChatResult, Message, StreamChunk
+from llmswitch.types import ChatRequest, ChatResult, Message
 
 if TYPE_CHECKING:
     import openai
@@ -235,11 +235,21 @@ class LLMProviderManager:
         model: str | None = None,
         provider_name: str | None = None,
         strict: bool = False,
+        max_wait: float | None = None,
+        continuation: bool | None = None,
         **params: Any,
-    ) -> Iterator[StreamChunk]:
-        """Stream a reply; the last chunk carries the ``ChatResult`` (``chunk.result``)."""
+    ) -> ChatStream:
+        """Stream a reply; the last chunk carries the ``ChatResult`` (``chunk.result``).
+
+        ``continuation``: when the stream is cut after content, continue it on another model
+        that accepts an assistant prefill (None: the ``stream_continuation`` setting).
+        """
         return self.router.stream(
-            _request(messages, model, params), provider_name=provider_name, strict=strict
+            _request(messages, model, params),
+            provider_name=provider_name,
+            strict=strict,
+            max_wait=max_wait,
+            continuation=continuation,
         )
 
     async def acall_llm(
@@ -278,10 +288,16 @@ class LLMProviderManager:
         model: str | None = None,
         provider_name: str | None = None,
         strict: bool = False,
+        max_wait: float | None = None,
+        continuation: bool | None = None,
         **params: Any,
-    ) -> AsyncIterator[StreamChunk]:
+    ) -> AsyncChatStream:
         return self.async_router.stream(
-            _request(messages, model, params), provider_name=provider_name, strict=strict
+            _request(messages, model, params),
+            provider_name=provider_name,
+            strict=strict,
+            max_wait=max_wait,
+            continuation=continuation,
         )
 
     def get_usage(self, period: str = "today") -> dict[str, Any]:

@@ -1,182 +1,51 @@
-"""The fallback loop: plan candidates, admit, send, settle; fail over until one serves.
+"""The two drivers of the call machine: they move bytes and sleep, ``call.Call`` decides.
 
-``Router`` (sync, over httpx) and ``AsyncRouter`` (async, over aiohttp) are thin shells over
-``AttemptCore`` and ``Planner``: they differ only in how they send and how they wait. Streaming
-fails over freely until the first content token; after it, a cut, stall or garbled stream ends
-with the classified error, never a truncated answer presented as complete.
+``Router`` performs a ``Send`` with the httpx transport and a ``Wait`` with the injected sleep;
+``AsyncRouter`` does the same with aiohttp and an async sleep, running the steps that touch the
+state store on a small thread pool when the store does I/O. Neither holds a rule of its own.
+
+A stream is returned as a ``ChatStream`` (``AsyncChatStream``): iterate it for chunks; its
+``attempts`` are known as soon as its first chunk is, so a gateway can name them in its headers.
 """
 
 from __future__ import annotations
 
 import asyncio
 import itertools
-import time
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Generator, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from llmswitch.attempts import Action, AttemptCore, Ticket
+from llmswitch.attempts import AttemptCore
+from llmswitch.call import Call, Done, Fail, Send, Step, Wait
 from llmswitch.clock import AsyncSleep, Sleep
-from llmswitch.errors import AllProvidersFailed, ProviderError
-from llmswitch.events import CallFinished, NoProviderAvailable, emit
-from llmswitch.planning import Candidate, Planner
-from llmswitch.tokens import estimate_prompt_tokens, estimate_text_tokens
+from llmswitch.errors import ProviderError
+from llmswitch.planning import Planner
 from llmswitch.transport import AiohttpTransport, HttpxTransport
-from llmswitch.types import Attempt, ChatRequest, ChatResult, StreamChunk, Usage
-from llmswitch.wire import wire_for
-from llmswitch.wire.base import CallContext, HttpRequest, StreamEvent, WireReply
+from llmswitch.types import Attempt, ChatRequest, ChatResult, StreamChunk
 
 T = TypeVar("T")
 
 
-@dataclass(slots=True)
-class CallState:
-    """One call's progress through its plan."""
-
-    request: ChatRequest
-    plan: list[Candidate]
-    estimate: int
-    request_no: int
-    started: float  # the injected clock: what max_wait is measured against
-    attempts: list[Attempt] = field(default_factory=list)
-    timer: float = field(default_factory=time.perf_counter)  # real time, for latency
-    min_context: int = 0
-
-
-class _Shell:
+class _Driver:
     def __init__(self, core: AttemptCore, planner: Planner) -> None:
         self.core = core
         self.planner = planner
         self._counter = itertools.count(1)
 
-    def _start(self, request: ChatRequest, provider_name: str | None, strict: bool) -> CallState:
-        plan = self.planner.plan(request.model, provider_name=provider_name, strict=strict)
-        estimate = estimate_prompt_tokens(request.messages) + (request.max_tokens or 1024)
-        return CallState(request, plan, estimate, next(self._counter), self.core.clock())
-
-    def _http(
-        self, ticket: Ticket, request: ChatRequest, stream: bool
-    ) -> tuple[HttpRequest, CallContext]:
-        c = ticket.candidate
-        wire = wire_for(c.provider.api)
-        http = wire.build(
-            base_url=c.provider.base_url,
-            api_key=c.key.secret_value(),
-            model=c.model,
-            request=request,
-            stream=stream,
-            headers=c.provider.headers,
+    def start(self, request: ChatRequest, *, stream: bool, **options: Any) -> Call:
+        plan = self.planner.plan(
+            request.model,
+            provider_name=options.pop("provider_name", None),
+            strict=options.pop("strict", False),
         )
-        return http, CallContext(c.provider.name, c.model, c.key.alias)
-
-    def _on_error(
-        self,
-        call: CallState,
-        ticket: Ticket,
-        err: ProviderError,
-        headers: dict[str, str],
-        usage: Usage | None = None,
-    ) -> None:
-        call.attempts.append(self.core.failed(ticket, err, usage))
-        action = self.core.act_on_failure(ticket, err, headers, call.request_no)
-        if action is Action.RAISE:
-            err.attempts = tuple(call.attempts)
-            self._finish(call, None, None, stream=False)
-            raise err
-        if action is Action.LARGER_CONTEXT:
-            call.min_context = max(call.min_context, ticket.candidate.context_window + 1)
-            if not any(
-                c.context_window >= call.min_context or c.context_window == 0
-                for c in call.plan[call.plan.index(ticket.candidate) + 1 :]
-            ):
-                err.attempts = tuple(call.attempts)
-                self._finish(call, None, None, stream=False)
-                raise err
-
-    def _result(
-        self, call: CallState, ticket: Ticket, reply: WireReply, attempt: Attempt
-    ) -> ChatResult:
-        call.attempts.append(attempt)
-        latency = time.perf_counter() - call.timer
-        self._finish(call, attempt.provider, attempt.model, stream=False, latency=latency)
-        return ChatResult(
-            text=reply.text,
-            provider=attempt.provider,
-            model=attempt.model,
-            usage=reply.usage,
-            cost_usd=attempt.cost_usd,
-            latency_s=latency,
-            attempts=tuple(call.attempts),
-            finish_reason=reply.finish_reason,
-            raw=reply.raw,
+        return Call(
+            self.core, request, plan, stream=stream, request_no=next(self._counter), **options
         )
 
-    def _finish(
-        self,
-        call: CallState,
-        provider: str | None,
-        model: str | None,
-        *,
-        stream: bool,
-        latency: float | None = None,
-    ) -> None:
-        if latency is None:
-            latency = time.perf_counter() - call.timer
-        emit(
-            self.core.sinks,
-            CallFinished(self.core.clock(), provider, model, latency, len(call.attempts), stream),
-        )
 
-    def _give_up(
-        self, call: CallState, max_wait: float | None
-    ) -> tuple[AllProvidersFailed, float | None]:
-        err = self.core.give_up(call.attempts, planned=len(call.plan))
-        budget = self.core.settings.max_wait_seconds if max_wait is None else max_wait
-        elapsed = self.core.clock() - call.started
-        if err.retry_after is not None and budget and err.retry_after <= budget - elapsed:
-            return err, err.retry_after
-        if call.plan:
-            emit(
-                self.core.sinks,
-                NoProviderAvailable(self.core.clock(), str(err).splitlines()[0], err.retry_after),
-            )
-        self._finish(call, None, None, stream=False)
-        return err, None
-
-    def _stream_failed(
-        self,
-        call: CallState,
-        ticket: Ticket,
-        err: ProviderError,
-        headers: dict[str, str],
-        progress: _StreamProgress,
-    ) -> None:
-        """Account for a failed stream; re-raise once content reached the caller."""
-        usage = progress.usage_so_far(ticket) if progress.any_output else None
-        self._on_error(call, ticket, err, headers, usage)
-        if progress.any_output:
-            err.attempts = tuple(call.attempts)
-            raise err
-
-    def _stream_result(
-        self, call: CallState, ticket: Ticket, progress: _StreamProgress, headers: dict[str, str]
-    ) -> StreamChunk:
-        usage = progress.final_usage(ticket)
-        attempt = self.core.succeeded(ticket, usage, headers)
-        reply = WireReply(
-            text="".join(progress.parts),
-            usage=usage,
-            finish_reason=progress.finish_reason,
-            model=attempt.model,
-            raw={},
-        )
-        result = self._result(call, ticket, reply, attempt)
-        return StreamChunk(text="", provider=attempt.provider, model=attempt.model, result=result)
-
-
-class Router(_Shell):
-    """The synchronous fallback loop over pooled httpx."""
+class Router(_Driver):
+    """The synchronous driver over pooled httpx."""
 
     def __init__(
         self, core: AttemptCore, planner: Planner, transport: HttpxTransport, *, sleep: Sleep
@@ -185,85 +54,66 @@ class Router(_Shell):
         self.transport = transport
         self.sleep = sleep
 
-    def chat(
-        self,
-        request: ChatRequest,
-        *,
-        provider_name: str | None = None,
-        strict: bool = False,
-        max_wait: float | None = None,
-    ) -> ChatResult:
-        call = self._start(request, provider_name, strict)
-        while True:
-            for cand in call.plan:
-                ticket = self.core.admit(cand, call.estimate, call.min_context)
-                if isinstance(ticket, Attempt):
-                    call.attempts.append(ticket)
-                    continue
-                http, ctx = self._http(ticket, request, stream=False)
-                headers: dict[str, str] = {}
-                try:
-                    raw = self.transport.send(http, ctx, timeout=self.core.settings.timeout_seconds)
-                    headers = dict(raw.headers)
-                    reply = wire_for(cand.provider.api).parse(
-                        raw.status, raw.headers, raw.body, ctx
-                    )
-                except ProviderError as err:
-                    self._on_error(call, ticket, err, headers)
-                    continue
-                attempt = self.core.succeeded(ticket, reply.usage, raw.headers, raw.status)
-                return self._result(call, ticket, reply, attempt)
-            failure, wait = self._give_up(call, max_wait)
-            if wait is None:
-                raise failure
-            self.sleep(wait)
-            call.attempts.clear()
-
-    def stream(
-        self, request: ChatRequest, *, provider_name: str | None = None, strict: bool = False
-    ) -> Iterator[StreamChunk]:
-        call = self._start(request, provider_name, strict)
-        for cand in call.plan:
-            ticket = self.core.admit(cand, call.estimate, call.min_context)
-            if isinstance(ticket, Attempt):
-                call.attempts.append(ticket)
+    def chat(self, request: ChatRequest, **options: Any) -> ChatResult:
+        call = self.start(request, stream=False, **options)
+        step = call.next()
+        while not isinstance(step, Done | Fail):
+            if isinstance(step, Wait):
+                self.sleep(step.seconds)
+                step = call.next()
                 continue
-            http, ctx = self._http(ticket, request, stream=True)
-            progress = _StreamProgress(estimate_prompt_tokens(request.messages))
-            headers: dict[str, str] = {}
             try:
-                with self.transport.stream(
-                    http,
-                    ctx,
-                    timeout=self.core.settings.timeout_seconds,
-                    stall_timeout=self.core.settings.stream_stall_seconds,
-                ) as resp:
-                    headers = dict(resp.headers)
-                    wire = wire_for(cand.provider.api)
-                    if resp.status >= 300:
-                        raise wire.classify(resp.status, resp.headers, resp.read(), ctx)
-                    decoder = wire.stream_decoder(ctx)
-                    for line in resp.iter_lines():
-                        for ev in decoder.feed(line):
-                            yield from progress.take(ev, ticket)
-                    for ev in decoder.close():
-                        yield from progress.take(ev, ticket)
+                raw = self.transport.send(step.http, step.ctx, timeout=step.timeout)
             except ProviderError as err:
-                self._stream_failed(call, ticket, err, headers, progress)
+                step = call.failed(err)
                 continue
-            yield self._stream_result(call, ticket, progress, headers)
-            return
-        failure, _ = self._give_up(call, 0.0)
-        raise failure
+            step = call.replied(raw)
+        if isinstance(step, Fail):
+            raise step.error
+        return step.result
+
+    def stream(self, request: ChatRequest, **options: Any) -> ChatStream:
+        call = self.start(request, stream=True, **options)
+        return ChatStream(call, self._stream(call))
+
+    def _stream(self, call: Call) -> Iterator[StreamChunk]:
+        step = call.next()
+        while not isinstance(step, Done | Fail):
+            if isinstance(step, Wait):
+                self.sleep(step.seconds)
+                step = call.next()
+                continue
+            try:
+                step = yield from self._send_stream(call, step)
+            except ProviderError as err:
+                step = call.failed(err)
+        if isinstance(step, Fail):
+            raise step.error
+        yield _final(step.result)
+
+    def _send_stream(self, call: Call, send: Send) -> Generator[StreamChunk, None, Step]:
+        # httpx fixes a stream's read timeout when it opens: before the first token the
+        # tighter of the two limits applies to every read, and the machine checks the
+        # first-token deadline after each line (keep-alive comments do not reset it).
+        read = min(x for x in (send.stall, send.first_token) if x) if send.stall else None
+        with self.transport.stream(
+            send.http, send.ctx, timeout=send.timeout, stall_timeout=read
+        ) as resp:
+            if resp.status >= 300:
+                return call.refused(resp.status, resp.headers, resp.read())
+            call.opened(resp.headers)
+            for line in resp.iter_lines():
+                yield from call.feed(line)
+            yield from call.close_stream()
+        return call.ended()
 
 
-class AsyncRouter(_Shell):
-    """The asynchronous twin over pooled aiohttp; the same decisions, awaited I/O.
+class AsyncRouter(_Driver):
+    """The asynchronous driver over pooled aiohttp; the same machine, awaited I/O.
 
-    The decisions read and write the state store synchronously. With a store that does I/O
-    (SQLite, Redis) they run on a small thread pool (``offload``), so a Redis round trip or a
-    SQLite lock wait never stalls the event loop and the other requests it serves; with the
-    in-memory store they run inline, since a hop to a thread would cost more than the work.
+    The machine reads and writes the state store synchronously. With a store that does I/O
+    (SQLite, Redis) its steps run on a small thread pool (``offload``), so a Redis round trip or
+    a SQLite lock wait never stalls the event loop; with the in-memory store they run inline.
     """
 
     def __init__(
@@ -294,117 +144,128 @@ class AsyncRouter(_Shell):
         if self._pool is not None:
             self._pool.shutdown(wait=False)
 
-    async def chat(
-        self,
-        request: ChatRequest,
-        *,
-        provider_name: str | None = None,
-        strict: bool = False,
-        max_wait: float | None = None,
-    ) -> ChatResult:
-        call = self._start(request, provider_name, strict)
-        while True:
-            for cand in call.plan:
-                ticket = await self._run(self.core.admit, cand, call.estimate, call.min_context)
-                if isinstance(ticket, Attempt):
-                    call.attempts.append(ticket)
-                    continue
-                http, ctx = self._http(ticket, request, stream=False)
-                headers: dict[str, str] = {}
-                try:
-                    raw = await self.transport.send(
-                        http, ctx, timeout=self.core.settings.timeout_seconds
-                    )
-                    headers = dict(raw.headers)
-                    reply = wire_for(cand.provider.api).parse(
-                        raw.status, raw.headers, raw.body, ctx
-                    )
-                except ProviderError as err:
-                    await self._run(self._on_error, call, ticket, err, headers)
-                    continue
-                attempt = await self._run(
-                    self.core.succeeded, ticket, reply.usage, raw.headers, raw.status
-                )
-                return self._result(call, ticket, reply, attempt)
-            failure, wait = self._give_up(call, max_wait)
-            if wait is None:
-                raise failure
-            await self.sleep(wait)
-            call.attempts.clear()
-
-    async def stream(
-        self, request: ChatRequest, *, provider_name: str | None = None, strict: bool = False
-    ) -> AsyncIterator[StreamChunk]:
-        call = self._start(request, provider_name, strict)
-        for cand in call.plan:
-            ticket = await self._run(self.core.admit, cand, call.estimate, call.min_context)
-            if isinstance(ticket, Attempt):
-                call.attempts.append(ticket)
+    async def chat(self, request: ChatRequest, **options: Any) -> ChatResult:
+        call = self.start(request, stream=False, **options)
+        step = await self._run(call.next)
+        while not isinstance(step, Done | Fail):
+            if isinstance(step, Wait):
+                await self.sleep(step.seconds)
+                step = await self._run(call.next)
                 continue
-            http, ctx = self._http(ticket, request, stream=True)
-            progress = _StreamProgress(estimate_prompt_tokens(request.messages))
-            headers: dict[str, str] = {}
             try:
-                async with self.transport.stream(
-                    http,
-                    ctx,
-                    timeout=self.core.settings.timeout_seconds,
-                    stall_timeout=self.core.settings.stream_stall_seconds,
-                ) as resp:
-                    headers = dict(resp.headers)
-                    wire = wire_for(cand.provider.api)
-                    if resp.status >= 300:
-                        raise wire.classify(resp.status, resp.headers, await resp.read(), ctx)
-                    decoder = wire.stream_decoder(ctx)
-                    async for line in resp.aiter_lines():
-                        for ev in decoder.feed(line):
-                            for chunk in progress.take(ev, ticket):
-                                yield chunk
-                    for ev in decoder.close():
-                        for chunk in progress.take(ev, ticket):
-                            yield chunk
+                raw = await self.transport.send(step.http, step.ctx, timeout=step.timeout)
             except ProviderError as err:
-                await self._run(self._stream_failed, call, ticket, err, headers, progress)
+                step = await self._run(call.failed, err)
                 continue
-            yield await self._run(self._stream_result, call, ticket, progress, headers)
-            return
-        failure, _ = self._give_up(call, 0.0)
-        raise failure
+            step = await self._run(call.replied, raw)
+        if isinstance(step, Fail):
+            raise step.error
+        return step.result
+
+    def stream(self, request: ChatRequest, **options: Any) -> AsyncChatStream:
+        call = self.start(request, stream=True, **options)
+        return AsyncChatStream(call, self._stream(call))
+
+    async def _stream(self, call: Call) -> AsyncIterator[StreamChunk]:
+        step: Step = await self._run(call.next)
+        while not isinstance(step, Done | Fail):
+            if isinstance(step, Wait):
+                await self.sleep(step.seconds)
+                step = await self._run(call.next)
+                continue
+            box: list[Step] = []
+            try:
+                async for chunk in self._send_stream(call, step, box):
+                    yield chunk
+                step = box[0]
+            except ProviderError as err:
+                step = await self._run(call.failed, err)
+            except TimeoutError:  # the first-token deadline
+                step = await self._run(call.failed, call.first_token_timeout())
+        if isinstance(step, Fail):
+            raise step.error
+        yield _final(step.result)
+
+    async def _send_stream(
+        self, call: Call, send: Send, box: list[Step]
+    ) -> AsyncIterator[StreamChunk]:
+        async with self.transport.stream(
+            send.http, send.ctx, timeout=send.timeout, stall_timeout=send.stall
+        ) as resp:
+            if resp.status >= 300:
+                box.append(
+                    await self._run(call.refused, resp.status, resp.headers, await resp.read())
+                )
+                return
+            call.opened(resp.headers)
+            lines = resp.aiter_lines()
+            # No content within first_token seconds: the deadline cancels the read, before
+            # anything was passed on (it is lifted at the first content).
+            async with asyncio.timeout(send.first_token) as first:
+                async for line in lines:
+                    chunks = call.feed(line)
+                    if chunks:
+                        first.reschedule(None)
+                        for chunk in chunks:
+                            yield chunk
+                        break
+            async for line in lines:
+                for chunk in call.feed(line):
+                    yield chunk
+            for chunk in call.close_stream():
+                yield chunk
+        box.append(await self._run(call.ended))
 
 
-class _StreamProgress:
-    """What a stream has delivered so far: text, usage, finish reason."""
-
-    def __init__(self, prompt_estimate: int) -> None:
-        self.prompt_estimate = prompt_estimate
-        self.parts: list[str] = []
-        self.usage: Usage | None = None
-        self.finish_reason: str | None = None
-        self.any_output = False
-
-    def take(self, ev: StreamEvent, ticket: Ticket) -> Iterator[StreamChunk]:
-        if ev.usage is not None:
-            self.usage = ev.usage
-        if ev.finish_reason is not None:
-            self.finish_reason = ev.finish_reason
-        if ev.text or (ev.raw is not None and _has_tool_delta(ev.raw)):
-            self.any_output = True
-            self.parts.append(ev.text)
-            c = ticket.candidate
-            yield StreamChunk(text=ev.text, provider=c.provider.name, model=c.model, raw=ev.raw)
-
-    def usage_so_far(self, ticket: Ticket) -> Usage:
-        if self.usage is not None:
-            return self.usage
-        return Usage(self.prompt_estimate, estimate_text_tokens("".join(self.parts)))
-
-    def final_usage(self, ticket: Ticket) -> Usage:
-        return self.usage_so_far(ticket)
+def _final(result: ChatResult) -> StreamChunk:
+    return StreamChunk(text="", provider=result.provider, model=result.model, result=result)
 
 
-def _has_tool_delta(raw: dict[str, object]) -> bool:
-    choices = raw.get("choices")
-    if not isinstance(choices, list) or not choices:
-        return False
-    delta = choices[0].get("delta") if isinstance(choices[0], dict) else None
-    return isinstance(delta, dict) and bool(delta.get("tool_calls"))
+class ChatStream(Iterator[StreamChunk]):
+    """A streamed reply: iterate for ``StreamChunk``s; the last carries ``result``.
+
+    ``attempts`` lists what was tried so far (failed and skipped attempts; the serving one joins
+    at the end), known from the first chunk on.
+    """
+
+    def __init__(self, call: Call, chunks: Iterator[StreamChunk]) -> None:
+        self._call = call
+        self._chunks = chunks
+
+    @property
+    def attempts(self) -> tuple[Attempt, ...]:
+        return tuple(self._call.attempts)
+
+    def __iter__(self) -> ChatStream:
+        return self
+
+    def __next__(self) -> StreamChunk:
+        return next(self._chunks)
+
+    def close(self) -> None:
+        close = getattr(self._chunks, "close", None)
+        if close is not None:
+            close()
+
+
+class AsyncChatStream(AsyncIterator[StreamChunk]):
+    """The async twin of ``ChatStream``."""
+
+    def __init__(self, call: Call, chunks: AsyncIterator[StreamChunk]) -> None:
+        self._call = call
+        self._chunks = chunks
+
+    @property
+    def attempts(self) -> tuple[Attempt, ...]:
+        return tuple(self._call.attempts)
+
+    def __aiter__(self) -> AsyncChatStream:
+        return self
+
+    async def __anext__(self) -> StreamChunk:
+        return await anext(self._chunks)
+
+    async def aclose(self) -> None:
+        aclose = getattr(self._chunks, "aclose", None)
+        if aclose is not None:
+            await aclose()

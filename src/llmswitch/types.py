@@ -27,6 +27,7 @@ class FailureKind(StrEnum):
     COOLING_DOWN = "cooling_down"  # skipped locally: provider/key in cooldown
     BUDGET = "budget"  # skipped locally: paid provider past its daily budget
     STATE_UNAVAILABLE = "state_unavailable"  # skipped locally: shared limits cannot be checked
+    CANNOT_CONTINUE = "cannot_continue"  # skipped locally: cannot continue a cut stream
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,6 +105,8 @@ class Attempt:
     retry_after: float | None = None  # seconds from the attempt until the key may be used again
     usage: Usage = Usage()
     cost_usd: float = 0.0
+    skipped_events: int = 0  # unparsable stream events skipped (the first one is in message)
+    continued: bool = False  # this attempt continued a stream another attempt had started
 
     @property
     def ok(self) -> bool:

@@ -12,12 +12,16 @@ from llmswitch.errors import ConfigError
 LIMIT = "expected an integer >= 0 (0 turns the window off)"
 GLOBAL_KEYS = (
     "strategy, cooldown_seconds, daily_soft_limit, timeout_seconds, state, fail_open, "
-    "stream_stall_seconds, max_wait_seconds"
+    "stream_stall_seconds, max_wait_seconds, probe_after_seconds, failures_to_trip, retries, "
+    "retry_backoff_seconds, retry_after_max_seconds, retry_timeouts, first_token_seconds, "
+    "stream_continuation"
 )
 PROVIDER_KEYS = (
     "priority, api, base_url, api_key_env, models, requests_per_minute, requests_per_day, "
     "tokens_per_minute, tokens_per_day, day_resets, free, daily_budget_usd, weight, "
-    "window_guard_seconds, enabled, limit_headers, prices, context_windows, headers, api_key"
+    "window_guard_seconds, enabled, limit_headers, prices, context_windows, headers, api_key, "
+    "cooldown_seconds, probe_after_seconds, failures_to_trip, retries, first_token_seconds, "
+    "stream_continuation, prefill"
 )
 PRICES = "expected a table of model = [input, output] USD per 1M tokens, each >= 0"
 

@@ -45,7 +45,7 @@ def test_gemini_native_stream_without_done_is_complete(
     "fault",
     [
         {"kind": "status", "status": 503},
-        {"kind": "malformed_sse", "after_chunks": 0},
+        {"kind": "reset"},
         {"kind": "rate_limit", "retry_after": 5},
     ],
 )
@@ -64,8 +64,7 @@ def test_failover_before_the_first_token_is_invisible(
     ("fault", "error"),
     [
         ({"kind": "cut_stream", "after_chunks": 2}, MalformedReply),
-        ({"kind": "no_done"}, MalformedReply),
-        ({"kind": "malformed_sse", "after_chunks": 2}, MalformedReply),
+        ({"kind": "error_in_200", "after_chunks": 2}, ProviderError),
     ],
 )
 def test_a_stream_broken_after_the_first_token_ends_with_an_error(
@@ -82,6 +81,31 @@ def test_a_stream_broken_after_the_first_token_ends_with_an_error(
     assert isinstance(info.value, ProviderError)
     assert info.value.attempts[-1].usage.completion_tokens > 0, "partial usage is recorded"
     assert llm.get_usage("today")["providers"]["groq"]["completion_tokens"] > 0
+
+
+def test_a_stream_that_finishes_without_done_is_a_success_with_its_usage(
+    make_manager: ManagerFactory, sim: Any
+) -> None:
+    llm = make_manager()
+    sim.set_fault("groq", {"kind": "no_done"})
+    text, chunks = drain(llm.stream(HELLO, max_tokens=40))
+    final = chunks[-1].result
+    assert final is not None and final.provider == "groq" and final.text == text
+    served = sim.requests("groq")[-1]
+    assert final.usage.completion_tokens == served["completion_tokens"]
+    assert llm.get_provider_status()["providers"]["groq"]["circuit"] == "closed"
+
+
+def test_one_unparsable_event_is_skipped_and_recorded(
+    make_manager: ManagerFactory, sim: Any
+) -> None:
+    llm = make_manager()
+    sim.set_fault("groq", {"kind": "malformed_sse", "after_chunks": 2})
+    text, chunks = drain(llm.stream(HELLO, max_tokens=40))
+    final = chunks[-1].result
+    assert final is not None and final.provider == "groq" and text
+    assert final.attempts[-1].skipped_events == 1
+    assert llm.get_provider_status()["providers"]["groq"]["circuit"] == "closed"
 
 
 def test_a_stalled_stream_is_cut_with_a_timeout(make_manager: ManagerFactory, sim: Any) -> None:

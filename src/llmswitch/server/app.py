@@ -21,7 +21,7 @@ from fastapi import FastAPI
 
 from llmswitch.server.dashboard import DashboardRoutes, RequestHistory
 from llmswitch.server.metrics import GatewayMetrics
-from llmswitch.server.openai_api import OpenAIRoutes, pre_stream_sink
+from llmswitch.server.openai_api import OpenAIRoutes
 from llmswitch.server.security import BearerAuth, Redactor, api_key_from_env
 from llmswitch.server.status_api import StatusRoutes
 
@@ -53,7 +53,7 @@ def create_app(
     redact = Redactor([*secrets, *([key] if key else [])])
     history = history or RequestHistory()
     metrics = GatewayMetrics(manager)
-    for sink in (pre_stream_sink, metrics, history):
+    for sink in (metrics, history):
         if sink not in manager.sinks:  # two apps over one manager share the stream sink
             manager.add_sink(sink)
 

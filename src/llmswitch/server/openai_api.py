@@ -12,12 +12,12 @@ gateway's overhead per request is measured and should stay well under a millisec
 Streaming: the first chunk is awaited before the response starts, so failover before the first
 token is invisible to the client and the headers can name the provider that actually serves.
 An error after the first token is sent as an SSE ``error`` event and the stream ends without
-``[DONE]``: a cut answer is never presented as complete.
+``[DONE]``: a cut answer is never presented as complete. With ``x-llmswitch-continuation: on``
+(or ``stream_continuation = true``) a cut stream continues on another model instead.
 """
 
 from __future__ import annotations
 
-import contextvars
 import json
 import logging
 import time
@@ -30,28 +30,14 @@ from starlette.responses import Response, StreamingResponse
 from starlette.routing import BaseRoute, Route
 
 from llmswitch.errors import LLMSwitchError, MalformedReply
-from llmswitch.events import AttemptFinished, Event
 from llmswitch.server import shapes
 from llmswitch.types import Attempt, StreamChunk
 
 if TYPE_CHECKING:
     from llmswitch.manager import LLMProviderManager
+    from llmswitch.router import AsyncChatStream
 
 log = logging.getLogger("llmswitch.server")
-
-# Attempts made before a stream's first token, collected per request: the stream only reveals
-# them in its last chunk, but the headers leave with the first one.
-_PRE_STREAM: contextvars.ContextVar[list[Attempt] | None] = contextvars.ContextVar(
-    "llmswitch_pre_stream_attempts", default=None)
-
-
-def pre_stream_sink(event: Event) -> None:
-    """Sink that records attempts for the stream being opened in the current task, if any."""
-    if isinstance(event, AttemptFinished):
-        bucket = _PRE_STREAM.get()
-        if bucket is not None:
-            bucket.append(event.attempt)
-
 
 def json_response(status: int, body: Any, headers: dict[str, str] | None = None) -> Response:
     return Response(shapes.dumps(body), status_code=status, headers=headers,
@@ -104,8 +90,14 @@ class OpenAIRoutes:
             return json_response(*shapes.bad_input_reply(shapes.BadInput("the body is not JSON")))
         except shapes.BadInput as exc:
             return json_response(*shapes.bad_input_reply(exc))
+        flag = request.headers.get("x-llmswitch-continuation", "").strip().lower()
+        if flag not in ("", "on", "off"):
+            return json_response(*shapes.bad_input_reply(shapes.BadInput(
+                f"x-llmswitch-continuation must be 'on' or 'off', got {flag[:20]!r}")))
         try:
             if stream:
+                if flag:
+                    params["continuation"] = flag == "on"
                 return await self._open_stream(messages, model, params, include_usage)
             result = await self._manager.achat(messages, model=model, **params)
         except LLMSwitchError as exc:
@@ -126,26 +118,21 @@ class OpenAIRoutes:
 
     async def _open_stream(self, messages: list[dict[str, Any]], model: str | None,
                            params: dict[str, Any], include_usage: bool) -> Response:
-        bucket: list[Attempt] = []
-        token = _PRE_STREAM.set(bucket)
-        try:
-            chunks = self._manager.astream(messages, model=model, **params)
-            first = await anext(chunks, None)
-        finally:
-            _PRE_STREAM.reset(token)
+        chunks = self._manager.astream(messages, model=model, **params)
+        first = await anext(chunks, None)
         if first is None:
             raise MalformedReply("the stream ended before its first chunk")
         if first.result is not None:
             attempts: list[Attempt] = list(first.result.attempts)
-        else:
-            attempts = [*bucket, Attempt(first.provider, first.model, "", "ok")]
+        else:  # a stream's attempts so far are known once it opens; the serving one is added
+            attempts = [*chunks.attempts, Attempt(first.provider, first.model, "", "ok")]
         headers = shapes.llmswitch_headers(first.provider, first.model, attempts, self._redact)
         headers["cache-control"] = "no-cache"
         headers["x-accel-buffering"] = "no"
         return StreamingResponse(self._events(chunks, first, include_usage),
                                  media_type="text/event-stream", headers=headers)
 
-    async def _events(self, chunks: AsyncIterator[StreamChunk], first: StreamChunk,
+    async def _events(self, chunks: AsyncChatStream, first: StreamChunk,
                       include_usage: bool) -> AsyncIterator[bytes]:
         """SSE bytes: content chunks, the finish chunk, the usage chunk if asked, ``[DONE]``."""
         cid, created = _new_id(), int(time.time())
@@ -167,9 +154,7 @@ class OpenAIRoutes:
         except LLMSwitchError as exc:
             yield shapes.sse(shapes.stream_error_event(exc, self._redact))
         finally:
-            aclose = getattr(chunks, "aclose", None)
-            if aclose is not None:
-                await aclose()
+            await chunks.aclose()
 
 
 def _new_id() -> str:
