@@ -4,13 +4,17 @@ first-token limit, stream continuation, local faults. Sync and async drive the s
 from __future__ import annotations
 
 import asyncio
+import errno
+import os
 from typing import Any
 
+import httpx
 import pytest
 
 from llmswitch.clock import FakeClock
-from llmswitch.errors import AllProvidersFailed, MalformedReply, ProviderError
+from llmswitch.errors import AllProvidersFailed, LocalFault, MalformedReply, ProviderError
 from llmswitch.planning import model_scope, provider_scope
+from llmswitch.transport import HttpxTransport
 from llmswitch.types import StreamChunk
 from tests.conftest import ManagerFactory
 
@@ -253,3 +257,54 @@ def test_no_model_can_continue_then_the_caller_gets_the_original_cut(
     assert ("openrouter", "bad_request") in outcomes
     assert (llm.core.no_prefill) == {("openrouter", "meta-llama/llama-3.3-70b-instruct:free")}
     assert isinstance(err, (MalformedReply, ProviderError))
+
+
+class _FdExhaustion(httpx.BaseTransport):
+    """Connects like the real transport, except while ``exhausted``: then every connect fails
+    with EMFILE, as httpcore reports it when the process has no file descriptor left (the
+    socket layer cannot be made to fail on cue, so this is the one transport double here)."""
+
+    def __init__(self) -> None:
+        self.exhausted = True
+        self._real = httpx.HTTPTransport()
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        if self.exhausted:
+            cause = OSError(errno.EMFILE, os.strerror(errno.EMFILE))
+            raise httpx.ConnectError(str(cause)) from cause
+        return self._real.handle_request(request)
+
+    def close(self) -> None:
+        self._real.close()
+
+
+def test_out_of_file_descriptors_is_our_fault_and_calls_resume_when_it_is_gone(
+    make_manager: ManagerFactory, sim: Any
+) -> None:
+    double = _FdExhaustion()
+    with httpx.Client(transport=double) as client:
+        llm = make_manager(transport=HttpxTransport(client=client))
+        with pytest.raises(LocalFault) as info:
+            llm.chat(HELLO)
+        assert "EMFILE" in info.value.cause
+        assert [a.outcome for a in info.value.attempts] == ["connection"]  # no one else tried
+        status = llm.get_provider_status()["providers"]
+        assert all(status[p]["circuit"] == "closed" for p in status)
+        double.exhausted = False
+        assert llm.chat(HELLO).provider == "groq"
+
+
+def test_a_cut_stream_continues_async(make_manager: ManagerFactory, sim: Any) -> None:
+    llm = make_manager()
+    sim.set_fault("groq", {"kind": "cut_stream", "after_chunks": 2})
+
+    async def run() -> tuple[str, list[StreamChunk]]:
+        try:
+            return await adrain(llm.astream(HELLO, max_tokens=60, continuation=True))
+        finally:
+            await llm.aclose()
+
+    text, chunks = asyncio.run(run())
+    final = chunks[-1].result
+    assert final is not None and final.provider == "openrouter" and final.text == text
+    assert final.attempts[-1].continued
