@@ -388,10 +388,11 @@ def _budget_alert(p: ProviderSettings, spent: float, threshold: float, now: floa
 
 
 def _cooldown(event: CircuitChanged) -> Alert:
+    who = f"{event.provider}/{event.model}" if event.model else event.provider
     left = f" for {event.until - event.ts:.0f} s (until {_utc(event.until)})" if event.until else ""
     return Alert(
         kind="cooldown",
-        message=f"{event.provider} is cooling down after {event.kind or 'failures'}{left}",
+        message=f"{who} is cooling down after {event.kind or 'failures'}{left}",
         ts=event.ts,
         provider=event.provider,
         resets_at=event.until,

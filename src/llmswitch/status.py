@@ -44,9 +44,10 @@ def provider_status(
     today: dict[str, Any],
 ) -> dict[str, Any]:
     record = store.get_health(provider_scope(p.name))
-    circuit = health.assess_circuit(record, now=now)
+    to_trip = p.failures_to_trip or settings.failures_to_trip  # the breaker admission uses
+    circuit = health.assess_circuit(record, now=now, failures_to_trip=to_trip)
     model_records = {m: store.get_health(model_scope(p.name, m)) for m in p.models}
-    models = {m: _model_status(rec, now) for m, rec in model_records.items()}
+    models = {m: _model_status(rec, now, to_trip) for m, rec in model_records.items()}
     default = models[p.models[0]] if p.models else None
     # The provider is out while its own circuit or its default model's is open; the cooldown
     # shown is then the one that ends last.
@@ -102,9 +103,9 @@ def _opening(record: HealthRecord | None, state: health.CircuitState) -> dict[st
     return {"opened_at": record.opened_at, "opened_by": record.opened_by}
 
 
-def _model_status(record: HealthRecord | None, now: float) -> dict[str, Any]:
+def _model_status(record: HealthRecord | None, now: float, to_trip: int = 1) -> dict[str, Any]:
     """One model's circuit on one provider, flat so a dashboard can show it as a row."""
-    circuit = health.assess_circuit(record, now=now)
+    circuit = health.assess_circuit(record, now=now, failures_to_trip=to_trip)
     return {
         "circuit": circuit.state.value,
         "cooldown_until": circuit.until if circuit.state is health.CircuitState.OPEN else None,

@@ -66,6 +66,11 @@ def test_metrics_count_requests_failovers_tokens_and_windows(gateway: Gateway) -
     assert m[("llmswitch_window_limit", (("provider", "groq"), ("window", "rpm")))] == 30
     assert m[("llmswitch_provider_status", (("provider", "groq"), ("status", "cooling_down")))] == 1
     assert m[("llmswitch_cooldown_remaining_seconds", (("provider", "groq"),))] == 300
+    # the circuit that opened is the model's on Groq; its neighbour stays in service
+    assert m[("llmswitch_model_circuit_open",
+              (("model", "openai/gpt-oss-120b"), ("provider", "groq")))] == 1
+    assert m[("llmswitch_model_circuit_open",
+              (("model", "openai/gpt-oss-20b"), ("provider", "groq")))] == 0
     assert ("llmswitch_request_latency_seconds_count", (("provider", "groq"),)) in m
 
 

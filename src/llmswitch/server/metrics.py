@@ -139,7 +139,12 @@ class WindowCollector(Collector):
                                      labels=["provider"])
         cost = GaugeMetricFamily("llmswitch_cost_today_usd", "Cost today (UTC day)",
                                  labels=["provider"])
+        model_open = GaugeMetricFamily("llmswitch_model_circuit_open",
+                                       "1 while one model's circuit on a provider is not closed",
+                                       labels=["provider", "model"])
         for name, p in status["providers"].items():
+            for model, m in (p.get("models") or {}).items():
+                model_open.add_metric([name, model], 0.0 if m.get("circuit") == "closed" else 1.0)
             for wname, w in p.get("windows", {}).items():
                 for field, family in window.items():
                     family.add_metric([name, wname], float(w.get(field) or 0))
@@ -152,4 +157,4 @@ class WindowCollector(Collector):
                                labels=["backend"])
         up.add_metric([str(store.get("backend", "unknown"))], 1.0 if store.get("ok") else 0.0)
         yield from window.values()
-        yield from (state, cooldown, cost, up)
+        yield from (state, cooldown, cost, model_open, up)
