@@ -230,7 +230,12 @@ class Call:
         ticket = self._current()
         usage = self._usage_so_far()
         attempt = self.core.succeeded(ticket, usage, self._headers)
-        attempt = replace(attempt, skipped_events=self._skipped(), continued=bool(self._prefix))
+        attempt = replace(
+            attempt,
+            skipped_events=self._skipped(),
+            first_bad_event=getattr(self._decoder, "first_bad_event", None),
+            continued=bool(self._prefix),
+        )
         self.attempts.append(attempt)
         text = self._prefix + "".join(self._parts)
         return self._done(attempt, text, self._spent + usage, self._finish, {})
@@ -430,7 +435,12 @@ class Call:
             )
         else:
             attempt = self.core.failed(ticket, err, usage)
-            attempt = replace(attempt, skipped_events=self._skipped(), continued=bool(self._prefix))
+            attempt = replace(
+            attempt,
+            skipped_events=self._skipped(),
+            first_bad_event=getattr(self._decoder, "first_bad_event", None),
+            continued=bool(self._prefix),
+        )
         self.attempts.append(attempt)
 
     def _fits(self, wait: float) -> bool:

@@ -105,7 +105,8 @@ class Attempt:
     retry_after: float | None = None  # seconds from the attempt until the key may be used again
     usage: Usage = Usage()
     cost_usd: float = 0.0
-    skipped_events: int = 0  # unparsable stream events skipped (the first one is in message)
+    skipped_events: int = 0  # unparsable stream events skipped inside a sound stream
+    first_bad_event: str | None = None  # the first of them, redacted and cut to 200 characters
     continued: bool = False  # this attempt continued a stream another attempt had started
 
     @property

@@ -105,6 +105,8 @@ def test_one_unparsable_event_is_skipped_and_recorded(
     final = chunks[-1].result
     assert final is not None and final.provider == "groq" and text
     assert final.attempts[-1].skipped_events == 1
+    assert final.attempts[-1].first_bad_event is not None
+    assert '"broken"' in final.attempts[-1].first_bad_event
     assert llm.get_provider_status()["providers"]["groq"]["circuit"] == "closed"
 
 

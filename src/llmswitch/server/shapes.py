@@ -22,7 +22,13 @@ import re
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
-from llmswitch.errors import AllProvidersFailed, ConfigError, LLMSwitchError, ProviderError
+from llmswitch.errors import (
+    AllProvidersFailed,
+    ConfigError,
+    LLMSwitchError,
+    LocalFault,
+    ProviderError,
+)
 from llmswitch.types import Attempt, ChatResult, FailureKind, StreamChunk, Usage
 
 Redact = Callable[[str], str]
@@ -165,6 +171,8 @@ def error_status(exc: LLMSwitchError) -> tuple[int, str, str | None]:
         if any(_upstream(a) for a in exc.attempts):
             return 502, "api_error", "upstream_failed"
         return 503, "api_error", "no_provider_available"
+    if isinstance(exc, LocalFault):  # this gateway could not reach out: ours, not upstream's
+        return 503, "api_error", "local_fault"
     if isinstance(exc, ProviderError):
         if exc.kind.value in (FailureKind.BAD_REQUEST.value, *_CODES):
             return 400, "invalid_request_error", _CODES.get(exc.kind.value)
@@ -215,7 +223,7 @@ def stream_error_event(exc: LLMSwitchError, redact: Redact) -> dict[str, Any]:
 # Fields the gateway consumes itself; the rest goes to the provider untouched. The manager's own
 # keyword arguments are dropped too, so a body cannot switch routing options it does not own.
 _CONTROL = frozenset({"model", "messages", "stream", "stream_options",
-                      "provider_name", "strict", "max_wait"})
+                      "provider_name", "strict", "max_wait", "continuation"})
 
 
 def parse_chat(payload: Any) -> tuple[list[dict[str, Any]], str | None, bool, bool, dict[str, Any]]:

@@ -1,0 +1,31 @@
+"""Which HTTP status each failure gets at the gateway: a pure table."""
+
+from __future__ import annotations
+
+import pytest
+
+from llmswitch.errors import (
+    BadRequest,
+    ConnectionFailed,
+    LLMSwitchError,
+    LocalFault,
+    ServerError,
+    Timeout,
+)
+from llmswitch.server.shapes import error_status
+
+
+@pytest.mark.parametrize(
+    ("exc", "status", "code"),
+    [
+        (LocalFault("EMFILE", provider="groq", cause="EMFILE: Too many open files"), 503,
+         "local_fault"),
+        (ConnectionFailed("refused", provider="groq"), 502, "connection"),
+        (ServerError("boom", provider="groq", status=500), 502, "server_error"),
+        (Timeout("slow", provider="groq"), 502, "timeout"),
+        (BadRequest("no", provider="groq", status=400), 400, None),
+    ],
+)
+def test_error_status(exc: LLMSwitchError, status: int, code: str | None) -> None:
+    got_status, _, got_code = error_status(exc)
+    assert (got_status, got_code) == (status, code)
