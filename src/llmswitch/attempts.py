@@ -306,6 +306,8 @@ class AttemptCore:
         target: health.Target,
         headers: Mapping[str, str],
         request_no: int,
+        *,
+        moving: bool = True,
     ) -> None:
         """Put ``target`` out of service for ``err`` (the verdict said which), learn from the
         headers, and give a held probe slot back at once."""
@@ -319,10 +321,19 @@ class AttemptCore:
             wait = err.retry_after if err.retry_after else DEFAULT_RATE_LIMIT_WAIT
             if err.window in ("rpd", "tpd"):
                 wait = max(wait, day_end(p, now, err.retry_after) - now)
-            self._block(cand, now + wait, err, request_no, "skip key until its window resets")
+            self._block(
+                cand, now + wait, err, request_no, "skip key until its window resets", moving=moving
+            )
         elif target is health.Target.KEY_DAY:
             until = day_end(p, now, err.retry_after)
-            self._block(cand, until, err, request_no, "skip key until the provider's day ends")
+            self._block(
+                cand,
+                until,
+                err,
+                request_no,
+                "skip key until the provider's day ends",
+                moving=moving,
+            )
         elif target is health.Target.KEY_AUTH:
             self.store.mark_auth_failed(
                 cand.scope, fingerprint=cand.key.fingerprint, message=err.message, now=now
@@ -336,12 +347,20 @@ class AttemptCore:
                     now, p.name, "auth_failed", None, err.kind.value, key_alias=cand.key.alias
                 ),
             )
-            self._failover(cand, err, "disable key until its value changes", request_no)
+            self._failover(
+                cand, err, "disable key until its value changes", request_no, moving=moving
+            )
         elif target in (health.Target.MODEL, health.Target.PROVIDER):
-            self.trip(ticket, err, target, request_no)
+            self.trip(ticket, err, target, request_no, moving=moving)
 
     def trip(
-        self, ticket: Ticket, err: ProviderError, target: health.Target, request_no: int
+        self,
+        ticket: Ticket,
+        err: ProviderError,
+        target: health.Target,
+        request_no: int,
+        *,
+        moving: bool = True,
     ) -> None:
         """Count a failure of the model's or the provider's circuit; open it when due."""
         now = self.clock()
@@ -360,6 +379,7 @@ class AttemptCore:
                 f"failure {failures} of {self.breaker(p).failures_to_trip}"
                 " before the circuit opens",
                 request_no,
+                moving=moving,
             )
             return
         model = cand.model if is_model else None
@@ -369,7 +389,11 @@ class AttemptCore:
         )
         what = f"{p.name}/{cand.model}" if is_model else p.name
         self._failover(
-            cand, err, f"cool {what} down for {record.open_until - now:.0f}s", request_no
+            cand,
+            err,
+            f"cool {what} down for {record.open_until - now:.0f}s",
+            request_no,
+            moving=moving,
         )
 
     def release(self, ticket: Ticket) -> None:
@@ -379,7 +403,14 @@ class AttemptCore:
             self.store.release_probe(ticket.probe_scope)
 
     def _block(
-        self, cand: Candidate, until: float, err: ProviderError, request_no: int, action: str
+        self,
+        cand: Candidate,
+        until: float,
+        err: ProviderError,
+        request_no: int,
+        action: str,
+        *,
+        moving: bool = True,
     ) -> None:
         now = self.clock()
         block = self.store.block(
@@ -388,17 +419,31 @@ class AttemptCore:
         self.store.note_error(
             provider_scope(cand.provider.name), kind=err.kind.value, message=err.message, now=now
         )
-        self._failover(cand, err, f"{action} ({block.until - now:.0f}s)", request_no)
+        self._failover(cand, err, f"{action} ({block.until - now:.0f}s)", request_no, moving=moving)
 
-    def _failover(self, cand: Candidate, err: ProviderError, action: str, request_no: int) -> None:
+    def _failover(
+        self,
+        cand: Candidate,
+        err: ProviderError,
+        action: str,
+        request_no: int,
+        *,
+        moving: bool = True,
+    ) -> None:
+        """Log and announce what happened; ``moving``: the call goes on to another target (a
+        stream cut after content without continuation does not, and must not say so)."""
+        what = "failover from" if moving else "call failed on"
         log.warning(
-            "llmswitch: failover from %s/%s [%s]: %s -> %s",
+            "llmswitch: %s %s/%s [%s]: %s -> %s",
+            what,
             cand.provider.name,
             cand.model,
             cand.key.masked,
             err.kind.value,
             action,
         )
+        if not moving:
+            return
         emit(
             self.sinks,
             Failover(self.clock(), cand.provider.name, err.kind.value, action, request_no),

@@ -281,10 +281,13 @@ class Call:
             verdict = health.Verdict(health.Act.FAIL_OVER, _target_of(err))
         elif verdict.act is health.Act.RETRY:
             verdict = health.Verdict(health.Act.FAIL_OVER, _target_of(err))
+        moving = verdict.act is not health.Act.FAIL and (not self._content or self._continues(cand))
         if verdict.target is health.Target.PROVIDER and ticket.probe_scope is None:
             self._held.append((ticket, err))
         else:
-            self.core.put_out(ticket, err, verdict.target, headers or {}, self._request_no)
+            self.core.put_out(
+                ticket, err, verdict.target, headers or {}, self._request_no, moving=moving
+            )
         if verdict.act is health.Act.FAIL:
             return self._fail(err)
         if verdict.act is health.Act.LARGER_CONTEXT:
@@ -436,11 +439,11 @@ class Call:
         else:
             attempt = self.core.failed(ticket, err, usage)
             attempt = replace(
-            attempt,
-            skipped_events=self._skipped(),
-            first_bad_event=getattr(self._decoder, "first_bad_event", None),
-            continued=bool(self._prefix),
-        )
+                attempt,
+                skipped_events=self._skipped(),
+                first_bad_event=getattr(self._decoder, "first_bad_event", None),
+                continued=bool(self._prefix),
+            )
         self.attempts.append(attempt)
 
     def _fits(self, wait: float) -> bool:

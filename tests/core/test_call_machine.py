@@ -216,6 +216,8 @@ def test_a_cut_stream_without_continuation_ends_with_the_cut(
     assert got and {c.provider for c in got} == {"groq"}
     assert info.value.attempts[-1].provider == "groq"
     assert len(sim.requests("gemini")) == 0  # nothing else was asked
+    assert "failover from" not in caplog.text  # none happened
+    assert "call failed on groq" in caplog.text
 
 
 @pytest.mark.parametrize("how", ["setting", "request"])
