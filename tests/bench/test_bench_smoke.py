@@ -62,7 +62,7 @@ def test_quota_smoke_four_processes_share_sqlite(tmp_path: Path) -> None:
 
 
 def test_failover_smoke(tmp_path: Path) -> None:
-    r = failover.run(rounds=1, calls=5, peers=False, out_dir=tmp_path)
+    r = failover.run(rounds=1, calls=5, peers=False, stream_calls=3, out_dir=tmp_path)
     assert all(finite(a["median"]) for a in r["latency"]["added_us"].values())
     for mode in ("fail500", "hang"):
         cd = r["cooldown"][f"llmswitch-{mode}"]
@@ -70,6 +70,15 @@ def test_failover_smoke(tmp_path: Path) -> None:
         assert cd["during_cooldown"] == 0
         assert cd["after_cooldown_burst"] == 1, "one probe, the other calls go to the fallback"
     assert r["cooldown"]["llmswitch-fail429"]["during_cooldown"] == 0
+    cs = r["continued_stream"]
+    n = cs["calls"] + cs["calls_with_setting"]
+    assert cs["one_uninterrupted_answer"] == cs["attempts_cut_then_continued"] == f"{n} of {n}"
+    for trail in cs["attempt_trails"]:  # the cut attempt, Gemini skipped, the continuing one
+        assert trail[0][0] == "groq" and trail[0][1] != "ok"
+        assert ("gemini", "cannot_continue", False) in trail
+        assert trail[-1] == ("openrouter", "ok", True)
+    assert finite(cs["cut_to_first_continued_chunk_us"]["p50"])
+    assert cs["sample"]["text"].startswith(cs["sample"]["cut_part"])
 
 
 def test_scale_smoke(tmp_path: Path) -> None:
