@@ -45,7 +45,8 @@ from llmswitch.errors import (
     Timeout,
 )
 from llmswitch.events import CallFinished, NoProviderAvailable, emit
-from llmswitch.tokens import estimate_prompt_tokens, estimate_text_tokens
+from llmswitch.stream_progress import StreamProgress
+from llmswitch.tokens import estimate_prompt_tokens
 from llmswitch.types import (
     Attempt,
     ChatRequest,
@@ -56,7 +57,7 @@ from llmswitch.types import (
     Usage,
 )
 from llmswitch.wire import wire_for
-from llmswitch.wire.base import CallContext, HttpRequest, StreamDecoder, StreamEvent
+from llmswitch.wire.base import CallContext, HttpRequest, StreamEvent
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
@@ -142,14 +143,9 @@ class Call:
         self._ticket: Ticket | None = None
         self._held: list[tuple[Ticket, ProviderError]] = []  # connection failures, judged at end
         # Streams: what this attempt delivered, and what earlier (cut) attempts did.
-        self._decoder: StreamDecoder | None = None
-        self._parts: list[str] = []
-        self._usage: Usage | None = None
-        self._finish: str | None = None
-        self._content = False
+        self._p = StreamProgress(prompt_estimate=self._prompt_estimate)
         self._sent_at = 0.0
         self._prefix = ""  # text delivered by cut attempts, continued by this one
-        self._echo = ""  # the part of the prefix the continuation may repeat (stripped)
         self._spent = Usage()  # usage of cut attempts
         self._cost = 0.0
         self._cut: ProviderError | None = None  # the cut that started a continuation
@@ -196,7 +192,7 @@ class Call:
     def opened(self, headers: Mapping[str, str]) -> None:
         """A stream's events begin."""
         ticket = self._current()
-        self._decoder = wire_for(ticket.candidate.provider.api).stream_decoder(
+        self._p.decoder = wire_for(ticket.candidate.provider.api).stream_decoder(
             self._ctx(ticket.candidate)
         )
         self._headers = dict(headers)
@@ -208,11 +204,9 @@ class Call:
             ProviderError: the stream failed (an error event, or no first content in time);
                 the driver feeds it back through ``failed``.
         """
-        assert self._decoder is not None
-        out: list[StreamChunk] = []
-        for ev in self._decoder.feed(line):
-            out += self._take(ev)
-        if not self._content and self._first_token_overdue():
+        assert self._p.decoder is not None
+        out = [c for ev in self._p.decoder.feed(line) for c in self._chunk(ev)]
+        if not self._p.content and self._first_token_overdue():
             raise self.first_token_timeout()
         return out
 
@@ -222,23 +216,23 @@ class Call:
         Raises:
             ProviderError: the stream ended unsound (no terminator, no finish).
         """
-        assert self._decoder is not None
-        return [c for ev in self._decoder.close() for c in self._take(ev)]
+        assert self._p.decoder is not None
+        return [c for ev in self._p.decoder.close() for c in self._chunk(ev)]
 
     def ended(self) -> Step:
         """A stream's body ended and ``close_stream`` found it sound: the call is done."""
         ticket = self._current()
-        usage = self._usage_so_far()
+        usage = self._p.usage_so_far()
         attempt = self.core.succeeded(ticket, usage, self._headers)
         attempt = replace(
             attempt,
-            skipped_events=self._skipped(),
-            first_bad_event=getattr(self._decoder, "first_bad_event", None),
+            skipped_events=self._p.skipped_events,
+            first_bad_event=self._p.first_bad_event,
             continued=bool(self._prefix),
         )
         self.attempts.append(attempt)
-        text = self._prefix + "".join(self._parts)
-        return self._done(attempt, text, self._spent + usage, self._finish, {})
+        text = self._prefix + self._p.text
+        return self._done(attempt, text, self._spent + usage, self._p.finish, {})
 
     def first_token_timeout(self) -> Timeout:
         """The error of a stream whose first content did not come in time."""
@@ -252,16 +246,16 @@ class Call:
         """The current attempt failed with ``err``."""
         ticket = self._current()
         cand = ticket.candidate
-        overdue = self.stream and not self._content and isinstance(err, Timeout)
+        overdue = self.stream and not self._p.content and isinstance(err, Timeout)
         if overdue and self._first_token_overdue():  # the read limit was the first-token one
             err = self.first_token_timeout()
         if isinstance(err, LocalFault):
             self.core.release(ticket)
             self._note(ticket, err, None, sent=False)
             return self._fail(err)
-        usage = self._usage_so_far() if self._content else None
+        usage = self._p.usage_so_far() if self._p.content else None
         self._note(ticket, err, usage)
-        if self._prefix and not self._content and isinstance(err, BadRequest):
+        if self._prefix and not self._p.content and isinstance(err, BadRequest):
             # The continuation was refused: this model takes no prefill. Learn it, move on.
             self.core.no_prefill.add((cand.provider.name, cand.model))
             self._advance()
@@ -273,7 +267,7 @@ class Call:
             retry_after=err.retry_after,
             rand=self._rand,
         )
-        if verdict.act is health.Act.RETRY and not self._content and not ticket.probing:
+        if verdict.act is health.Act.RETRY and not self._p.content and not ticket.probing:
             if self._fits(verdict.wait):
                 self._retries += 1
                 self._reset_stream()
@@ -281,7 +275,9 @@ class Call:
             verdict = health.Verdict(health.Act.FAIL_OVER, _target_of(err))
         elif verdict.act is health.Act.RETRY:
             verdict = health.Verdict(health.Act.FAIL_OVER, _target_of(err))
-        moving = verdict.act is not health.Act.FAIL and (not self._content or self._continues(cand))
+        moving = verdict.act is not health.Act.FAIL and (
+            not self._p.content or self._continues(cand)
+        )
         if verdict.target is health.Target.PROVIDER and ticket.probe_scope is None:
             self._held.append((ticket, err))
         else:
@@ -295,40 +291,19 @@ class Call:
             rest = self.plan[self._index + 1 :]
             if not any(c.context_window >= self._min_context or not c.context_window for c in rest):
                 return self._fail(err)
-        if self._content:
+        if self._p.content:
             return self._after_cut(err)
         self._advance()
         return self.next()
 
     # -- streams ---------------------------------------------------------------------------------
-    def _take(self, ev: StreamEvent) -> list[StreamChunk]:
-        if ev.usage is not None:
-            self._usage = ev.usage
-        if ev.finish_reason is not None:
-            self._finish = ev.finish_reason
-        text = ev.text
-        if not (text or _has_delta(ev.raw)):
+    def _chunk(self, ev: StreamEvent) -> list[StreamChunk]:
+        text = self._p.take(ev)
+        if text is None:
             return []
-        if self._echo and text:
-            text = self._strip_echo(text)
-            if not text:
-                return []
-        self._content = True
-        self._parts.append(text)
         c = self._current().candidate
-        raw = ev.raw if text == ev.text else None
+        raw = ev.raw if text == ev.text else None  # a stripped echo: the raw chunk is stale
         return [StreamChunk(text=text, provider=c.provider.name, model=c.model, raw=raw)]
-
-    def _strip_echo(self, text: str) -> str:
-        """A continuation that repeats the prefix it was given: drop the repeated part."""
-        if self._echo.startswith(text):
-            self._echo = self._echo[len(text) :]
-            return ""
-        if text.startswith(self._echo):
-            text, self._echo = text[len(self._echo) :], ""
-            return text
-        self._echo = ""  # it does not repeat: keep everything
-        return text
 
     def _after_cut(self, err: ProviderError) -> Step:
         """Content reached the caller, then the stream broke: continue it, or end with ``err``."""
@@ -338,7 +313,7 @@ class Call:
         spent = self.attempts[-1]
         self._spent += spent.usage
         self._cost += spent.cost_usd
-        self._prefix += "".join(self._parts)
+        self._prefix += self._p.text
         self._cut = self._cut or err
         self._advance()
         return self.next()
@@ -362,19 +337,8 @@ class Call:
         limit = self._first_token_limit(self._current().candidate)
         return limit > 0 and time.perf_counter() - self._sent_at > limit
 
-    def _usage_so_far(self) -> Usage:
-        if self._usage is not None:
-            return self._usage
-        text = "".join(self._parts)
-        return Usage(self._prompt_estimate, estimate_text_tokens(text))
-
-    def _skipped(self) -> int:
-        return getattr(self._decoder, "skipped_events", 0) if self._decoder else 0
-
     def _reset_stream(self) -> None:
-        self._decoder, self._parts, self._usage = None, [], None
-        self._finish, self._content = None, False
-        self._echo = self._prefix
+        self._p = StreamProgress(prompt_estimate=self._prompt_estimate, echo=self._prefix)
 
     # -- helpers ---------------------------------------------------------------------------------
     def _send(self, cand: Candidate) -> Send:
@@ -440,8 +404,8 @@ class Call:
             attempt = self.core.failed(ticket, err, usage)
             attempt = replace(
                 attempt,
-                skipped_events=self._skipped(),
-                first_bad_event=getattr(self._decoder, "first_bad_event", None),
+                skipped_events=self._p.skipped_events,
+                first_bad_event=self._p.first_bad_event,
                 continued=bool(self._prefix),
             )
         self.attempts.append(attempt)
@@ -556,16 +520,3 @@ _SKIPS = frozenset(
 
 def _target_of(err: ProviderError) -> health.Target:
     return health.verdict(err.kind, retries_done=1, policy=health.RetryPolicy()).target
-
-
-def _has_delta(raw: dict[str, object] | None) -> bool:
-    """A chunk that carries a tool call or reasoning: the model is answering, not only text."""
-    if not raw:
-        return False
-    choices = raw.get("choices")
-    if not isinstance(choices, list) or not choices or not isinstance(choices[0], dict):
-        return False
-    delta = choices[0].get("delta")
-    return isinstance(delta, dict) and bool(
-        delta.get("tool_calls") or delta.get("reasoning") or delta.get("reasoning_content")
-    )

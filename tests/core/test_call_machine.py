@@ -238,6 +238,7 @@ def test_a_cut_stream_continues_on_a_model_that_accepts_a_prefill(
     assert final.provider == "openrouter"
     cut_part = "".join(c.text for c in chunks if c.provider == "groq")
     assert cut_part and text.startswith(cut_part) and len(text) > len(cut_part)
+    assert "  " not in text and text[len(cut_part)] == " "  # the parts join as one text
     sent = sim.requests("openrouter")[-1]
     assert sent["prompt_tokens"] > sim.requests("groq")[-1]["prompt_tokens"]  # prefill sent
     assert final.usage.completion_tokens >= final.attempts[-1].usage.completion_tokens

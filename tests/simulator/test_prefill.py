@@ -45,7 +45,8 @@ def test_reply_continues_the_prefill_to_the_usual_length(
     prefill = " ".join(full.split()[:3])
     rest = client.chat.completions.create(model=MODELS[provider], messages=prefilled(prefill))
     text = rest.choices[0].message.content or ""
-    assert f"{prefill} {text}" == full and not text.startswith(prefill)
+    # the continuation starts with the space a real tokenizer would put there
+    assert prefill + text == full and text.startswith(" ")
     assert whole.usage is not None and rest.usage is not None
     assert rest.usage.completion_tokens == whole.usage.completion_tokens - 3
     assert rest.choices[0].finish_reason == whole.choices[0].finish_reason  # not "length"
@@ -54,7 +55,7 @@ def test_reply_continues_the_prefill_to_the_usual_length(
 def test_streamed_continuation_joins_to_the_same_text(sim: SimulatorHandle) -> None:
     client = sdk(sim, "groq")
     full = client.chat.completions.create(model=MODELS["groq"], messages=HELLO)
-    expected = " ".join((full.choices[0].message.content or "").split()[2:])
+    expected = " " + " ".join((full.choices[0].message.content or "").split()[2:])
     stream = client.chat.completions.create(
         model=MODELS["groq"], messages=prefilled("Simulated reply"), stream=True
     )
@@ -65,7 +66,7 @@ def test_continuation_is_capped_by_max_tokens(sim: SimulatorHandle) -> None:
     reply = sdk(sim, "openai").chat.completions.create(
         model=MODELS["openai"], messages=prefilled("Simulated reply from"), max_tokens=2
     )
-    assert reply.choices[0].message.content == f"openai/{MODELS['openai']} to:"
+    assert reply.choices[0].message.content == f" openai/{MODELS['openai']} to:"
     assert reply.choices[0].finish_reason == "length"
 
 
@@ -83,7 +84,7 @@ def test_gemini_native_model_turn_is_the_prefill(sim: SimulatorHandle) -> None:
     body = native_contents(("user", "Hello"), ("model", "Simulated reply"))
     rest = client.post(GEN, json=body).json()
     text = rest["candidates"][0]["content"]["parts"][0]["text"]
-    assert f"Simulated reply {text}" == full_text
+    assert f"Simulated reply{text}" == full_text
     assert rest["usageMetadata"]["candidatesTokenCount"] == 14
 
 

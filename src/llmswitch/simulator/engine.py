@@ -61,17 +61,18 @@ class Call:
     context_window: int = 0
     prefill: bool = False  # the last message is the assistant's: the reply continues it
     prefill_ok: bool = True  # the model accepts such a request
+    lead: str = ""  # " " when continuing a prefill that ends mid-sentence, as real tokens do
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
     def text(self) -> str:
-        return " ".join(self.words)
+        return self.lead + " ".join(self.words)
 
     def pieces(self, per_chunk: int) -> list[str]:
         """The reply cut into stream deltas of ``per_chunk`` tokens; they join to ``text``."""
         out = []
         for i in range(0, len(self.words), per_chunk):
-            lead = "" if i == 0 else " "
+            lead = self.lead if i == 0 else " "
             out.append(lead + " ".join(self.words[i : i + per_chunk]))
         return out
 
@@ -138,6 +139,7 @@ def new_call(
         context_window=info.context_window,
         prefill=prefill is not None,
         prefill_ok=info.prefill,
+        lead=" " if prefill and not prefill[-1].isspace() and count else "",
     )
 
 
