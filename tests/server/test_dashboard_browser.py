@@ -121,6 +121,10 @@ def test_dashboard_renders_cards_and_chart_that_match_the_status(
     assert providers["groq"]["status"] == "cooling_down"
     groq = " ".join(page.card_text["groq"])
     assert "cooling down" in groq and "last error: server_error" in groq
+    # the circuit that opened is one model's: the card names it and why
+    rows = page.all("div", data_model="*")
+    assert [(r["data-model"], r["data-circuit"]) for r in rows] == [("openai/gpt-oss-120b", "open")]
+    assert "model openai/gpt-oss-120b: open after server_error" in groq
     assert "● current" in " ".join(page.card_text[data["status"]["current_provider"]])
     rects: dict[str, int] = {}
     for r in page.all("rect", data_provider="*"):

@@ -87,6 +87,19 @@
       cd.dataset.remaining = p.cooldown_remaining_s;
       c.appendChild(cd);
     }
+    var models = p.models || {};
+    Object.keys(models).forEach(function (m) {
+      var mc = models[m];
+      if (!mc || mc.circuit === "closed" || mc.circuit === "unknown") return;
+      var why = mc.last_error_kind ? " after " + mc.last_error_kind : "";
+      var until = mc.cooldown_until ? " until " +
+        new Date(mc.cooldown_until * 1000).toLocaleTimeString() : "";
+      var row = el("div", "model-circuit", "model " + m + ": " +
+        mc.circuit.replace(/_/g, " ") + why + until);
+      row.dataset.model = m;
+      row.dataset.circuit = mc.circuit;
+      c.appendChild(row);
+    });
     if (p.last_error) {
       var when = p.last_error.time ? new Date(p.last_error.time * 1000).toLocaleTimeString() : "";
       c.appendChild(el("div", "error", "last error: " + p.last_error.kind + " — " +
