@@ -481,6 +481,7 @@ class Call:
                 "descriptors of this machine are the likely cause, so no provider was cooled "
                 "down; calls resume as soon as the cause is gone",
                 attempts=self.attempts,
+                local=True,
             )
         elapsed = self.core.clock() - self._started
         wait = err.retry_after

@@ -187,6 +187,7 @@ class AllProvidersFailed(LLMSwitchError):
         attempts: Sequence[Attempt],
         retry_after: float | None = None,
         retry_at: float | None = None,
+        local: bool = False,
     ) -> None:
         lines = [message]
         for a in attempts:
@@ -200,6 +201,7 @@ class AllProvidersFailed(LLMSwitchError):
         self.attempts = tuple(attempts)
         self.retry_after = retry_after
         self.retry_at = retry_at
+        self.local = local  # every provider failed to connect at once: the cause is ours
 
     @property
     def all_rate_limited(self) -> bool:

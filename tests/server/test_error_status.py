@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from llmswitch.errors import (
+    AllProvidersFailed,
     BadRequest,
     ConnectionFailed,
     LLMSwitchError,
@@ -24,6 +25,7 @@ from llmswitch.server.shapes import error_status
         (ServerError("boom", provider="groq", status=500), 502, "server_error"),
         (Timeout("slow", provider="groq"), 502, "timeout"),
         (BadRequest("no", provider="groq", status=400), 400, None),
+        (AllProvidersFailed("no network", attempts=[], local=True), 503, "local_fault"),
     ],
 )
 def test_error_status(exc: LLMSwitchError, status: int, code: str | None) -> None:

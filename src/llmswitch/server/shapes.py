@@ -166,6 +166,8 @@ def attempt_json(a: Attempt, redact: Redact) -> dict[str, Any]:
 def error_status(exc: LLMSwitchError) -> tuple[int, str, str | None]:
     """(HTTP status, OpenAI error type, code) for a failure."""
     if isinstance(exc, AllProvidersFailed):
+        if exc.local:  # nothing left this machine: ours, not the providers'
+            return 503, "api_error", "local_fault"
         if exc.all_rate_limited:
             return 429, "rate_limit_error", "rate_limit_exceeded"
         if any(_upstream(a) for a in exc.attempts):
