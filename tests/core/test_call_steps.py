@@ -15,7 +15,7 @@ from llmswitch.attempts import AttemptCore
 from llmswitch.call import Call, Done, Fail, Send, Wait
 from llmswitch.clock import FakeClock
 from llmswitch.config import Settings, load_settings
-from llmswitch.errors import AllProvidersFailed, ConnectionFailed, LocalFault
+from llmswitch.errors import AllProvidersFailed, ConnectionFailed, LocalFault, MalformedReply
 from llmswitch.planning import Planner
 from llmswitch.state import store_from_url
 from llmswitch.transport import RawReply
@@ -113,3 +113,44 @@ def test_everything_out_waits_for_the_earliest_recovery_within_max_wait() -> Non
     assert isinstance(step, Wait) and step.seconds == pytest.approx(30)
     clock.advance(step.seconds)  # what the driver's sleep does
     assert provider_of(call.next()) == "groq"  # the plan starts over
+
+
+def sse(text: str) -> str:
+    chunk = {"id": "x", "object": "chat.completion.chunk", "model": "m",
+             "choices": [{"index": 0, "delta": {"content": text}, "finish_reason": None}]}
+    return "data: " + json.dumps(chunk)
+
+
+def streaming(continuation: bool | None) -> Call:
+    call, _ = machine()
+    return Call(call.core, REQUEST, call.plan, stream=True, continuation=continuation,
+                rand=lambda: 0.0)
+
+
+@pytest.mark.parametrize(
+    ("continuation", "after_cut"),
+    [(True, "send the partial answer to openrouter as a prefill"), (False, "fail with the cut"),
+     (None, "fail with the cut")],  # None: the setting, off by default
+)
+def test_a_stream_cut_after_content(continuation: bool | None, after_cut: str) -> None:
+    call = streaming(continuation)
+    assert provider_of(call.next()) == "groq"
+    call.opened({})
+    got = [c.text for line in (sse("Once upon"), "", sse(" a time"), "") for c in call.feed(line)]
+    assert got == ["Once upon", " a time"]
+    step = call.failed(MalformedReply("stream cut", provider="groq"))
+    if after_cut.startswith("send"):
+        assert provider_of(step) == "openrouter"
+        assert isinstance(step, Send) and step.http.json is not None
+        assert step.http.json["messages"][-1] == {"role": "assistant",
+                                                  "content": "Once upon a time"}
+    else:
+        assert isinstance(step, Fail) and isinstance(step.error, MalformedReply)
+        assert [a.outcome for a in step.error.attempts] == ["malformed_reply"]
+
+
+def test_a_stream_failing_before_content_fails_over_whatever_the_continuation_setting() -> None:
+    call = streaming(False)
+    call.next()
+    call.opened({})
+    assert provider_of(call.failed(MalformedReply("cut", provider="groq"))) == "openrouter"
