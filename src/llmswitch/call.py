@@ -223,13 +223,7 @@ class Call:
         """A stream's body ended and ``close_stream`` found it sound: the call is done."""
         ticket = self._current()
         usage = self._p.usage_so_far()
-        attempt = self.core.succeeded(ticket, usage, self._headers)
-        attempt = replace(
-            attempt,
-            skipped_events=self._p.skipped_events,
-            first_bad_event=self._p.first_bad_event,
-            continued=bool(self._prefix),
-        )
+        attempt = self._streamed(self.core.succeeded(ticket, usage, self._headers))
         self.attempts.append(attempt)
         text = self._prefix + self._p.text
         return self._done(attempt, text, self._spent + usage, self._p.finish, {})
@@ -401,14 +395,19 @@ class Call:
                 err.message,
             )
         else:
-            attempt = self.core.failed(ticket, err, usage)
-            attempt = replace(
-                attempt,
-                skipped_events=self._p.skipped_events,
-                first_bad_event=self._p.first_bad_event,
-                continued=bool(self._prefix),
-            )
+            attempt = self._streamed(self.core.failed(ticket, err, usage))
         self.attempts.append(attempt)
+
+    def _streamed(self, attempt: Attempt) -> Attempt:
+        """``attempt`` with what its stream skipped and whether it continued another."""
+        if not self.stream:
+            return attempt
+        return replace(
+            attempt,
+            skipped_events=self._p.skipped_events,
+            first_bad_event=self._p.first_bad_event,
+            continued=bool(self._prefix),
+        )
 
     def _fits(self, wait: float) -> bool:
         """Whether a wait of ``wait`` seconds stays within what the caller accepts to wait."""
