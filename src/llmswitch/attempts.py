@@ -72,6 +72,8 @@ class AttemptCore:
         self.latency = latency or LatencyTracker()
         #: (provider, model) pairs seen refusing an assistant prefill (a 400 to a continuation)
         self.no_prefill: set[tuple[str, str]] = set()
+        self._breakers: dict[str, health.BreakerPolicy] = {}
+        self._retry_policies: dict[str, health.RetryPolicy] = {}
 
     # -- admission ---------------------------------------------------------------------------
     def admit(self, cand: Candidate, estimate: int, min_context: int) -> Ticket | Attempt:
@@ -281,7 +283,14 @@ class AttemptCore:
 
     # -- policies ----------------------------------------------------------------------------
     def breaker(self, p: ProviderSettings) -> health.BreakerPolicy:
-        """The provider's breaker: its own settings where given, else the global ones."""
+        """The provider's breaker: its own settings where given, else the global ones (built
+        once per provider: settings are frozen, and admission asks on every call)."""
+        policy = self._breakers.get(p.name)
+        if policy is None:
+            policy = self._breakers[p.name] = self._build_breaker(p)
+        return policy
+
+    def _build_breaker(self, p: ProviderSettings) -> health.BreakerPolicy:
         g = self.settings
         return health.BreakerPolicy(
             cooldown_seconds=_pick(p.cooldown_seconds, g.cooldown_seconds),
@@ -290,6 +299,13 @@ class AttemptCore:
         )
 
     def retry_policy(self, p: ProviderSettings) -> health.RetryPolicy:
+        """The provider's retries (built once per provider, as ``breaker``)."""
+        policy = self._retry_policies.get(p.name)
+        if policy is None:
+            policy = self._retry_policies[p.name] = self._build_retry_policy(p)
+        return policy
+
+    def _build_retry_policy(self, p: ProviderSettings) -> health.RetryPolicy:
         g = self.settings
         return health.RetryPolicy(
             retries=_pick(p.retries, g.retries),
@@ -368,7 +384,8 @@ class AttemptCore:
         is_model = target is health.Target.MODEL
         scope = model_scope(p.name, cand.model) if is_model else provider_scope(p.name)
         failures = (ticket.model_failures if is_model else ticket.provider_failures) + 1
-        seconds = health.open_seconds(failures, self.breaker(p), err.retry_after)
+        breaker = self.breaker(p)
+        seconds = health.open_seconds(failures, breaker, err.retry_after)
         record = self.store.trip(
             scope, until=now + seconds, kind=err.kind.value, message=err.message, now=now
         )
@@ -376,8 +393,7 @@ class AttemptCore:
             self._failover(
                 cand,
                 err,
-                f"failure {failures} of {self.breaker(p).failures_to_trip}"
-                " before the circuit opens",
+                f"failure {failures} of {breaker.failures_to_trip} before the circuit opens",
                 request_no,
                 moving=moving,
             )

@@ -32,19 +32,19 @@ Rules, in the order a call meets them:
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from llmswitch import health
 from llmswitch.errors import (
     AllProvidersFailed,
     BadRequest,
-    LLMSwitchError,
     LocalFault,
     ProviderError,
     Timeout,
 )
 from llmswitch.events import CallFinished, NoProviderAvailable, emit
+from llmswitch.steps import Done, Fail, Send, Step, Wait
 from llmswitch.stream_progress import StreamProgress
 from llmswitch.tokens import estimate_prompt_tokens
 from llmswitch.types import (
@@ -57,7 +57,7 @@ from llmswitch.types import (
     Usage,
 )
 from llmswitch.wire import wire_for
-from llmswitch.wire.base import CallContext, HttpRequest, StreamEvent
+from llmswitch.wire.base import CallContext, StreamEvent
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
@@ -65,36 +65,6 @@ if TYPE_CHECKING:
     from llmswitch.attempts import AttemptCore, Ticket
     from llmswitch.planning import Candidate
     from llmswitch.transport import RawReply
-
-
-@dataclass(frozen=True, slots=True)
-class Send:
-    """Perform this request. ``first_token``: seconds to the first content (streams)."""
-
-    http: HttpRequest
-    ctx: CallContext
-    stream: bool
-    timeout: float
-    stall: float | None = None
-    first_token: float | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class Wait:
-    seconds: float
-
-
-@dataclass(frozen=True, slots=True)
-class Done:
-    result: ChatResult
-
-
-@dataclass(frozen=True, slots=True)
-class Fail:
-    error: LLMSwitchError
-
-
-Step = Send | Wait | Done | Fail
 
 
 class Call:
@@ -144,6 +114,7 @@ class Call:
         self._held: list[tuple[Ticket, ProviderError]] = []  # connection failures, judged at end
         # Streams: what this attempt delivered, and what earlier (cut) attempts did.
         self._p = StreamProgress(prompt_estimate=self._prompt_estimate)
+        self._headers: dict[str, str] = {}  # of the open stream
         self._sent_at = 0.0
         self._prefix = ""  # text delivered by cut attempts, continued by this one
         self._spent = Usage()  # usage of cut attempts
@@ -261,14 +232,12 @@ class Call:
             retry_after=err.retry_after,
             rand=self._rand,
         )
-        if verdict.act is health.Act.RETRY and not self._p.content and not ticket.probing:
-            if self._fits(verdict.wait):
+        if verdict.act is health.Act.RETRY:  # not after content, not a probe, not too late
+            if not self._p.content and not ticket.probing and self._fits(verdict.wait):
                 self._retries += 1
                 self._reset_stream()
                 return Wait(verdict.wait)
-            verdict = health.Verdict(health.Act.FAIL_OVER, _target_of(err))
-        elif verdict.act is health.Act.RETRY:
-            verdict = health.Verdict(health.Act.FAIL_OVER, _target_of(err))
+            verdict = health.Verdict(health.Act.FAIL_OVER, health.target_of(err.kind))
         moving = verdict.act is not health.Act.FAIL and (
             not self._p.content or self._continues(cand)
         )
@@ -516,7 +485,3 @@ _SKIPS = frozenset(
         FailureKind.CONTEXT_TOO_LONG.value,
     }
 )
-
-
-def _target_of(err: ProviderError) -> health.Target:
-    return health.verdict(err.kind, retries_done=1, policy=health.RetryPolicy()).target

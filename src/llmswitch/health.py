@@ -159,6 +159,11 @@ _RETRYABLE = frozenset(
 )
 
 
+def target_of(kind: FailureKind) -> Target:
+    """What a failure of ``kind`` puts out of service when the call fails over."""
+    return _TARGET.get(kind, Target.MODEL)
+
+
 def verdict(
     kind: FailureKind,
     *,
@@ -192,4 +197,4 @@ def verdict(
                 return Verdict(Act.RETRY, Target.NONE, retry_after)
         else:
             return Verdict(Act.RETRY, Target.NONE, backoff(retries_done, policy, rand=rand))
-    return Verdict(Act.FAIL_OVER, _TARGET.get(kind, Target.MODEL))
+    return Verdict(Act.FAIL_OVER, target_of(kind))

@@ -17,10 +17,11 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
 from llmswitch.attempts import AttemptCore
-from llmswitch.call import Call, Done, Fail, Send, Step, Wait
+from llmswitch.call import Call
 from llmswitch.clock import AsyncSleep, Sleep
 from llmswitch.errors import ProviderError
 from llmswitch.planning import Planner
+from llmswitch.steps import Done, Fail, Send, Step, Wait
 from llmswitch.transport import AiohttpTransport, HttpxTransport
 from llmswitch.types import Attempt, ChatRequest, ChatResult, StreamChunk
 
