@@ -30,11 +30,32 @@ from __future__ import annotations
 
 import random
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import Enum, StrEnum
 
-from llmswitch.state.base import HealthRecord
 from llmswitch.types import FailureKind
+
+
+@dataclass(slots=True)
+class HealthRecord:
+    """Circuit state of one scope; ``health.py`` decides what it means.
+
+    ``open_until`` > now: cooling down. ``auth_failed_fingerprint`` set: the key with that
+    fingerprint was refused by the provider; a different key value clears it. ``opened_at`` is
+    when the current run of failures opened the circuit (0: closed) and ``opened_by`` the kind
+    of the failure that did, so status can say since when and why a target is out even after
+    later failures (a failed probe, a timeout after a 5xx) overwrote ``last_error_*``.
+    """
+
+    open_until: float = 0.0
+    consecutive_failures: int = 0
+    last_error_kind: str | None = None
+    last_error_message: str | None = None
+    last_error_at: float | None = None
+    auth_failed_fingerprint: str | None = None
+    probe_until: float = 0.0  # a probe is in flight until this time (one process holds it)
+    opened_at: float = 0.0  # the first failure of the current run (kept while it stays open)
+    opened_by: str | None = None  # that failure's kind
 
 
 class CircuitState(StrEnum):
@@ -116,7 +137,7 @@ def backoff(retry_no: int, policy: RetryPolicy, *, rand: Callable[[], float]) ->
 system_random: Callable[[], float] = random.random
 
 
-# -- the verdict table -------------------------------------------------------------------------
+# -- the verdict table -----------------------------------------------------------------------------
 
 
 class Act(Enum):
@@ -198,3 +219,65 @@ def verdict(
         else:
             return Verdict(Act.RETRY, Target.NONE, backoff(retries_done, policy, rand=rand))
     return Verdict(Act.FAIL_OVER, target_of(kind))
+
+
+# -- record transitions (the stores apply these; redis mirrors them in lua/health.lua) -------------
+
+
+def tripped(
+    rec: HealthRecord | None, *, until: float, kind: str, message: str, now: float
+) -> HealthRecord:
+    """A failure: one more in a row, and the cooldown ends at the later of the two ends.
+
+    The first failure of a run stamps ``opened_at`` and ``opened_by``; later ones (failed probes
+    included) keep them, so status says since when and why the target has been out, not when it
+    last failed.
+    """
+    rec = replace(rec) if rec is not None else HealthRecord()
+    if rec.consecutive_failures == 0:
+        rec.opened_at, rec.opened_by = now, kind
+    rec.open_until = max(rec.open_until, until)
+    rec.consecutive_failures += 1
+    return noted(rec, kind=kind, message=message, now=now)
+
+
+def noted(rec: HealthRecord | None, *, kind: str, message: str, now: float) -> HealthRecord:
+    """The last error, for status; it does not count as a circuit failure."""
+    rec = replace(rec) if rec is not None else HealthRecord()
+    rec.last_error_kind = kind
+    rec.last_error_message = message
+    rec.last_error_at = now
+    return rec
+
+
+def auth_failed(
+    rec: HealthRecord | None, *, fingerprint: str, message: str, now: float
+) -> HealthRecord:
+    rec = noted(rec, kind="auth_failed", message=message, now=now)
+    rec.auth_failed_fingerprint = fingerprint
+    return rec
+
+
+def succeeded(rec: HealthRecord | None) -> HealthRecord:
+    """Closed again; the last error stays visible for status."""
+    rec = replace(rec) if rec is not None else HealthRecord()
+    rec.open_until = 0.0
+    rec.consecutive_failures = 0
+    rec.auth_failed_fingerprint = None
+    rec.probe_until = 0.0
+    rec.opened_at, rec.opened_by = 0.0, None
+    return rec
+
+
+def cleared(rec: HealthRecord) -> HealthRecord:
+    """Closed by hand: the same end state as a success (the last error stays for status).
+
+    Its own name so that a success and a manual reset can part ways without anyone hunting for
+    which callers meant which.
+    """
+    return succeeded(rec)
+
+
+def probe_released(rec: HealthRecord) -> HealthRecord:
+    """The probe slot free again; nothing else changes."""
+    return replace(rec, probe_until=0.0)

@@ -8,12 +8,44 @@ budget is not admitted.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
+from typing import Protocol
 
-from llmswitch.state.base import LedgerEntry, Store, UsageRow
 from llmswitch.types import Usage
+
+
+@dataclass(frozen=True, slots=True)
+class LedgerEntry:
+    """One attempt, as accounted: never a key, only its alias."""
+
+    ts: float
+    day: str  # "YYYY-MM-DD" (UTC) the entry is totalled under
+    provider: str
+    key_alias: str
+    model: str
+    outcome: str  # "ok" or a FailureKind value
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cost_usd: float = 0.0
+    latency_s: float = 0.0
+    free: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class UsageRow:
+    """Totals for one provider on one day."""
+
+    day: str
+    provider: str
+    requests: int = 0
+    succeeded: int = 0
+    failed: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cost_usd: float = 0.0
+    latency_s_total: float = 0.0
 
 
 def utc_day(ts: float) -> str:
@@ -92,7 +124,15 @@ def totals_by_provider(rows: list[UsageRow]) -> dict[str, ProviderTotals]:
     }
 
 
-def spent_today(store: Store, provider: str, now: float) -> float:
+class UsageSource(Protocol):
+    """What the ledger reads from a store: the daily totals (every backend provides it)."""
+
+    def usage_rows(
+        self, *, since_day: str | None = None, until_day: str | None = None
+    ) -> list[UsageRow]: ...
+
+
+def spent_today(store: UsageSource, provider: str, now: float) -> float:
     day = utc_day(now)
     return sum(
         r.cost_usd for r in store.usage_rows(since_day=day, until_day=day) if r.provider == provider
@@ -124,3 +164,27 @@ def entry(
         latency_s=latency_s,
         free=free,
     )
+
+
+# -- daily totals (the stores apply these) ---------------------------------------------------------
+
+
+def add_entry(row: UsageRow | None, entry: LedgerEntry) -> UsageRow:
+    """``row`` (the day's totals for the entry's provider) with ``entry`` added."""
+    row = row or UsageRow(day=entry.day, provider=entry.provider)
+    ok = entry.outcome == "ok"
+    return replace(
+        row,
+        requests=row.requests + 1,
+        succeeded=row.succeeded + ok,
+        failed=row.failed + (not ok),
+        prompt_tokens=row.prompt_tokens + entry.prompt_tokens,
+        completion_tokens=row.completion_tokens + entry.completion_tokens,
+        cost_usd=row.cost_usd + entry.cost_usd,
+        latency_s_total=row.latency_s_total + entry.latency_s,
+    )
+
+
+def in_days(day: str, since_day: str | None, until_day: str | None) -> bool:
+    """ISO days compare as strings; both ends inclusive."""
+    return (since_day is None or day >= since_day) and (until_day is None or day <= until_day)

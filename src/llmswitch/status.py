@@ -29,9 +29,10 @@ from typing import Any
 from llmswitch import health, ledger
 from llmswitch.config import ProviderSettings, Settings
 from llmswitch.errors import StorageError
+from llmswitch.health import HealthRecord
 from llmswitch.planning import key_scope, model_scope, provider_scope, provider_windows
 from llmswitch.quota import admission_windows
-from llmswitch.state.base import HealthRecord, Store
+from llmswitch.state.base import Store
 from llmswitch.strategies import LatencyTracker
 
 

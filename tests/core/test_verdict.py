@@ -7,6 +7,7 @@ import pytest
 from llmswitch.health import (
     Act,
     BreakerPolicy,
+    HealthRecord,
     RetryPolicy,
     Target,
     assess_circuit,
@@ -14,7 +15,6 @@ from llmswitch.health import (
     open_seconds,
     verdict,
 )
-from llmswitch.state.base import HealthRecord
 from llmswitch.types import FailureKind as K
 
 NO_RETRY = RetryPolicy()

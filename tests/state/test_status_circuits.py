@@ -7,7 +7,7 @@ import pytest
 
 from llmswitch.clock import FakeClock
 from llmswitch.errors import ConfigError, StorageError
-from llmswitch.state.base import HealthRecord
+from llmswitch.health import HealthRecord
 from llmswitch.state.memory import MemoryStore
 from tests.conftest import ManagerFactory
 

@@ -14,8 +14,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from llmswitch.ledger import LedgerEntry, UsageRow
 from llmswitch.quota import Window, make_window
-from llmswitch.state.base import LedgerEntry, Store, UsageRow
+from llmswitch.state.base import Store
 
 Reopen = Callable[[], Store]
 T0 = 1_780_000_000.0  # 2026-05-28T20:26:40Z

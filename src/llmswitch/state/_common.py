@@ -8,10 +8,9 @@ The backends only differ in how they make these atomic (a lock, a transaction, a
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import replace
 
 from llmswitch.quota import DAY, Window, day_start, next_day_start
-from llmswitch.state.base import Admission, Block, HealthRecord, LedgerEntry, UsageRow
+from llmswitch.state.base import Admission, Block
 
 #: Longest calendar day (a DST fall-back day has 25 hours); entries are kept at least this long
 #: plus a margin, so a calendar day window always sees every entry of its day.
@@ -78,89 +77,3 @@ class CalendarPeriods:
         fresh = (day_start(now, reset), next_day_start(now, reset))
         self.bounds[reset] = fresh
         return fresh
-
-
-# -- health transitions --------------------------------------------------------------------
-
-
-def tripped(
-    rec: HealthRecord | None, *, until: float, kind: str, message: str, now: float
-) -> HealthRecord:
-    """A failure: one more in a row, and the cooldown ends at the later of the two ends.
-
-    The first failure of a run stamps ``opened_at`` and ``opened_by``; later ones (failed probes
-    included) keep them, so status says since when and why the target has been out, not when it
-    last failed.
-    """
-    rec = replace(rec) if rec is not None else HealthRecord()
-    if rec.consecutive_failures == 0:
-        rec.opened_at, rec.opened_by = now, kind
-    rec.open_until = max(rec.open_until, until)
-    rec.consecutive_failures += 1
-    return noted(rec, kind=kind, message=message, now=now)
-
-
-def noted(rec: HealthRecord | None, *, kind: str, message: str, now: float) -> HealthRecord:
-    """The last error, for status; it does not count as a circuit failure."""
-    rec = replace(rec) if rec is not None else HealthRecord()
-    rec.last_error_kind = kind
-    rec.last_error_message = message
-    rec.last_error_at = now
-    return rec
-
-
-def auth_failed(
-    rec: HealthRecord | None, *, fingerprint: str, message: str, now: float
-) -> HealthRecord:
-    rec = noted(rec, kind="auth_failed", message=message, now=now)
-    rec.auth_failed_fingerprint = fingerprint
-    return rec
-
-
-def succeeded(rec: HealthRecord | None) -> HealthRecord:
-    """Closed again; the last error stays visible for status."""
-    rec = replace(rec) if rec is not None else HealthRecord()
-    rec.open_until = 0.0
-    rec.consecutive_failures = 0
-    rec.auth_failed_fingerprint = None
-    rec.probe_until = 0.0
-    rec.opened_at, rec.opened_by = 0.0, None
-    return rec
-
-
-def cleared(rec: HealthRecord) -> HealthRecord:
-    """Closed by hand: the same end state as a success (the last error stays for status).
-
-    Its own name so that a success and a manual reset can part ways without anyone hunting for
-    which callers meant which.
-    """
-    return succeeded(rec)
-
-
-def probe_released(rec: HealthRecord) -> HealthRecord:
-    """The probe slot free again; nothing else changes."""
-    return replace(rec, probe_until=0.0)
-
-
-# -- ledger ---------------------------------------------------------------------------------
-
-
-def add_entry(row: UsageRow | None, entry: LedgerEntry) -> UsageRow:
-    """``row`` (the day's totals for the entry's provider) with ``entry`` added."""
-    row = row or UsageRow(day=entry.day, provider=entry.provider)
-    ok = entry.outcome == "ok"
-    return replace(
-        row,
-        requests=row.requests + 1,
-        succeeded=row.succeeded + ok,
-        failed=row.failed + (not ok),
-        prompt_tokens=row.prompt_tokens + entry.prompt_tokens,
-        completion_tokens=row.completion_tokens + entry.completion_tokens,
-        cost_usd=row.cost_usd + entry.cost_usd,
-        latency_s_total=row.latency_s_total + entry.latency_s,
-    )
-
-
-def in_days(day: str, since_day: str | None, until_day: str | None) -> bool:
-    """ISO days compare as strings; both ends inclusive."""
-    return (since_day is None or day >= since_day) and (until_day is None or day <= until_day)

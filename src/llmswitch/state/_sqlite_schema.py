@@ -16,7 +16,8 @@ from __future__ import annotations
 import sqlite3
 
 from llmswitch.errors import StorageError
-from llmswitch.state.base import HealthRecord, LedgerEntry, UsageRow
+from llmswitch.health import HealthRecord
+from llmswitch.ledger import LedgerEntry, UsageRow
 
 SCHEMA_VERSION = 1
 

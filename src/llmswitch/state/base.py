@@ -25,6 +25,8 @@ from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from llmswitch.health import HealthRecord
+from llmswitch.ledger import LedgerEntry, UsageRow
 from llmswitch.quota import Window, WindowUsage
 
 
@@ -47,60 +49,6 @@ class Admission:
 class Block:
     until: float
     reason: str
-
-
-@dataclass(slots=True)
-class HealthRecord:
-    """Circuit state of one scope; ``health.py`` decides what it means.
-
-    ``open_until`` > now: cooling down. ``auth_failed_fingerprint`` set: the key with that
-    fingerprint was refused by the provider; a different key value clears it. ``opened_at`` is
-    when the current run of failures opened the circuit (0: closed) and ``opened_by`` the kind
-    of the failure that did, so status can say since when and why a target is out even after
-    later failures (a failed probe, a timeout after a 5xx) overwrote ``last_error_*``.
-    """
-
-    open_until: float = 0.0
-    consecutive_failures: int = 0
-    last_error_kind: str | None = None
-    last_error_message: str | None = None
-    last_error_at: float | None = None
-    auth_failed_fingerprint: str | None = None
-    probe_until: float = 0.0  # a probe is in flight until this time (one process holds it)
-    opened_at: float = 0.0  # the first failure of the current run (kept while it stays open)
-    opened_by: str | None = None  # that failure's kind
-
-
-@dataclass(frozen=True, slots=True)
-class LedgerEntry:
-    """One attempt, as accounted: never a key, only its alias."""
-
-    ts: float
-    day: str  # "YYYY-MM-DD" (UTC) the entry is totalled under
-    provider: str
-    key_alias: str
-    model: str
-    outcome: str  # "ok" or a FailureKind value
-    prompt_tokens: int = 0
-    completion_tokens: int = 0
-    cost_usd: float = 0.0
-    latency_s: float = 0.0
-    free: bool = True
-
-
-@dataclass(frozen=True, slots=True)
-class UsageRow:
-    """Totals for one provider on one day."""
-
-    day: str
-    provider: str
-    requests: int = 0
-    succeeded: int = 0
-    failed: int = 0
-    prompt_tokens: int = 0
-    completion_tokens: int = 0
-    cost_usd: float = 0.0
-    latency_s_total: float = 0.0
 
 
 @dataclass(frozen=True, slots=True)

@@ -32,17 +32,10 @@ from typing import TypeVar
 from llmswitch.clock import Clock
 from llmswitch.errors import StorageError
 from llmswitch.events import StoreHealthChanged
+from llmswitch.health import HealthRecord
+from llmswitch.ledger import LedgerEntry, UsageRow
 from llmswitch.quota import Window, WindowUsage
-from llmswitch.state.base import (
-    Admission,
-    AdmissionView,
-    Block,
-    HealthRecord,
-    LedgerEntry,
-    Store,
-    StoreHealth,
-    UsageRow,
-)
+from llmswitch.state.base import Admission, AdmissionView, Block, Store, StoreHealth
 from llmswitch.state.memory import MemoryStore
 
 log = logging.getLogger("llmswitch")

@@ -22,18 +22,12 @@ from collections import deque
 from collections.abc import Sequence
 from dataclasses import replace
 
+from llmswitch import health, ledger
+from llmswitch.health import HealthRecord
+from llmswitch.ledger import LedgerEntry, UsageRow
 from llmswitch.quota import Window, WindowUsage
 from llmswitch.state import _common
-from llmswitch.state.base import (
-    Admission,
-    AdmissionView,
-    Block,
-    HealthRecord,
-    LedgerEntry,
-    Store,
-    StoreHealth,
-    UsageRow,
-)
+from llmswitch.state.base import Admission, AdmissionView, Block, Store, StoreHealth
 
 LEDGER_CAPACITY = 10_000  # recent entries kept for ``ledger_entries``; daily totals are exact
 
@@ -291,21 +285,21 @@ class MemoryStore(Store):
         self, scope: str, *, until: float, kind: str, message: str, now: float
     ) -> HealthRecord:
         with self._lock:
-            rec = _common.tripped(
+            rec = health.tripped(
                 self._health.get(scope), until=until, kind=kind, message=message, now=now
             )
             return self._update(scope, rec)
 
     def note_error(self, scope: str, *, kind: str, message: str, now: float) -> HealthRecord:
         with self._lock:
-            rec = _common.noted(self._health.get(scope), kind=kind, message=message, now=now)
+            rec = health.noted(self._health.get(scope), kind=kind, message=message, now=now)
             return self._update(scope, rec)
 
     def mark_auth_failed(
         self, scope: str, *, fingerprint: str, message: str, now: float
     ) -> HealthRecord:
         with self._lock:
-            rec = _common.auth_failed(
+            rec = health.auth_failed(
                 self._health.get(scope), fingerprint=fingerprint, message=message, now=now
             )
             return self._update(scope, rec)
@@ -313,7 +307,7 @@ class MemoryStore(Store):
     def record_success(self, scope: str) -> None:
         with self._lock:
             if scope in self._health:
-                self._health[scope] = _common.succeeded(self._health[scope])
+                self._health[scope] = health.succeeded(self._health[scope])
 
     def try_acquire_probe(self, scope: str, *, now: float, ttl: float) -> bool:
         with self._lock:
@@ -328,12 +322,12 @@ class MemoryStore(Store):
     def release_probe(self, scope: str) -> None:
         with self._lock:
             if scope in self._health:
-                self._health[scope] = _common.probe_released(self._health[scope])
+                self._health[scope] = health.probe_released(self._health[scope])
 
     def clear_health(self, scope: str) -> None:
         with self._lock:
             if scope in self._health:
-                self._health[scope] = _common.cleared(self._health[scope])
+                self._health[scope] = health.cleared(self._health[scope])
 
     # -- learned limits -----------------------------------------------------------------------
     def put_learned_limits(self, scope: str, limits: dict[str, int]) -> None:
@@ -349,15 +343,13 @@ class MemoryStore(Store):
         with self._lock:
             self._ledger.append(entry)
             key = (entry.day, entry.provider)
-            self._totals[key] = _common.add_entry(self._totals.get(key), entry)
+            self._totals[key] = ledger.add_entry(self._totals.get(key), entry)
 
     def usage_rows(
         self, *, since_day: str | None = None, until_day: str | None = None
     ) -> list[UsageRow]:
         with self._lock:
-            rows = [
-                r for r in self._totals.values() if _common.in_days(r.day, since_day, until_day)
-            ]
+            rows = [r for r in self._totals.values() if ledger.in_days(r.day, since_day, until_day)]
         return sorted(rows, key=lambda r: (r.day, r.provider))
 
     def ledger_entries(self, *, limit: int = 100) -> list[LedgerEntry]:

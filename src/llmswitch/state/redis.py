@@ -39,18 +39,11 @@ from redis.backoff import NoBackoff
 from redis.retry import Retry
 
 from llmswitch.errors import StorageError
+from llmswitch.health import HealthRecord
+from llmswitch.ledger import LedgerEntry, UsageRow
 from llmswitch.quota import Window, WindowUsage, day_start, next_day_start
 from llmswitch.state import _common
-from llmswitch.state.base import (
-    Admission,
-    AdmissionView,
-    Block,
-    HealthRecord,
-    LedgerEntry,
-    Store,
-    StoreHealth,
-    UsageRow,
-)
+from llmswitch.state.base import Admission, AdmissionView, Block, Store, StoreHealth
 
 LEDGER_CAPACITY = 10_000  # recent entries kept in the capped list
 MARGIN_MS = 60_000  # keys outlive the windows that read them by this much

@@ -23,21 +23,15 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
+from llmswitch import health
 from llmswitch.errors import StorageError
+from llmswitch.health import HealthRecord
+from llmswitch.ledger import LedgerEntry, UsageRow
 from llmswitch.quota import Window, WindowUsage
 from llmswitch.state import _common
 from llmswitch.state import _sqlite_schema as schema
 from llmswitch.state import _sqlite_windows as wins
-from llmswitch.state.base import (
-    Admission,
-    AdmissionView,
-    Block,
-    HealthRecord,
-    LedgerEntry,
-    Store,
-    StoreHealth,
-    UsageRow,
-)
+from llmswitch.state.base import Admission, AdmissionView, Block, Store, StoreHealth
 
 PRUNE_EVERY = 300.0  # seconds between prunes of one scope's old reservations (per process)
 
@@ -221,7 +215,7 @@ class SqliteStore(Store):
         self, scope: str, *, until: float, kind: str, message: str, now: float
     ) -> HealthRecord:
         with self._tx("record a failure") as db:
-            rec = _common.tripped(
+            rec = health.tripped(
                 schema.read_health(db, scope), until=until, kind=kind, message=message, now=now
             )
             schema.write_health(db, scope, rec)
@@ -229,7 +223,7 @@ class SqliteStore(Store):
 
     def note_error(self, scope: str, *, kind: str, message: str, now: float) -> HealthRecord:
         with self._tx("record an error") as db:
-            rec = _common.noted(schema.read_health(db, scope), kind=kind, message=message, now=now)
+            rec = health.noted(schema.read_health(db, scope), kind=kind, message=message, now=now)
             schema.write_health(db, scope, rec)
         return rec
 
@@ -237,7 +231,7 @@ class SqliteStore(Store):
         self, scope: str, *, fingerprint: str, message: str, now: float
     ) -> HealthRecord:
         with self._tx("record an auth failure") as db:
-            rec = _common.auth_failed(
+            rec = health.auth_failed(
                 schema.read_health(db, scope), fingerprint=fingerprint, message=message, now=now
             )
             schema.write_health(db, scope, rec)
@@ -247,7 +241,7 @@ class SqliteStore(Store):
         with self._tx("record a success") as db:
             rec = schema.read_health(db, scope)
             if rec is not None:
-                schema.write_health(db, scope, _common.succeeded(rec))
+                schema.write_health(db, scope, health.succeeded(rec))
 
     def try_acquire_probe(self, scope: str, *, now: float, ttl: float) -> bool:
         with self._tx("take the probe") as db:
@@ -266,7 +260,7 @@ class SqliteStore(Store):
         with self._tx("clear health") as db:
             rec = schema.read_health(db, scope)
             if rec is not None:
-                schema.write_health(db, scope, _common.cleared(rec))
+                schema.write_health(db, scope, health.cleared(rec))
 
     # -- learned limits -----------------------------------------------------------------------
     def put_learned_limits(self, scope: str, limits: dict[str, int]) -> None:
