@@ -40,3 +40,74 @@ def test_core_imports_without_the_server_stack() -> None:
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+INJECTION_TYPES = {
+    # stores: RedisStore stays behind store_from_url("redis://..."), so redis is imported lazily
+    "Store": "llmswitch.state.base",
+    "store_from_url": "llmswitch.state",
+    "MemoryStore": "llmswitch.state.memory",
+    "SqliteStore": "llmswitch.state.sqlite",
+    # events and the sink protocol
+    "Sink": "llmswitch.events",
+    "Event": None,  # a Union alias: it has no __module__ of its own
+    "AttemptFinished": "llmswitch.events",
+    "CallFinished": "llmswitch.events",
+    "CircuitChanged": "llmswitch.events",
+    "Failover": "llmswitch.events",
+    "NoProviderAvailable": "llmswitch.events",
+    "StoreHealthChanged": "llmswitch.events",
+    # time
+    "FakeClock": "llmswitch.clock",
+    "Clock": None,
+    "Sleep": None,
+    "AsyncSleep": None,
+    # transports: the protocols, what they exchange, and the two defaults
+    "Transport": "llmswitch.transport",
+    "AsyncTransport": "llmswitch.transport",
+    "StreamResponse": "llmswitch.transport",
+    "AsyncStreamResponse": "llmswitch.transport",
+    "RawReply": "llmswitch.transport",
+    "HttpxTransport": "llmswitch.transport",
+    "AiohttpTransport": "llmswitch.transport",
+    "HttpRequest": "llmswitch.wire.base",
+    "CallContext": "llmswitch.wire.base",
+    # what stream() / astream() return, and the error of a closed manager
+    "ChatStream": "llmswitch.router",
+    "AsyncChatStream": "llmswitch.router",
+    "ManagerClosed": "llmswitch.errors",
+}
+
+
+def test_the_injection_types_are_exported_from_where_they_live() -> None:
+    missing = set(INJECTION_TYPES) - set(llmswitch.__all__)
+    assert not missing
+    for name, module in INJECTION_TYPES.items():
+        if module is not None:
+            assert getattr(llmswitch, name).__module__ == module, name
+    assert issubclass(llmswitch.ManagerClosed, RuntimeError)
+    assert issubclass(llmswitch.ManagerClosed, llmswitch.LLMSwitchError)
+
+
+def test_testing_helpers_import_without_the_server_extra() -> None:
+    import subprocess
+    import sys
+
+    code = """
+import sys
+for name in ("uvicorn", "starlette", "fastapi"):
+    sys.modules[name] = None  # as if the server extra were not installed: importing them fails
+from llmswitch.testing import FakeClock
+clock = FakeClock()
+clock.advance(1.0)
+import llmswitch.testing
+try:
+    llmswitch.testing.simulator()
+except ImportError as exc:
+    assert "pip install 'llmswitch[server]'" in str(exc), exc
+else:
+    raise SystemExit("simulator() ran without uvicorn")
+print("ok")
+"""
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0 and done.stdout.strip() == "ok", done.stdout + done.stderr

@@ -11,6 +11,7 @@ Example:
 
 
 from llmswitch.alerts import Alert
+from llmswitch.clock import AsyncSleep, Clock, FakeClock, Sleep
 from llmswitch.config import AlertSettings, Settings, load_settings
 from llmswitch.errors import (
     AllProvidersFailed,
@@ -23,6 +24,7 @@ from llmswitch.errors import (
     LLMSwitchError,
     LocalFault,
     MalformedReply,
+    ManagerClosed,
     ProviderError,
     QuotaExhausted,
     RateLimited,
@@ -30,7 +32,30 @@ from llmswitch.errors import (
     StorageError,
     Timeout,
 )
+from llmswitch.events import (
+    AttemptFinished,
+    CallFinished,
+    CircuitChanged,
+    Event,
+    Failover,
+    NoProviderAvailable,
+    Sink,
+    StoreHealthChanged,
+)
 from llmswitch.manager import LLMProviderManager, get_llm_manager
+from llmswitch.router import AsyncChatStream, ChatStream
+from llmswitch.state import Store, store_from_url
+from llmswitch.state.memory import MemoryStore
+from llmswitch.state.sqlite import SqliteStore  # RedisStore: store_from_url("redis://..."), lazily
+from llmswitch.transport import (
+    AiohttpTransport,
+    AsyncStreamResponse,
+    AsyncTransport,
+    HttpxTransport,
+    RawReply,
+    StreamResponse,
+    Transport,
+)
 from llmswitch.types import (
     Attempt,
     ChatRequest,
@@ -40,38 +65,67 @@ from llmswitch.types import (
     StreamChunk,
     Usage,
 )
+from llmswitch.wire.base import CallContext, HttpRequest
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "AiohttpTransport",
     "Alert",
     "AlertSettings",
     "AllProvidersFailed",
+    "AsyncChatStream",
+    "AsyncSleep",
+    "AsyncStreamResponse",
+    "AsyncTransport",
     "Attempt",
+    "AttemptFinished",
     "AuthFailed",
     "BadRequest",
+    "CallContext",
+    "CallFinished",
     "ChatRequest",
     "ChatResult",
+    "ChatStream",
+    "CircuitChanged",
+    "Clock",
     "ConfigError",
     "ConnectionFailed",
     "ContentFiltered",
     "ContextTooLong",
+    "Event",
+    "Failover",
     "FailureKind",
+    "FakeClock",
+    "HttpRequest",
+    "HttpxTransport",
     "LLMProviderManager",
     "LLMSwitchError",
     "LocalFault",
     "MalformedReply",
+    "ManagerClosed",
+    "MemoryStore",
     "Message",
+    "NoProviderAvailable",
     "ProviderError",
     "QuotaExhausted",
     "RateLimited",
+    "RawReply",
     "ServerError",
     "Settings",
+    "Sink",
+    "Sleep",
+    "SqliteStore",
     "StorageError",
+    "Store",
+    "StoreHealthChanged",
     "StreamChunk",
+    "StreamResponse",
     "Timeout",
+    "Transport",
     "Usage",
     "__version__",
     "get_llm_manager",
     "load_settings",
+    "store_from_url",
 ]

@@ -19,7 +19,8 @@
     │   └── MalformedReply          unparsable reply or a stream cut/stalled/garbled
     └── AllProvidersFailed          every candidate refused or failed; ``attempts`` lists each one
 
-Programming misuse (e.g. using a closed manager) raises ``RuntimeError`` subclasses, as httpx does.
+Programming misuse raises ``RuntimeError`` subclasses, as httpx does: ``ManagerClosed`` (a call on a
+closed manager) derives from both ``LLMSwitchError`` and ``RuntimeError``.
 """
 
 from __future__ import annotations
@@ -213,3 +214,12 @@ class AllProvidersFailed(LLMSwitchError):
             FailureKind.BUDGET.value,
         }
         return bool(self.attempts) and all(a.outcome in quota for a in self.attempts)
+
+
+class ManagerClosed(LLMSwitchError, RuntimeError):
+    """A call reached an ``LLMProviderManager`` after ``close()`` / ``aclose()``.
+
+    Programming misuse, hence a ``RuntimeError``: a closed manager has released its HTTP pools and
+    its state store and never reopens them, so nothing was sent and nothing was recorded. Build a
+    new manager (``get_llm_manager()`` hands out a fresh one once the old one is closed).
+    """

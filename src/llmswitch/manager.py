@@ -25,7 +25,7 @@ from llmswitch.alerts import AlertHandler, AlertMonitor
 from llmswitch.attempts import AttemptCore
 from llmswitch.clock import AsyncSleep, Clock, Sleep, system_async_sleep, system_clock, system_sleep
 from llmswitch.config import Settings, load_settings
-from llmswitch.errors import ConfigError, StorageError
+from llmswitch.errors import ConfigError, ManagerClosed, StorageError
 from llmswitch.events import Sink, emit
 from llmswitch.planning import Planner, key_scope, provider_windows
 from llmswitch.router import AsyncChatStream, AsyncRouter, ChatStream, Router
@@ -34,7 +34,7 @@ from llmswitch.state.base import Store
 from llmswitch.state.guarded import guard
 from llmswitch.status import build_status
 from llmswitch.strategies import LatencyTracker
-from llmswitch.transport import AiohttpTransport, HttpxTransport
+from llmswitch.transport import AiohttpTransport, AsyncTransport, HttpxTransport, Transport
 from llmswitch.types import ChatRequest, ChatResult, Message
 
 if TYPE_CHECKING:
@@ -54,6 +54,10 @@ class LLMProviderManager:
         sinks: event receivers (metrics, alerts, dashboards); see ``llmswitch.events``.
         on_alert: called with each ``Alert`` (quota, cooldown, auth, budget, outage, store); see
             ``llmswitch.alerts``. It runs in the call's thread: keep it quick. Errors are logged.
+
+    Close it when done: ``close()`` (or ``with``) for sync use, ``await aclose()`` (or
+    ``async with``) once the async twins were used, so the aiohttp pool is closed in its own loop.
+    Afterwards every call raises ``ManagerClosed``.
     """
 
     def __init__(
@@ -64,8 +68,8 @@ class LLMProviderManager:
         clock: Clock | None = None,
         sleep: Sleep | None = None,
         async_sleep: AsyncSleep | None = None,
-        transport: HttpxTransport | None = None,
-        async_transport: AiohttpTransport | None = None,
+        transport: Transport | None = None,
+        async_transport: AsyncTransport | None = None,
         sinks: Sequence[Sink] = (),
         on_alert: AlertHandler | None = None,
     ) -> None:
@@ -92,6 +96,7 @@ class LLMProviderManager:
         self._router: Router | None = None
         self._arouter: AsyncRouter | None = None
         self._lock = threading.Lock()
+        self._closed = False
 
     @classmethod
     def from_config(
@@ -122,6 +127,7 @@ class LLMProviderManager:
     # -- routers, built on first use ---------------------------------------------------------
     @property
     def router(self) -> Router:
+        self._check_open()
         if self._router is None:
             with self._lock:
                 if self._router is None:
@@ -134,6 +140,7 @@ class LLMProviderManager:
 
     @property
     def async_router(self) -> AsyncRouter:
+        self._check_open()
         if self._arouter is None:
             transport = self._async_transport or AiohttpTransport(
                 timeout=self.settings.timeout_seconds
@@ -170,6 +177,7 @@ class LLMProviderManager:
         """
         import openai
 
+        self._check_open()
         name = provider_name or self.current_provider()
         usable = self.planner.usable
         if name is None or name not in usable:
@@ -185,7 +193,11 @@ class LLMProviderManager:
         return client, p.models[0]
 
     def get_provider_status(self) -> dict[str, Any]:
-        """The seed's status shape plus windows, cooldowns, errors, cost and masked keys."""
+        """The seed's status shape plus windows, cooldowns, errors, cost and masked keys.
+
+        Raises ``ManagerClosed`` after ``close()``, as every call does: its store is closed.
+        """
+        self._check_open()
         status = build_status(self.settings, self.store, self.clock(), self.latency, None)
         current = self._first_active(status)
         status["current_provider"] = current
@@ -195,6 +207,7 @@ class LLMProviderManager:
         return status
 
     def current_provider(self) -> str | None:
+        self._check_open()
         return self._first_active(
             build_status(self.settings, self.store, self.clock(), self.latency, None)
         )
@@ -302,6 +315,7 @@ class LLMProviderManager:
 
     def get_usage(self, period: str = "today") -> dict[str, Any]:
         """Tokens, calls and cost per provider over ``today|yesterday|week|month|all``."""
+        self._check_open()
         since, until = ledger.period_days(period, self.clock())
         rows = self.store.usage_rows(since_day=since, until_day=until)
         totals = ledger.totals_by_provider(rows)
@@ -332,6 +346,7 @@ class LLMProviderManager:
         """
         from llmswitch.planning import model_scope, provider_scope
 
+        self._check_open()
         name, sep, model = target.strip().partition("/")
         providers = {p.name: p for p in self.settings.providers}
         p = providers.get(name)
@@ -375,24 +390,55 @@ class LLMProviderManager:
         return best
 
     # -- lifecycle -----------------------------------------------------------------------------
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise ManagerClosed(
+                "this LLMProviderManager is closed (close(), aclose() or the end of its `with` "
+                "block), so nothing was sent: create a new manager with get_llm_manager() (a "
+                "fresh one once the old one is closed) or LLMProviderManager.from_config(...)"
+            )
+
     def close(self) -> None:
+        """Release the HTTP pools, the alert workers and the store; idempotent.
+
+        The aiohttp pool of the async twins is closed too when its event loop has ended (or is
+        this thread's running loop); from inside another loop only ``await aclose()`` can.
+        """
+        if self._closed:
+            return
+        self._closed = True
         if self._transport is not None:
             self._transport.close()
+        if isinstance(self._async_transport, AiohttpTransport):
+            self._async_transport.close()
         if self._arouter is not None:
             self._arouter.close()
         self.alerts.close()
         self.store.close()
 
     async def aclose(self) -> None:
-        if self._async_transport is not None:
+        """``close()``, awaiting the async transport's ``aclose()`` first; idempotent."""
+        if self._async_transport is not None and not self._closed:
             await self._async_transport.aclose()
         self.close()
 
     def __enter__(self) -> LLMProviderManager:
+        self._check_open()
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+    async def __aenter__(self) -> LLMProviderManager:
+        self._check_open()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
 
     def __repr__(self) -> str:
         names = ", ".join(p.name for p in self.planner.usable.values())
@@ -432,10 +478,11 @@ _manager_lock = threading.Lock()
 
 
 def get_llm_manager() -> LLMProviderManager:
-    """The process's manager, built once from the environment, ``.env`` and ``llmswitch.toml``."""
+    """The process's manager, built from the environment, ``.env`` and ``llmswitch.toml`` on first
+    use, and again after it was closed (a closed manager is never handed out)."""
     global _manager
-    if _manager is None:
+    if _manager is None or _manager.closed:
         with _manager_lock:
-            if _manager is None:
+            if _manager is None or _manager.closed:
                 _manager = LLMProviderManager.from_config(None)
     return _manager

@@ -22,7 +22,7 @@ from llmswitch.clock import AsyncSleep, Sleep
 from llmswitch.errors import ProviderError
 from llmswitch.planning import Planner
 from llmswitch.steps import Done, Fail, Send, Step, Wait
-from llmswitch.transport import AiohttpTransport, HttpxTransport
+from llmswitch.transport import AsyncTransport, Transport
 from llmswitch.types import Attempt, ChatRequest, ChatResult, StreamChunk
 
 T = TypeVar("T")
@@ -46,10 +46,10 @@ class _Driver:
 
 
 class Router(_Driver):
-    """The synchronous driver over pooled httpx."""
+    """The synchronous driver over a ``Transport`` (pooled httpx by default)."""
 
     def __init__(
-        self, core: AttemptCore, planner: Planner, transport: HttpxTransport, *, sleep: Sleep
+        self, core: AttemptCore, planner: Planner, transport: Transport, *, sleep: Sleep
     ) -> None:
         super().__init__(core, planner)
         self.transport = transport
@@ -110,7 +110,7 @@ class Router(_Driver):
 
 
 class AsyncRouter(_Driver):
-    """The asynchronous driver over pooled aiohttp; the same machine, awaited I/O.
+    """The asynchronous driver over an ``AsyncTransport`` (pooled aiohttp by default).
 
     The machine reads and writes the state store synchronously. With a store that does I/O
     (SQLite, Redis) its steps run on a small thread pool (``offload``), so a Redis round trip or
@@ -121,7 +121,7 @@ class AsyncRouter(_Driver):
         self,
         core: AttemptCore,
         planner: Planner,
-        transport: AiohttpTransport,
+        transport: AsyncTransport,
         *,
         sleep: AsyncSleep,
         offload: bool = False,

@@ -14,6 +14,12 @@ not cool down a provider for a fault of this machine's.
 Nothing else in llmswitch catches ``httpx`` or ``aiohttp`` exceptions. HTTP statuses are not
 errors here: the wire classifies them.
 
+What the drivers need from a transport is the ``Transport`` / ``AsyncTransport`` protocols (and
+the ``StreamResponse`` / ``AsyncStreamResponse`` an open stream yields): any object with those
+methods can be passed to ``LLMProviderManager(transport=..., async_transport=...)``, with no
+subclassing. A transport raises only ``errors.ProviderError`` subclasses (built with
+``ctx.error(...)``) for failures; an HTTP error status is a ``RawReply``, not an exception.
+
 Example:
     >>> transport = HttpxTransport(timeout=30.0)
     >>> raw = transport.send(http_request, ctx)
@@ -30,9 +36,14 @@ import json
 import os
 import socket
 from collections.abc import AsyncIterator, Iterator, Mapping
-from contextlib import asynccontextmanager, contextmanager
+from contextlib import (
+    AbstractAsyncContextManager,
+    AbstractContextManager,
+    asynccontextmanager,
+    contextmanager,
+)
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 import httpx
 
@@ -68,6 +79,107 @@ class RawReply:
     status: int
     headers: Mapping[str, str]
     body: bytes
+
+
+class StreamResponse(Protocol):
+    """An open streamed reply, as ``Transport.stream`` yields it."""
+
+    @property
+    def status(self) -> int: ...
+
+    @property
+    def headers(self) -> Mapping[str, str]:
+        """Lower-case header names."""
+        ...
+
+    def iter_lines(self) -> Iterator[str]:
+        """The body's lines as they arrive, line endings removed."""
+        ...
+
+    def read(self) -> bytes:
+        """The whole body (an error reply's)."""
+        ...
+
+
+class Transport(Protocol):
+    """What the sync driver needs to move bytes; ``HttpxTransport`` is the default.
+
+    Example:
+        >>> class Canned:  # a test double: no subclassing, no network
+        ...     def send(self, req, ctx, *, timeout=None):
+        ...         return RawReply(200, {"content-type": "application/json"}, b"{...}")
+        ...     def stream(self, req, ctx, *, timeout=None, stall_timeout=None): ...
+        ...     def close(self): ...
+    """
+
+    def send(self, req: HttpRequest, ctx: CallContext, *, timeout: float | None = None) -> RawReply:
+        """Send ``req`` and read the whole reply, whatever its status.
+
+        Raises:
+            errors.ProviderError: a subclass (``Timeout``, ``ConnectionFailed``, ``LocalFault``,
+                ...) built with ``ctx.error``; never a foreign exception.
+        """
+        ...
+
+    def stream(
+        self,
+        req: HttpRequest,
+        ctx: CallContext,
+        *,
+        timeout: float | None = None,
+        stall_timeout: float | None = None,
+    ) -> AbstractContextManager[StreamResponse]:
+        """Open a streamed reply; no bytes for ``stall_timeout`` seconds raises ``Timeout``."""
+        ...
+
+    def close(self) -> None:
+        """Release the pool (the manager calls it from ``close()``)."""
+        ...
+
+
+class AsyncStreamResponse(Protocol):
+    """An open streamed reply, as ``AsyncTransport.stream`` yields it."""
+
+    @property
+    def status(self) -> int: ...
+
+    @property
+    def headers(self) -> Mapping[str, str]:
+        """Lower-case header names."""
+        ...
+
+    def aiter_lines(self) -> AsyncIterator[str]:
+        """The body's lines as they arrive, line endings removed."""
+        ...
+
+    async def read(self) -> bytes:
+        """The whole body (an error reply's)."""
+        ...
+
+
+class AsyncTransport(Protocol):
+    """The async twin of ``Transport``; ``AiohttpTransport`` is the default."""
+
+    async def send(
+        self, req: HttpRequest, ctx: CallContext, *, timeout: float | None = None
+    ) -> RawReply:
+        """Send ``req`` and read the whole reply (raises as ``Transport.send``)."""
+        ...
+
+    def stream(
+        self,
+        req: HttpRequest,
+        ctx: CallContext,
+        *,
+        timeout: float | None = None,
+        stall_timeout: float | None = None,
+    ) -> AbstractAsyncContextManager[AsyncStreamResponse]:
+        """Open a streamed reply; no bytes for ``stall_timeout`` seconds raises ``Timeout``."""
+        ...
+
+    async def aclose(self) -> None:
+        """Release the pool (the manager awaits it from ``aclose()``)."""
+        ...
 
 
 def _encode(req: HttpRequest) -> bytes | None:
@@ -342,6 +454,9 @@ class AiohttpStreamResponse:
             self._resp.close()  # abandoned mid-body: the connection cannot be reused
 
 
+_CLOSING: set[asyncio.Task[None]] = set()  # closes scheduled by ``close()``, kept from the GC
+
+
 class AiohttpTransport:
     """Async transport over one pooled ``aiohttp.ClientSession``, made lazily in the running loop.
 
@@ -444,3 +559,24 @@ class AiohttpTransport:
         if self._owns_session and self._session is not None:
             await self._session.close()
             self._session = None
+
+    def close(self) -> None:
+        """Close the pool from sync code, where that is safe; ``await aclose()`` always is.
+
+        When the session's event loop has ended (``asyncio.run`` returned), closing it only marks
+        it closed, so it is done here at once; when that loop is running in this thread, the close
+        is scheduled on it. A session whose loop still runs elsewhere is left to ``aclose()``.
+        """
+        if not self._owns_session or self._session is None:
+            return
+        try:
+            running: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
+        except RuntimeError:
+            running = None
+        ended = self._loop is None or self._loop.is_closed()
+        if ended and running is None:
+            asyncio.run(self.aclose())
+        elif running is not None and (ended or running is self._loop):
+            task = running.create_task(self.aclose())
+            _CLOSING.add(task)
+            task.add_done_callback(_CLOSING.discard)
