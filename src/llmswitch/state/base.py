@@ -1,18 +1,44 @@
-"""The state seam: one small interface, three backends chosen by URL.
+"""The state seam: small capability protocols, one ``Store`` that a backend implements whole.
 
-Policy (``quota``, ``health``, ``router``) never knows the backend. A ``Store`` keeps, per *scope*
-(one provider key: ``"groq:GROQ_API_KEY"``):
+Policy (``quota``, ``health``, ``router``) never knows the backend. A store keeps, per *scope*
+(one provider key: ``"groq:GROQ_API_KEY"``), five concerns, each behind its own protocol so a
+caller that needs one asks for just that one (``status`` reading circuits could take a
+``HealthStore``; ``ledger.spent_today`` takes any ``LedgerStore``, which is its ``UsageSource``):
 
-- a reservation log that answers "may one more request of ~N tokens go now?" for every window
-  **atomically** with recording it (reserve, then send; never check-then-record);
-- blocks ("skip this key until T", set from 429s, ``Retry-After`` and rate-limit headers);
-- health records (cooldowns that only ever lengthen, the single half-open probe, auth failures);
-- limits learned from provider headers, kept across restarts;
-- the ledger of every attempt, with daily totals.
+- ``WindowStore``: the reservation log that answers "may one more request of ~N tokens go now?"
+  for every window **atomically** with recording it (reserve, then send; never
+  check-then-record), and the blocks ("skip this key until T", from 429s, ``Retry-After`` and
+  rate-limit headers). Blocks live with the windows because ``reserve`` refuses on an active
+  block in the same atomic step as it counts.
+- ``HealthStore``: circuits (cooldowns that only ever lengthen, the single half-open probe, auth
+  failures). Each transition is atomic on its own record; the probe is a compare-and-set.
+- ``LearnedLimitsStore``: limits learned from provider headers, kept across restarts.
+- ``LedgerStore``: every attempt, with daily totals; an entry and its day's totals are written
+  together so they never disagree.
+- ``StoreLifecycle``: ``backend``, ``check``, ``reset``, ``close``.
 
-Backends: ``memory://`` (one lock), ``sqlite:///path`` (one ``BEGIN IMMEDIATE`` transaction; the
-default, survives restarts, safe for several processes on one machine), ``redis://`` (Lua
-scripts; several machines). The same contract suite (tests/state) runs over all of them.
+``Store`` is the combination every backend implements together (as ``limits`` does with its
+storage base and mixins), plus the two composites that span capabilities and exist only to save
+round trips: ``admission_view`` (health + learned limits) and ``settle_and_record`` (windows +
+ledger). They sit on ``Store`` rather than on either capability because only a backend holding
+both halves can answer them at once; the defaults here call the two halves one after the other,
+and a backend overrides them when it can do better:
+
+- ``memory://``: one lock per call; ``admission_view`` under one acquisition.
+- ``sqlite:///path``: one ``BEGIN IMMEDIATE`` transaction per admission; ``settle_and_record``
+  in one transaction (one commit instead of two).
+- ``redis://``: Lua scripts (``lua/*.lua``); ``admission_view`` in one pipeline and
+  ``settle_and_record`` in one script, one round trip each.
+
+``memory://`` is for tests and the demo; ``sqlite:///path`` is the default (survives restarts,
+safe for several processes on one machine); ``redis://`` is shared by several machines.
+``GuardedStore`` wraps a shared backend and decides per capability what an outage means. The
+same contract suite (tests/state) runs over every backend and checks each is every capability.
+
+The capabilities are ``typing.Protocol`` classes, ``runtime_checkable``: backends inherit them
+explicitly through ``Store`` (so mypy checks their signatures and a missing method fails at
+instantiation, as with an ABC), while a caller's narrow annotation, or a protocol a caller
+combines from two of them, is satisfied by any store without the backends naming it.
 
 Every method takes ``now`` (epoch seconds from the injected clock) instead of reading time, so
 the same code runs on simulated time. Backends raise ``StorageError`` for their own failures and
@@ -21,9 +47,10 @@ nothing else.
 
 from __future__ import annotations
 
-from abc import ABC, abstractmethod
+from abc import abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Protocol, runtime_checkable
 
 from llmswitch.health import HealthRecord
 from llmswitch.ledger import LedgerEntry, UsageRow
@@ -73,12 +100,18 @@ class StoreHealth:
     extra: dict[str, str] = field(default_factory=dict)
 
 
-class Store(ABC):
-    """Storage for quota, health, learned limits and the ledger. Thread-safe."""
+@runtime_checkable
+class WindowStore(Protocol):
+    """Quota windows and blocks: the reservation log admission checks and records at once.
 
-    backend: str = "abstract"
+    Example:
+        >>> from llmswitch.quota import make_window
+        >>> from llmswitch.state.memory import MemoryStore
+        >>> windows: WindowStore = MemoryStore()
+        >>> windows.reserve("groq:GROQ_API_KEY", [make_window("rpm", 30)], 100, now=0.0).ok
+        True
+    """
 
-    # -- admission ------------------------------------------------------------------------
     @abstractmethod
     def reserve(
         self, scope: str, windows: Sequence[Window], tokens: int, *, now: float
@@ -102,29 +135,7 @@ class Store(ABC):
     def usage(self, scope: str, windows: Sequence[Window], *, now: float) -> list[WindowUsage]:
         """How full each window is now (in the order given)."""
 
-    # -- round trips saved: composites a networked backend answers at once ------------------
-    def admission_view(
-        self, provider_scope: str, key_scope: str, model_scope: str | None = None
-    ) -> AdmissionView:
-        """``get_health`` of each scope and the key's learned limits (Redis: one round trip).
-
-        ``model_scope`` None: no model circuit is read and ``model_health`` is None.
-        """
-        return AdmissionView(
-            self.get_health(provider_scope),
-            self.get_health(key_scope),
-            self.get_learned_limits(key_scope),
-            self.get_health(model_scope) if model_scope is not None else None,
-        )
-
-    def settle_and_record(
-        self, scope: str, reservation_id: str, tokens: int, entry: LedgerEntry, *, now: float
-    ) -> None:
-        """``settle`` then ``record`` (Redis: one round trip)."""
-        self.settle(scope, reservation_id, tokens, now=now)
-        self.record(entry)
-
-    # -- blocks: the provider told us to wait -----------------------------------------------
+    # -- blocks: the provider told us to wait; ``reserve`` reads them in its atomic step -------
     @abstractmethod
     def block(self, scope: str, *, until: float, reason: str) -> Block:
         """Skip the scope until ``until``; an existing later block is kept (never shortened)."""
@@ -134,11 +145,24 @@ class Store(ABC):
         """The active block, or None when there is none or it has ended."""
 
     @abstractmethod
-    def clear_block(self, scope: str) -> None: ...
+    def clear_block(self, scope: str) -> None:
+        """Lift the scope's block, if any."""
 
-    # -- health -----------------------------------------------------------------------------
+
+@runtime_checkable
+class HealthStore(Protocol):
+    """Circuits: cooldowns, the single half-open probe, auth failures.
+
+    Example:
+        >>> from llmswitch.state.memory import MemoryStore
+        >>> circuits: HealthStore = MemoryStore()
+        >>> circuits.try_acquire_probe("provider:groq", now=0.0, ttl=35.0)
+        True
+    """
+
     @abstractmethod
-    def get_health(self, scope: str) -> HealthRecord | None: ...
+    def get_health(self, scope: str) -> HealthRecord | None:
+        """The scope's record, or None when nothing has happened to it yet."""
 
     @abstractmethod
     def trip(
@@ -153,7 +177,8 @@ class Store(ABC):
     @abstractmethod
     def mark_auth_failed(
         self, scope: str, *, fingerprint: str, message: str, now: float
-    ) -> HealthRecord: ...
+    ) -> HealthRecord:
+        """Remember that the key with ``fingerprint`` was refused, until a success clears it."""
 
     @abstractmethod
     def record_success(self, scope: str) -> None:
@@ -179,14 +204,40 @@ class Store(ABC):
         shows what the last failure was. A scope without a record stays without one.
         """
 
-    # -- learned limits -----------------------------------------------------------------------
-    @abstractmethod
-    def put_learned_limits(self, scope: str, limits: dict[str, int]) -> None: ...
+
+@runtime_checkable
+class LearnedLimitsStore(Protocol):
+    """Limits learned from provider headers (``{"rpm": 30}``), kept across restarts.
+
+    Example:
+        >>> from llmswitch.state.memory import MemoryStore
+        >>> limits: LearnedLimitsStore = MemoryStore()
+        >>> limits.put_learned_limits("groq:GROQ_API_KEY", {"rpm": 30})
+        >>> limits.get_learned_limits("groq:GROQ_API_KEY")
+        {'rpm': 30}
+    """
 
     @abstractmethod
-    def get_learned_limits(self, scope: str) -> dict[str, int]: ...
+    def put_learned_limits(self, scope: str, limits: dict[str, int]) -> None:
+        """Merge ``limits`` into what the scope has learned (a name given again is replaced)."""
 
-    # -- ledger -------------------------------------------------------------------------------
+    @abstractmethod
+    def get_learned_limits(self, scope: str) -> dict[str, int]:
+        """What the scope has learned; empty when nothing yet."""
+
+
+@runtime_checkable
+class LedgerStore(Protocol):
+    """Every attempt and its daily totals; a ``LedgerStore`` is a ``ledger.UsageSource``.
+
+    Example:
+        >>> from llmswitch.ledger import spent_today
+        >>> from llmswitch.state.memory import MemoryStore
+        >>> accounts: LedgerStore = MemoryStore()
+        >>> spent_today(accounts, "groq", 0.0)
+        0
+    """
+
     @abstractmethod
     def record(self, entry: LedgerEntry) -> None:
         """Append one attempt to the ledger and add it to its day's totals."""
@@ -201,7 +252,13 @@ class Store(ABC):
     def ledger_entries(self, *, limit: int = 100) -> list[LedgerEntry]:
         """The most recent entries, newest first."""
 
-    # -- lifecycle ----------------------------------------------------------------------------
+
+@runtime_checkable
+class StoreLifecycle(Protocol):
+    """What every store is besides its data: a named backend that can be checked and closed."""
+
+    backend: str
+
     @abstractmethod
     def check(self) -> StoreHealth:
         """Whether the backend answers now (never raises)."""
@@ -210,5 +267,49 @@ class Store(ABC):
         """Forget everything (tests and ``llmswitch demo``)."""
         raise NotImplementedError
 
-    def close(self) -> None:  # noqa: B027 - optional hook
-        """Release connections; the store is unusable afterwards."""
+    def close(self) -> None:
+        """Release connections; the store is unusable afterwards (nothing to release: no-op)."""
+        return None
+
+
+class Store(WindowStore, HealthStore, LearnedLimitsStore, LedgerStore, StoreLifecycle):
+    """Storage for quota, health, learned limits and the ledger. Thread-safe.
+
+    The combination a backend implements together (``class RedisStore(Store)``), and what the
+    router holds. The two methods below span two capabilities each; see the module docstring.
+
+    Example:
+        >>> from llmswitch.state import store_from_url
+        >>> store = store_from_url("memory://")
+        >>> isinstance(store, WindowStore) and isinstance(store, LedgerStore)
+        True
+    """
+
+    backend: str = "abstract"
+
+    def admission_view(
+        self, provider_scope: str, key_scope: str, model_scope: str | None = None
+    ) -> AdmissionView:
+        """``get_health`` of each scope and the key's learned limits (Redis: one round trip).
+
+        Health and learned limits together: admission reads both before every reservation, so a
+        networked backend answers them in one trip. ``model_scope`` None: no model circuit is
+        read and ``model_health`` is None.
+        """
+        return AdmissionView(
+            self.get_health(provider_scope),
+            self.get_health(key_scope),
+            self.get_learned_limits(key_scope),
+            self.get_health(model_scope) if model_scope is not None else None,
+        )
+
+    def settle_and_record(
+        self, scope: str, reservation_id: str, tokens: int, entry: LedgerEntry, *, now: float
+    ) -> None:
+        """``settle`` then ``record`` (SQLite: one transaction; Redis: one script).
+
+        Windows and the ledger together: both are written after every call, so a backend that
+        can do them at once saves a commit or a round trip.
+        """
+        self.settle(scope, reservation_id, tokens, now=now)
+        self.record(entry)
