@@ -60,8 +60,7 @@ from llmswitch.events import (
     NoProviderAvailable,
     StoreHealthChanged,
 )
-from llmswitch.planning import key_scope, provider_windows
-from llmswitch.quota import DAY, WindowUsage, next_day_start
+from llmswitch.quota import DAY, WindowUsage, key_scope, next_day_start, provider_windows
 from llmswitch.state.base import Store
 
 if TYPE_CHECKING:
@@ -285,7 +284,7 @@ class AlertMonitor:
     def _check_key(self, p: ProviderSettings, alias: str, now: float) -> list[Alert]:
         """Read one key's windows (and its provider's spending) and latch what they pass."""
         scope = key_scope(p.name, alias)
-        windows = provider_windows(p, self._store.get_learned_limits(scope))
+        windows = provider_windows(p.windows(), self._store.get_learned_limits(scope))
         usage = self._store.usage(scope, windows, now=now)
         budgeted = not p.free and p.daily_budget_usd > 0
         spent = ledger.spent_today(self._store, p.name, now) if budgeted else 0.0

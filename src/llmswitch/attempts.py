@@ -19,13 +19,16 @@ from llmswitch.clock import Clock
 from llmswitch.config import ProviderSettings, Settings
 from llmswitch.errors import AllProvidersFailed, ProviderError, StorageError
 from llmswitch.events import AttemptFinished, CircuitChanged, Failover, Sink, emit
-from llmswitch.planning import Candidate, model_scope, provider_scope, provider_windows
+from llmswitch.planning import Candidate
 from llmswitch.quota import (
     LimitObservation,
     admission_windows,
     block_from_observations,
     learned_limits,
+    model_scope,
     next_day_start,
+    provider_scope,
+    provider_windows,
 )
 from llmswitch.state.base import Store
 from llmswitch.strategies import LatencyTracker
@@ -120,7 +123,7 @@ class AttemptCore:
                 budget_wait = next_day_start(now, "utc") - now
                 return self._skip(cand, FailureKind.BUDGET, "daily budget reached", budget_wait)
         windows = admission_windows(
-            provider_windows(p, view.learned_limits),
+            provider_windows(p.windows(), view.learned_limits),
             self.settings.daily_soft_limit,
         )
         adm = self.store.reserve(cand.scope, windows, estimate, now=now)

@@ -27,7 +27,8 @@ from llmswitch.clock import AsyncSleep, Clock, Sleep, system_async_sleep, system
 from llmswitch.config import Settings, load_settings
 from llmswitch.errors import ConfigError, ManagerClosed, StorageError
 from llmswitch.events import Sink, emit
-from llmswitch.planning import Planner, key_scope, provider_windows
+from llmswitch.planning import Planner
+from llmswitch.quota import key_scope, provider_windows
 from llmswitch.router import AsyncChatStream, AsyncRouter, ChatStream, Router
 from llmswitch.state import store_from_url
 from llmswitch.state.base import Store
@@ -344,7 +345,7 @@ class LLMProviderManager:
             ConfigError: unknown provider or model; the message lists the valid ones.
             StorageError: the state store cannot be reached, so nothing shared was cleared.
         """
-        from llmswitch.planning import model_scope, provider_scope
+        from llmswitch.quota import model_scope, provider_scope
 
         self._check_open()
         name, sep, model = target.strip().partition("/")
@@ -381,7 +382,7 @@ class LLMProviderManager:
         for key in provider.keys:
             scope = key_scope(provider.name, key.alias)
             try:
-                windows = provider_windows(provider, self.store.get_learned_limits(scope))
+                windows = provider_windows(provider.windows(), self.store.get_learned_limits(scope))
                 usage = self.store.usage(scope, windows, now=now)
             except StorageError:
                 return 0.0

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 from llmswitch.config import ApiKey, ProviderSettings, Settings
 from llmswitch.errors import ConfigError
-from llmswitch.quota import Window
+from llmswitch.quota import key_scope
 from llmswitch.strategies import ProviderView, WeightedRotation, order
 
 #: Strategies whose order depends on settings alone (priority, price), not on live state.
@@ -39,19 +39,6 @@ class Candidate:
     @property
     def context_window(self) -> int:
         return int(self.provider.context_windows.get(self.model, 0))
-
-
-def key_scope(provider: str, alias: str) -> str:
-    return f"{provider}:{alias}"
-
-
-def provider_scope(provider: str) -> str:
-    return f"provider:{provider}"
-
-
-def model_scope(provider: str, model: str) -> str:
-    """The circuit of one model on one provider: a model's 5xx does not cool its neighbours."""
-    return f"model:{provider}/{model}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -167,15 +154,3 @@ class Planner:
             turn = next(self._key_turn.setdefault(provider.name, itertools.count()))
         start = turn % len(keys)
         return keys[start:] + keys[:start]
-
-
-def provider_windows(provider: ProviderSettings, learned: dict[str, int]) -> tuple[Window, ...]:
-    """The provider's configured windows, tightened by any lower limit the provider announced.
-
-    A learned limit only ever lowers a window: a limit set lower in ``llmswitch.toml`` is a
-    deliberate choice (headroom for other clients of the key) that a header must not undo.
-    """
-    return tuple(
-        w.with_limit(min(w.limit, learned[w.name])) if learned.get(w.name) else w
-        for w in provider.windows()
-    )

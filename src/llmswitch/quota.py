@@ -208,3 +208,31 @@ def block_from_observations(
         if spent and (until is None or now + obs.reset_after > until):
             until, which = now + obs.reset_after, obs.window
     return (until, which) if until is not None else None
+
+
+# -- scopes: the names under which the store keeps a key's windows and the circuits ----------
+
+
+def key_scope(provider: str, alias: str) -> str:
+    return f"{provider}:{alias}"
+
+
+def provider_scope(provider: str) -> str:
+    return f"provider:{provider}"
+
+
+def model_scope(provider: str, model: str) -> str:
+    """The circuit of one model on one provider: a model's 5xx does not cool its neighbours."""
+    return f"model:{provider}/{model}"
+
+
+def provider_windows(windows: Iterable[Window], learned: Mapping[str, int]) -> tuple[Window, ...]:
+    """A provider key's configured ``windows``, tightened by any lower limit the provider announced.
+
+    A learned limit only ever lowers a window: a limit set lower in ``llmswitch.toml`` is a
+    deliberate choice (headroom for other clients of the key) that a header must not undo.
+    """
+    return tuple(
+        w.with_limit(min(w.limit, learned[w.name])) if learned.get(w.name) else w
+        for w in windows
+    )

@@ -30,8 +30,13 @@ from llmswitch import health, ledger
 from llmswitch.config import ProviderSettings, Settings
 from llmswitch.errors import StorageError
 from llmswitch.health import HealthRecord
-from llmswitch.planning import key_scope, model_scope, provider_scope, provider_windows
-from llmswitch.quota import admission_windows
+from llmswitch.quota import (
+    admission_windows,
+    key_scope,
+    model_scope,
+    provider_scope,
+    provider_windows,
+)
 from llmswitch.state.base import Store
 from llmswitch.strategies import LatencyTracker
 
@@ -137,7 +142,7 @@ def _configured(p: ProviderSettings) -> dict[str, Any]:
 
 def _key_status(p: ProviderSettings, key: Any, store: Store, now: float) -> dict[str, Any]:
     scope = key_scope(p.name, key.alias)
-    windows = provider_windows(p, store.get_learned_limits(scope))
+    windows = provider_windows(p.windows(), store.get_learned_limits(scope))
     usage = store.usage(scope, windows, now=now)
     block = store.get_block(scope, now=now)
     auth = health.key_auth_failed(store.get_health(scope), key.fingerprint)

@@ -40,7 +40,7 @@ class StreamProgress:
         if ev.finish_reason is not None:
             self.finish = ev.finish_reason
         text = ev.text
-        if not (text or _has_delta(ev.raw)):
+        if not (text or ev.answering):
             return None
         if self.echo and text:
             text = self._strip_echo(text)
@@ -77,16 +77,3 @@ class StreamProgress:
             return text
         self.echo = ""  # it does not repeat: keep everything
         return text
-
-
-def _has_delta(raw: dict[str, object] | None) -> bool:
-    """A chunk that carries a tool call or reasoning: the model is answering, not only text."""
-    if not raw:
-        return False
-    choices = raw.get("choices")
-    if not isinstance(choices, list) or not choices or not isinstance(choices[0], dict):
-        return False
-    delta = choices[0].get("delta")
-    return isinstance(delta, dict) and bool(
-        delta.get("tool_calls") or delta.get("reasoning") or delta.get("reasoning_content")
-    )

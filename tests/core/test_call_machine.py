@@ -13,7 +13,7 @@ import pytest
 
 from llmswitch.clock import FakeClock
 from llmswitch.errors import AllProvidersFailed, LocalFault, MalformedReply, ProviderError
-from llmswitch.planning import model_scope, provider_scope
+from llmswitch.quota import model_scope, provider_scope
 from llmswitch.transport import HttpxTransport
 from llmswitch.types import StreamChunk
 from tests.conftest import ManagerFactory

@@ -9,7 +9,7 @@ import pytest
 
 from llmswitch.clock import FakeClock
 from llmswitch.errors import ServerError
-from llmswitch.planning import provider_scope
+from llmswitch.quota import provider_scope
 from tests.conftest import ManagerFactory
 
 HELLO = [{"role": "user", "content": "hello"}]

@@ -109,6 +109,9 @@ class StreamEvent:
     usage: Usage | None = None
     finish_reason: str | None = None
     done: bool = False  # the dialect's terminator was seen
+    #: the event carries a tool call or reasoning: the model is answering even with no text
+    #: (the wire reads its own dialect's shape so the core never digs into chunks)
+    answering: bool = False
 
 
 class StreamDecoder(Protocol):

@@ -380,5 +380,10 @@ class GeminiStreamDecoder:
         if finish is not None:
             self._finished = True
         return StreamEvent(
-            text=text, raw=raw, usage=usage, finish_reason=finish, done=finish is not None
+            text=text,
+            raw=raw,
+            usage=usage,
+            finish_reason=finish,
+            done=finish is not None,
+            answering=bool(calls),
         )

@@ -237,7 +237,9 @@ class OpenAIStreamDecoder:
         groq = _groq_usage(obj)
         if groq is not None:
             self._groq_usage = groq
-        return StreamEvent(text=text, raw=obj, usage=usage, finish_reason=finish)
+        return StreamEvent(
+            text=text, raw=obj, usage=usage, finish_reason=finish, answering=_answering(obj)
+        )
 
 
 def _dict(value: Any) -> dict[str, Any]:
@@ -289,3 +291,14 @@ def _object(obj: Any, ctx: CallContext, status: int) -> dict[str, Any]:
     if not isinstance(obj, dict):
         raise ctx.error(errors.MalformedReply, "reply is not a JSON object", status=status)
     return obj
+
+
+def _answering(chunk: dict[str, Any]) -> bool:
+    """A chunk that carries a tool call or reasoning: the model is answering, not only text."""
+    choices = chunk.get("choices")
+    if not isinstance(choices, list) or not choices or not isinstance(choices[0], dict):
+        return False
+    delta = choices[0].get("delta")
+    return isinstance(delta, dict) and bool(
+        delta.get("tool_calls") or delta.get("reasoning") or delta.get("reasoning_content")
+    )
