@@ -33,7 +33,8 @@ Limits (per provider, per key, per model; OpenRouter's ``:free`` models share on
     A request refused before admission (auth, validation, injected error) does not count.
 
 Faults (``set_fault(provider, fault, model=None)``, ``POST /_sim/faults``, ``[[faults]]`` in TOML)
-    ``{"kind": "status", "status": 503}`` (any status; 500, 502, 503, 529 have provider bodies);
+    ``{"kind": "status", "status": 503}`` (any status; 500, 502, 503, 529 have provider bodies;
+    ``"retry_after": 30`` adds ``Retry-After: 30``, as on an overloaded provider's 503);
     ``{"kind": "error_rate", "rate": 0.3, "status": 500, "seed": 1}``;
     ``{"kind": "rate_limit", "retry_after": 7}`` (omit ``retry_after`` for a 429 without it);
     ``{"kind": "quota_exhausted"}`` (Gemini PerDay QuotaFailure, OpenAI ``insufficient_quota``,

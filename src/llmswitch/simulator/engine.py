@@ -15,12 +15,12 @@ a 400 in the provider's shape instead.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from llmswitch.simulator.asgi import DONE, Exchange, Reply
 from llmswitch.simulator.catalog import ModelInfo
-from llmswitch.simulator.faults import Fault
+from llmswitch.simulator.faults import Fault, retry_after_headers
 from llmswitch.simulator.limits import Snapshot, Violation
 from llmswitch.simulator.state import Simulator
 from llmswitch.simulator.stats import Record, key_tail
@@ -265,7 +265,8 @@ async def _early_fault(
 def _fault_reply(flavour: Flavour, call: Call, fault: Fault) -> Reply | None:
     kind = fault.kind
     if kind in ("status", "error_rate"):
-        return flavour.server_error(fault.status)
+        reply = flavour.server_error(fault.status)
+        return replace(reply, headers={**reply.headers, **retry_after_headers(fault)})
     if kind == "rate_limit":
         return flavour.rate_limited(call, fault)
     if kind == "quota_exhausted":

@@ -9,6 +9,7 @@ kinds and fields is in the package docstring (``llmswitch.simulator``).
 
 from __future__ import annotations
 
+import math
 import random
 import threading
 from dataclasses import dataclass, field
@@ -114,6 +115,16 @@ def parse_fault(spec: dict[str, Any] | str | int, *, now: float) -> Fault:
     if not 0.0 <= fault.rate <= 1.0:
         raise FaultError(f"fault rate must be within 0..1, got {fault.rate}")
     return fault
+
+
+def retry_after_headers(fault: Fault) -> dict[str, str]:
+    """The ``Retry-After`` a ``status``/``error_rate`` fault with ``retry_after`` adds to its 5xx.
+
+    Overloaded providers and their proxies send one on a 503; whole seconds, never 0.
+    """
+    if fault.retry_after is None:
+        return {}
+    return {"retry-after": str(max(1, math.ceil(fault.retry_after)))}
 
 
 def _opt_float(value: Any) -> float | None:
