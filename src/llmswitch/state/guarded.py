@@ -19,31 +19,58 @@ kept locally; ledger entries wait in a bounded buffer and are written when the s
 down, the real store is tried again at most once per ``retry_interval`` seconds (one caller at a
 time), so a dead Redis costs one connection attempt per interval, not one per call. Recovery is
 automatic and announced: ``on_change`` receives a ``StoreHealthChanged`` event both ways.
+
+Each ``Store`` method meets an outage in one of four ways, the policies ``_read`` (admission
+reads), ``_mirror`` (writes admission reads back), ``_everywhere`` (writes that lift something,
+done locally too) and ``_everywhere_or_raise`` (a reset by hand). The class body is a table that
+gives each method, grouped by capability, its policy; only the reservations and the ledger are
+written out, because they remember where a reservation was granted and which entries still wait.
 """
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
 from collections import deque
 from collections.abc import Callable, Sequence
-from typing import TypeVar
+from typing import Concatenate, ParamSpec, TypeVar, cast
 
 from llmswitch.clock import Clock
 from llmswitch.errors import StorageError
 from llmswitch.events import StoreHealthChanged
-from llmswitch.health import HealthRecord
-from llmswitch.ledger import LedgerEntry, UsageRow
-from llmswitch.quota import Window, WindowUsage
-from llmswitch.state.base import Admission, AdmissionView, Block, Store, StoreHealth
+from llmswitch.ledger import LedgerEntry
+from llmswitch.quota import Window
+from llmswitch.state.base import Admission, Store, StoreHealth
 from llmswitch.state.memory import MemoryStore
 
 log = logging.getLogger("llmswitch")
 
+P = ParamSpec("P")
 T = TypeVar("T")
 
 RETRY_INTERVAL = 1.0
 PENDING_LIMIT = 10_000
+
+
+def _guarded(
+    policy: Callable[[GuardedStore, Callable[[Store], T]], T],
+    method: Callable[Concatenate[Store, P], T],
+) -> Callable[Concatenate[GuardedStore, P], T]:
+    """``GuardedStore``'s ``method``: the same call on the real store, run under ``policy``.
+
+    Typed by ``method`` itself, so mypy checks the result against the ``Store`` signature it
+    replaces; the call is looked up by the method's name on whichever store ``policy`` picks.
+    """
+    name = method.__name__
+
+    # Name and docstring only: ``updated=()`` keeps ``__isabstractmethod__`` off the copy.
+    @functools.wraps(method, assigned=("__name__", "__doc__"), updated=())
+    def guarded(self: GuardedStore, /, *args: P.args, **kwargs: P.kwargs) -> T:
+        return policy(self, lambda store: cast(T, getattr(store, name)(*args, **kwargs)))
+
+    guarded.__qualname__ = f"GuardedStore.{name}"
+    return guarded
 
 
 class GuardedStore(Store):
@@ -56,6 +83,12 @@ class GuardedStore(Store):
         on_change: receives ``StoreHealthChanged`` when ``primary`` goes down or comes back.
         retry_interval: seconds between attempts to reach a down ``primary``.
         pending_limit: ledger entries kept for ``primary`` while it is down.
+
+    Example:
+        >>> from llmswitch.clock import FakeClock
+        >>> store = GuardedStore(MemoryStore(), clock=FakeClock(0.0))  # any store as primary
+        >>> store.try_acquire_probe("provider:groq", now=0.0, ttl=35.0), store.degraded
+        (True, False)
     """
 
     def __init__(
@@ -87,11 +120,6 @@ class GuardedStore(Store):
     def degraded(self) -> bool:
         return self._down_detail is not None
 
-    @property
-    def pending_entries(self) -> int:
-        """Ledger entries waiting for the store to come back."""
-        return len(self._pending)
-
     def _skip_primary(self) -> bool:
         """While down, only one caller per ``retry_interval`` tries the real store again."""
         if self._down_detail is None:
@@ -120,10 +148,6 @@ class GuardedStore(Store):
                 self._unavailable_message(), backend=self.backend, retry_after=retry_after
             )
         return fallback()
-
-    def _admission_read(self, op: Callable[[], T], local: Callable[[], T]) -> T:
-        """Reads admission depends on: local when failing open, an error when failing closed."""
-        return self._guard(op, local if self.fail_open else None)
 
     def _unavailable_message(self) -> str:
         return (
@@ -194,11 +218,36 @@ class GuardedStore(Store):
         except Exception:  # an observer must never break a call
             log.exception("llmswitch: state health observer failed")
 
+    # -- the policies: what an outage means for each call (the table below picks one) --------
+    def _read(self, op: Callable[[Store], T]) -> T:
+        """A read admission depends on: local when failing open, ``StorageError`` when closed."""
+        return self._guard(lambda: op(self.primary), self._local(op) if self.fail_open else None)
+
+    def _mirror(self, op: Callable[[Store], T]) -> T:
+        """A write admission reads back (a block, a cooldown, a learned limit): kept locally
+        while the store is down, so fail-open admission honours it; never an error."""
+        return self._guard(lambda: op(self.primary), self._local(op))
+
+    def _everywhere(self, op: Callable[[Store], None]) -> None:
+        """A write after a call that lifts something (a block, a cooldown, the probe slot): done
+        locally too, as the outage may have set it there; dropped when unreachable."""
+        op(self.local)
+        self._guard(lambda: op(self.primary), _noop)
+
+    def _everywhere_or_raise(self, op: Callable[[Store], None]) -> None:
+        """A reset by hand: done locally too, but ``StorageError`` when the store cannot hear
+        it; whoever ran ``llmswitch reset`` must not be told a shared circuit is closed."""
+        op(self.local)
+        self._guard(lambda: op(self.primary), None)
+
+    def _local(self, op: Callable[[Store], T]) -> Callable[[], T]:
+        return lambda: op(self.local)
+
     def _write(self, op: Callable[[], object], local: Callable[[], object]) -> None:
-        """A write after a call: kept locally when the store is down, never an error."""
+        """A write after a call: ``local`` when the store is down, never an error."""
         self._guard(op, local)
 
-    # -- admission ---------------------------------------------------------------------------
+    # -- reservations and the ledger: they remember where a reservation or an entry went -----
     def reserve(
         self, scope: str, windows: Sequence[Window], tokens: int, *, now: float
     ) -> Admission:
@@ -208,32 +257,27 @@ class GuardedStore(Store):
                 self._local_reservations.add(adm.reservation_id)
             return adm
 
-        return self._admission_read(
-            lambda: self.primary.reserve(scope, windows, tokens, now=now), local
+        return self._guard(
+            lambda: self.primary.reserve(scope, windows, tokens, now=now),
+            local if self.fail_open else None,
         )
 
     def settle(self, scope: str, reservation_id: str, tokens: int, *, now: float) -> None:
-        if reservation_id in self._local_reservations:
-            self._local_reservations.discard(reservation_id)
-            self.local.settle(scope, reservation_id, tokens, now=now)
-            return
         # Unreachable: the reservation stays counted at its estimate, an overcount.
-        self._write(lambda: self.primary.settle(scope, reservation_id, tokens, now=now), _noop)
+        self._where_reserved(
+            reservation_id, lambda s: s.settle(scope, reservation_id, tokens, now=now)
+        )
 
     def release(self, scope: str, reservation_id: str) -> None:
+        self._where_reserved(reservation_id, lambda s: s.release(scope, reservation_id))
+
+    def _where_reserved(self, reservation_id: str, op: Callable[[Store], None]) -> None:
+        """Settle or release in the store that granted the reservation (a write after a call)."""
         if reservation_id in self._local_reservations:
             self._local_reservations.discard(reservation_id)
-            self.local.release(scope, reservation_id)
-            return
-        self._write(lambda: self.primary.release(scope, reservation_id), _noop)
-
-    def admission_view(
-        self, provider_scope: str, key_scope: str, model_scope: str | None = None
-    ) -> AdmissionView:
-        return self._admission_read(
-            lambda: self.primary.admission_view(provider_scope, key_scope, model_scope),
-            lambda: self.local.admission_view(provider_scope, key_scope, model_scope),
-        )
+            op(self.local)
+        else:
+            self._write(lambda: op(self.primary), _noop)
 
     def settle_and_record(
         self, scope: str, reservation_id: str, tokens: int, entry: LedgerEntry, *, now: float
@@ -247,98 +291,6 @@ class GuardedStore(Store):
             lambda: self._keep(entry),
         )
 
-    def usage(self, scope: str, windows: Sequence[Window], *, now: float) -> list[WindowUsage]:
-        return self._admission_read(
-            lambda: self.primary.usage(scope, windows, now=now),
-            lambda: self.local.usage(scope, windows, now=now),
-        )
-
-    # -- blocks and health -------------------------------------------------------------------
-    def block(self, scope: str, *, until: float, reason: str) -> Block:
-        return self._guard(
-            lambda: self.primary.block(scope, until=until, reason=reason),
-            lambda: self.local.block(scope, until=until, reason=reason),
-        )
-
-    def get_block(self, scope: str, *, now: float) -> Block | None:
-        return self._admission_read(
-            lambda: self.primary.get_block(scope, now=now),
-            lambda: self.local.get_block(scope, now=now),
-        )
-
-    def clear_block(self, scope: str) -> None:
-        self.local.clear_block(scope)
-        self._write(lambda: self.primary.clear_block(scope), _noop)
-
-    def get_health(self, scope: str) -> HealthRecord | None:
-        return self._admission_read(
-            lambda: self.primary.get_health(scope), lambda: self.local.get_health(scope)
-        )
-
-    def trip(
-        self, scope: str, *, until: float, kind: str, message: str, now: float
-    ) -> HealthRecord:
-        return self._guard(
-            lambda: self.primary.trip(scope, until=until, kind=kind, message=message, now=now),
-            lambda: self.local.trip(scope, until=until, kind=kind, message=message, now=now),
-        )
-
-    def note_error(self, scope: str, *, kind: str, message: str, now: float) -> HealthRecord:
-        return self._guard(
-            lambda: self.primary.note_error(scope, kind=kind, message=message, now=now),
-            lambda: self.local.note_error(scope, kind=kind, message=message, now=now),
-        )
-
-    def mark_auth_failed(
-        self, scope: str, *, fingerprint: str, message: str, now: float
-    ) -> HealthRecord:
-        return self._guard(
-            lambda: self.primary.mark_auth_failed(
-                scope, fingerprint=fingerprint, message=message, now=now
-            ),
-            lambda: self.local.mark_auth_failed(
-                scope, fingerprint=fingerprint, message=message, now=now
-            ),
-        )
-
-    def record_success(self, scope: str) -> None:
-        self.local.record_success(scope)
-        self._write(lambda: self.primary.record_success(scope), _noop)
-
-    def try_acquire_probe(self, scope: str, *, now: float, ttl: float) -> bool:
-        return self._admission_read(
-            lambda: self.primary.try_acquire_probe(scope, now=now, ttl=ttl),
-            lambda: self.local.try_acquire_probe(scope, now=now, ttl=ttl),
-        )
-
-    def release_probe(self, scope: str) -> None:
-        """A write after a call: the local slot is freed too, as a fail-open probe took it."""
-        self.local.release_probe(scope)
-        self._write(lambda: self.primary.release_probe(scope), _noop)
-
-    def clear_health(self, scope: str) -> None:
-        """Cleared locally as well, so a reset also closes what the store outage tripped here.
-
-        Unlike the writes after a call, a reset that cannot reach the store raises: the person
-        who ran ``llmswitch reset`` must not be told a shared circuit is closed when it is not.
-        """
-        self.local.clear_health(scope)
-        self._guard(lambda: self.primary.clear_health(scope), None)
-
-    # -- learned limits ----------------------------------------------------------------------
-    def put_learned_limits(self, scope: str, limits: dict[str, int]) -> None:
-        self._write(
-            lambda: self.primary.put_learned_limits(scope, limits),
-            lambda: self.local.put_learned_limits(scope, limits),
-        )
-
-    def get_learned_limits(self, scope: str) -> dict[str, int]:
-        return self._admission_read(
-            lambda: self.primary.get_learned_limits(scope),
-            lambda: self.local.get_learned_limits(scope),
-        )
-
-    # -- ledger ------------------------------------------------------------------------------
     def record(self, entry: LedgerEntry) -> None:
         self._write(lambda: self.primary.record(entry), lambda: self._keep(entry))
 
@@ -350,19 +302,28 @@ class GuardedStore(Store):
             self._pending.append(entry)
         self.local.record(entry)
 
-    def usage_rows(
-        self, *, since_day: str | None = None, until_day: str | None = None
-    ) -> list[UsageRow]:
-        return self._admission_read(
-            lambda: self.primary.usage_rows(since_day=since_day, until_day=until_day),
-            lambda: self.local.usage_rows(since_day=since_day, until_day=until_day),
-        )
+    # -- everything else, by capability: one policy each (mypy checks each signature) --------
+    usage = _guarded(_read, Store.usage)
+    block = _guarded(_mirror, Store.block)
+    get_block = _guarded(_read, Store.get_block)
+    clear_block = _guarded(_everywhere, Store.clear_block)
 
-    def ledger_entries(self, *, limit: int = 100) -> list[LedgerEntry]:
-        return self._admission_read(
-            lambda: self.primary.ledger_entries(limit=limit),
-            lambda: self.local.ledger_entries(limit=limit),
-        )
+    get_health = _guarded(_read, Store.get_health)
+    trip = _guarded(_mirror, Store.trip)
+    note_error = _guarded(_mirror, Store.note_error)
+    mark_auth_failed = _guarded(_mirror, Store.mark_auth_failed)
+    record_success = _guarded(_everywhere, Store.record_success)
+    try_acquire_probe = _guarded(_read, Store.try_acquire_probe)
+    release_probe = _guarded(_everywhere, Store.release_probe)  # a fail-open probe took it here
+    clear_health = _guarded(_everywhere_or_raise, Store.clear_health)  # closes the local trips too
+
+    put_learned_limits = _guarded(_mirror, Store.put_learned_limits)
+    get_learned_limits = _guarded(_read, Store.get_learned_limits)
+
+    usage_rows = _guarded(_read, Store.usage_rows)
+    ledger_entries = _guarded(_read, Store.ledger_entries)
+
+    admission_view = _guarded(_read, Store.admission_view)
 
     # -- lifecycle ---------------------------------------------------------------------------
     def check(self) -> StoreHealth:
