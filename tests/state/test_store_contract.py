@@ -14,9 +14,16 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from llmswitch.ledger import LedgerEntry, UsageRow
+from llmswitch.ledger import LedgerEntry, UsageRow, spent_today, utc_day
 from llmswitch.quota import Window, make_window
-from llmswitch.state.base import Store
+from llmswitch.state.base import (
+    HealthStore,
+    LearnedLimitsStore,
+    LedgerStore,
+    Store,
+    StoreLifecycle,
+    WindowStore,
+)
 
 Reopen = Callable[[], Store]
 T0 = 1_780_000_000.0  # 2026-05-28T20:26:40Z
@@ -489,3 +496,27 @@ class TestLifecycle:
         assert store.reserve(SCOPE, RPM30, 0, now=T0 + 1).ok
         assert store.get_health(SCOPE) is None
         assert store.usage_rows() == []
+
+
+CAPABILITIES = [WindowStore, HealthStore, LearnedLimitsStore, LedgerStore, StoreLifecycle]
+
+
+class TestCapabilities:
+    """Each backend declares every capability, so a caller may ask for just the one it needs."""
+
+    @pytest.mark.parametrize("capability", CAPABILITIES, ids=lambda c: c.__name__)
+    def test_the_backend_is_every_capability_and_says_so(
+        self, store: Store, capability: type
+    ) -> None:
+        assert isinstance(store, capability)
+        assert capability in type(store).__mro__, "declared (through Store), not just shaped"
+
+    def test_the_capabilities_together_are_the_whole_store(self) -> None:
+        assert Store.__abstractmethods__ == frozenset().union(
+            *(c.__abstractmethods__ for c in CAPABILITIES)
+        )
+
+    def test_a_ledger_store_is_what_the_ledger_reads(self, store: Store) -> None:
+        accounts: LedgerStore = store
+        accounts.record(entry(utc_day(T0), "groq", cost=0.25))
+        assert spent_today(accounts, "groq", T0) == pytest.approx(0.25)
