@@ -34,7 +34,8 @@ import logging
 import threading
 from collections import deque
 from collections.abc import Callable, Sequence
-from typing import Concatenate, ParamSpec, TypeVar, cast
+from operator import methodcaller
+from typing import Concatenate, ParamSpec, TypeVar
 
 from llmswitch.clock import Clock
 from llmswitch.errors import StorageError
@@ -67,7 +68,7 @@ def _guarded(
     # Name and docstring only: ``updated=()`` keeps ``__isabstractmethod__`` off the copy.
     @functools.wraps(method, assigned=("__name__", "__doc__"), updated=())
     def guarded(self: GuardedStore, /, *args: P.args, **kwargs: P.kwargs) -> T:
-        return policy(self, lambda store: cast(T, getattr(store, name)(*args, **kwargs)))
+        return policy(self, methodcaller(name, *args, **kwargs))
 
     guarded.__qualname__ = f"GuardedStore.{name}"
     return guarded
