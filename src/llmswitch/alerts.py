@@ -60,8 +60,9 @@ from llmswitch.events import (
     NoProviderAvailable,
     StoreHealthChanged,
 )
-from llmswitch.quota import DAY, WindowUsage, key_scope, next_day_start, provider_windows
+from llmswitch.quota import DAY, WindowUsage, key_scope, next_day_start
 from llmswitch.state.base import Store
+from llmswitch.status import read_key
 
 if TYPE_CHECKING:
     from llmswitch.webhook import WebhookSender
@@ -284,8 +285,9 @@ class AlertMonitor:
     def _check_key(self, p: ProviderSettings, alias: str, now: float) -> list[Alert]:
         """Read one key's windows (and its provider's spending) and latch what they pass."""
         scope = key_scope(p.name, alias)
-        windows = provider_windows(p.windows(), self._store.get_learned_limits(scope))
-        usage = self._store.usage(scope, windows, now=now)
+        reading = read_key(p, alias, self._store, now, self._soft_limit)
+        windows, usage = reading.windows, reading.usage
+        admitted = {w.name: w.limit for w in reading.admitted}
         budgeted = not p.free and p.daily_budget_usd > 0
         spent = ledger.spent_today(self._store, p.name, now) if budgeted else 0.0
         cfg, out = self.config, []
@@ -299,8 +301,8 @@ class AlertMonitor:
                     (scope, w.name),
                     ThresholdLatch(sustain=0.0 if per_day else cfg.minute_sustain_seconds),
                 )
-                soft = self._soft_limit
-                cap = max(1, int(w.limit * soft)) if per_day and soft < 1 else None
+                # a day window is "full" where admission stops (the daily soft limit)
+                cap = admitted.get(w.name) if per_day and admitted.get(w.name) != w.limit else None
                 passed = passed_thresholds(cfg.thresholds, u.used, u.limit, cap=cap)
                 fired = latch.observe(passed, now)
                 if fired is not None:

@@ -33,7 +33,7 @@ from llmswitch.router import AsyncChatStream, AsyncRouter, ChatStream, Router
 from llmswitch.state import store_from_url
 from llmswitch.state.base import Store
 from llmswitch.state.guarded import guard
-from llmswitch.status import build_status
+from llmswitch.status import build_status, provider_status
 from llmswitch.strategies import LatencyTracker
 from llmswitch.transport import AiohttpTransport, AsyncTransport, HttpxTransport, Transport
 from llmswitch.types import ChatRequest, ChatResult, Message
@@ -208,10 +208,29 @@ class LLMProviderManager:
         return status
 
     def current_provider(self) -> str | None:
+        """The provider a call without a model would go to now (None: none can take one).
+
+        Reads providers in the plan's order with the reading the status uses and stops at the
+        first that can take a call, instead of building every provider's status.
+        """
         self._check_open()
-        return self._first_active(
-            build_status(self.settings, self.store, self.clock(), self.latency, None)
-        )
+        try:
+            plan = self.planner.plan(None)
+        except ConfigError:
+            return None
+        now, seen = self.clock(), set()
+        for cand in plan:
+            p = cand.provider
+            if p.name in seen:
+                continue
+            seen.add(p.name)
+            try:
+                status = provider_status(p, self.settings, self.store, now, self.latency, {})
+            except StorageError:
+                continue
+            if status["status"] == "active":
+                return p.name
+        return None
 
     def _first_active(self, status: dict[str, Any]) -> str | None:
         try:

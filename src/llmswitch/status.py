@@ -24,6 +24,7 @@ timeout or malformed reply cools that model only while connection failures cool 
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from llmswitch import health, ledger
@@ -31,6 +32,8 @@ from llmswitch.config import ProviderSettings, Settings
 from llmswitch.errors import StorageError
 from llmswitch.health import HealthRecord
 from llmswitch.quota import (
+    Window,
+    WindowUsage,
     admission_windows,
     key_scope,
     model_scope,
@@ -66,7 +69,7 @@ def provider_status(
         if until is not None
     ]
     cooldown_until = max(cooling) if cooling else circuit.until
-    keys = [_key_status(p, k, store, now) for k in p.keys]
+    keys = [_key_status(p, k, store, now, settings.daily_soft_limit) for k in p.keys]
     windows = _sum_windows(keys)
     totals = today.get(p.name)
     if not p.enabled or not p.keys:
@@ -140,14 +143,40 @@ def _configured(p: ProviderSettings) -> dict[str, Any]:
     }
 
 
-def _key_status(p: ProviderSettings, key: Any, store: Store, now: float) -> dict[str, Any]:
-    scope = key_scope(p.name, key.alias)
+def read_key(
+    p: ProviderSettings, alias: str, store: Store, now: float, daily_soft_limit: float
+) -> KeyReading:
+    """One key's windows as admission sees them (learned limits, then the daily soft limit)
+    and their usage: the one reading status, ``current_provider`` and alerts share."""
+    scope = key_scope(p.name, alias)
     windows = provider_windows(p.windows(), store.get_learned_limits(scope))
-    usage = store.usage(scope, windows, now=now)
+    return KeyReading(
+        windows, admission_windows(windows, daily_soft_limit), store.usage(scope, windows, now=now)
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class KeyReading:
+    windows: tuple[Window, ...]  # the key's limits (configured, tightened by learned ones)
+    admitted: tuple[Window, ...]  # what admission reserves against (daily soft limit applied)
+    usage: list[WindowUsage]
+
+    @property
+    def full(self) -> bool:
+        """Admission would refuse the next request: some window is at its admitted limit."""
+        admit = {w.name: w.limit for w in self.admitted}
+        return any(u.used >= admit.get(u.name, u.limit) for u in self.usage)
+
+
+def _key_status(
+    p: ProviderSettings, key: Any, store: Store, now: float, daily_soft_limit: float
+) -> dict[str, Any]:
+    scope = key_scope(p.name, key.alias)
+    reading = read_key(p, key.alias, store, now, daily_soft_limit)
+    usage = reading.usage
     block = store.get_block(scope, now=now)
     auth = health.key_auth_failed(store.get_health(scope), key.fingerprint)
-    admit = {w.name: w.limit for w in admission_windows(windows, 1.0)}
-    full = any(u.used >= admit.get(u.name, u.limit) for u in usage)
+    full = reading.full
     status = "auth_failed" if auth else "rate_limited" if block or full else "active"
     return {
         "alias": key.alias,
