@@ -8,12 +8,18 @@ from llmswitch.errors import (
     AllProvidersFailed,
     BadRequest,
     ConnectionFailed,
+    ContentFiltered,
+    ContextTooLong,
     LLMSwitchError,
     LocalFault,
     ServerError,
     Timeout,
 )
 from llmswitch.server.shapes import error_status
+
+
+class _OurContextTooLong(ContextTooLong):
+    """A subclass an integration might raise: the class, not a kind string, decides."""
 
 
 @pytest.mark.parametrize(
@@ -25,6 +31,9 @@ from llmswitch.server.shapes import error_status
         (ServerError("boom", provider="groq", status=500), 502, "server_error"),
         (Timeout("slow", provider="groq"), 502, "timeout"),
         (BadRequest("no", provider="groq", status=400), 400, None),
+        (ContextTooLong("long", provider="groq", status=400), 400, "context_length_exceeded"),
+        (ContentFiltered("blocked", provider="gemini", status=400), 400, "content_filter"),
+        (_OurContextTooLong("long", provider="groq"), 400, "context_length_exceeded"),
         (AllProvidersFailed("no network", attempts=[], local=True), 503, "local_fault"),
     ],
 )

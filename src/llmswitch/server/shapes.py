@@ -24,7 +24,10 @@ from typing import Any
 
 from llmswitch.errors import (
     AllProvidersFailed,
+    BadRequest,
     ConfigError,
+    ContentFiltered,
+    ContextTooLong,
     LLMSwitchError,
     LocalFault,
     ProviderError,
@@ -37,10 +40,11 @@ UPSTREAM_FAILURES = frozenset({
     FailureKind.SERVER_ERROR.value, FailureKind.TIMEOUT.value,
     FailureKind.CONNECTION.value, FailureKind.MALFORMED_REPLY.value,
 })
-_CODES = {
-    FailureKind.CONTEXT_TOO_LONG.value: "context_length_exceeded",
-    FailureKind.CONTENT_FILTER.value: "content_filter",
-}
+#: OpenAI's error codes for the bad requests that have one, by exception class.
+_CODES: tuple[tuple[type[BadRequest], str], ...] = (
+    (ContextTooLong, "context_length_exceeded"),
+    (ContentFiltered, "content_filter"),
+)
 _UNSAFE = re.compile(r"[^\x20-\x7e]+")
 NO_PROVIDER = "none"
 
@@ -176,8 +180,9 @@ def error_status(exc: LLMSwitchError) -> tuple[int, str, str | None]:
     if isinstance(exc, LocalFault):  # this gateway could not reach out: ours, not upstream's
         return 503, "api_error", "local_fault"
     if isinstance(exc, ProviderError):
-        if exc.kind.value in (FailureKind.BAD_REQUEST.value, *_CODES):
-            return 400, "invalid_request_error", _CODES.get(exc.kind.value)
+        if isinstance(exc, BadRequest):  # the caller's request: another provider refuses it too
+            code = next((c for cls, c in _CODES if isinstance(exc, cls)), None)
+            return 400, "invalid_request_error", code
         return 502, "api_error", exc.kind.value
     if isinstance(exc, ConfigError):
         return 400, "invalid_request_error", None
