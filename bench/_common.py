@@ -297,9 +297,7 @@ def provider_toml(name: str, fields: Mapping[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def config_toml(
-    providers: Mapping[str, Mapping[str, Any]], *, state: str, **settings: Any
-) -> str:
+def config_toml(providers: Mapping[str, Mapping[str, Any]], *, state: str, **settings: Any) -> str:
     head = ["[llmswitch]", f"state = {json.dumps(state)}"]
     head += [f"{k} = {json.dumps(v)}" for k, v in settings.items()]
     return "\n".join(head) + "\n\n" + "\n".join(provider_toml(n, f) for n, f in providers.items())

@@ -71,10 +71,22 @@ def lite_failover(up: c.Upstream, mode: str) -> Callable[[], object]:
     litellm = c.quiet_litellm()
     router = litellm.Router(
         model_list=[
-            {"model_name": "primary", "litellm_params": {
-                "model": "openai/bench-model", "api_base": up.url(mode), "api_key": "sk-1"}},
-            {"model_name": "backup", "litellm_params": {
-                "model": "openai/bench-model", "api_base": up.url("ok"), "api_key": "sk-2"}},
+            {
+                "model_name": "primary",
+                "litellm_params": {
+                    "model": "openai/bench-model",
+                    "api_base": up.url(mode),
+                    "api_key": "sk-1",
+                },
+            },
+            {
+                "model_name": "backup",
+                "litellm_params": {
+                    "model": "openai/bench-model",
+                    "api_base": up.url("ok"),
+                    "api_key": "sk-2",
+                },
+            },
         ],
         fallbacks=[{"primary": ["backup"]}],
         num_retries=0,
@@ -95,14 +107,17 @@ def latency(up: c.Upstream, *, rounds: int, calls: int, peers: bool) -> dict[str
 
     def plain_hang() -> object:
         try:
-            return client.post(up.url("hang") + "/chat/completions", json=body,
-                               timeout=HANG_TIMEOUT)
+            return client.post(
+                up.url("hang") + "/chat/completions", json=body, timeout=HANG_TIMEOUT
+            )
         except httpx.TimeoutException as exc:
             return exc
 
     fns: dict[str, Callable[[], object]] = {
-        "httpx-ok": plain("ok"), "httpx-fail500": plain("fail500"),
-        "httpx-fail429": plain("fail429"), "httpx-hang": plain_hang,
+        "httpx-ok": plain("ok"),
+        "httpx-fail500": plain("fail500"),
+        "httpx-fail429": plain("fail429"),
+        "httpx-hang": plain_hang,
     }
     managers = []
     for mode in ("fail500", "fail429", "hang"):
@@ -117,7 +132,7 @@ def latency(up: c.Upstream, *, rounds: int, calls: int, peers: bool) -> dict[str
         c.time_calls(fn, 5)
     for r in range(rounds):
         names = list(fns)
-        for name in names[r % len(names):] + names[: r % len(names)]:
+        for name in names[r % len(names) :] + names[: r % len(names)]:
             n = max(3, calls // 10) if name.endswith("hang") else calls
             t = c.time_calls(fns[name], n)
             all_calls[name] += t
@@ -126,8 +141,11 @@ def latency(up: c.Upstream, *, rounds: int, calls: int, peers: bool) -> dict[str
         m.close()
     out: dict[str, Any] = {"calls_us": {}, "added_us": {}}
     for name, values in all_calls.items():
-        out["calls_us"][name] = {"p50": c.percentile(values, 50), "p99": c.percentile(values, 99),
-                                 "n": len(values)}
+        out["calls_us"][name] = {
+            "p50": c.percentile(values, 50),
+            "p99": c.percentile(values, 99),
+            "n": len(values),
+        }
     ok = medians["httpx-ok"]
     for name in fns:
         if name.startswith("httpx"):
@@ -158,14 +176,20 @@ def cooldown(up: c.Upstream, mode: str, *, during: int = 100, burst: int = 16) -
         during_count = up.counts().get(mode, 0) - first
         clock.advance(COOLDOWN + 1)
         with ThreadPoolExecutor(burst) as pool:
-            served = list(pool.map(lambda _: m.chat(c.HELLO, max_tokens=c.MAX_TOKENS).provider,
-                                   range(burst)))
+            served = list(
+                pool.map(lambda _: m.chat(c.HELLO, max_tokens=c.MAX_TOKENS).provider, range(burst))
+            )
         burst_count = up.counts().get(mode, 0) - first - during_count
     finally:
         m.close()
-    return {"first_failure": first, "during_cooldown": during_count,
-            "calls_during": during, "after_cooldown_burst": burst_count, "burst": burst,
-            "served_in_burst": {p: served.count(p) for p in set(served)}}
+    return {
+        "first_failure": first,
+        "during_cooldown": during_count,
+        "calls_during": during,
+        "after_cooldown_burst": burst_count,
+        "burst": burst,
+        "served_in_burst": {p: served.count(p) for p in set(served)},
+    }
 
 
 def lite_cooldown(up: c.Upstream, *, during: int = 100, burst: int = 16) -> dict[str, Any]:
@@ -173,14 +197,28 @@ def lite_cooldown(up: c.Upstream, *, during: int = 100, burst: int = 16) -> dict
     litellm = c.quiet_litellm()
     router = litellm.Router(
         model_list=[
-            {"model_name": "auto", "litellm_params": {
-                "model": "openai/bench-model", "api_base": up.url("fail500"), "api_key": "sk-1",
-                "order": 1}},
-            {"model_name": "auto", "litellm_params": {
-                "model": "openai/bench-model", "api_base": up.url("ok"), "api_key": "sk-2",
-                "order": 2}},
+            {
+                "model_name": "auto",
+                "litellm_params": {
+                    "model": "openai/bench-model",
+                    "api_base": up.url("fail500"),
+                    "api_key": "sk-1",
+                    "order": 1,
+                },
+            },
+            {
+                "model_name": "auto",
+                "litellm_params": {
+                    "model": "openai/bench-model",
+                    "api_base": up.url("ok"),
+                    "api_key": "sk-2",
+                    "order": 2,
+                },
+            },
         ],
-        num_retries=1, allowed_fails=0, cooldown_time=5,
+        num_retries=1,
+        allowed_fails=0,
+        cooldown_time=5,
     )
 
     def call() -> Any:
@@ -207,8 +245,14 @@ def lite_cooldown(up: c.Upstream, *, during: int = 100, burst: int = 16) -> dict
         outcomes = list(pool.map(lambda _: _ok(call), range(burst)))
     errors += outcomes.count(False)
     burst_count = up.counts().get("fail500", 0) - first - during_count
-    return {"first_failure": first, "during_cooldown": during_count, "calls_during": done,
-            "after_cooldown_burst": burst_count, "burst": burst, "errors": errors}
+    return {
+        "first_failure": first,
+        "during_cooldown": during_count,
+        "calls_during": done,
+        "after_cooldown_burst": burst_count,
+        "burst": burst,
+        "errors": errors,
+    }
 
 
 # -- continued stream ------------------------------------------------------------------------
@@ -219,8 +263,7 @@ SIM_KEYS = {
     "GEMINI_API_KEY": "AIzaSy_bench_gemini_key_0002",
     "OPENROUTER_API_KEY": "sk-or-v1-bench_openrouter_0003",
 }
-OFF = {"requests_per_minute": 0, "requests_per_day": 0, "tokens_per_minute": 0,
-       "tokens_per_day": 0}
+OFF = {"requests_per_minute": 0, "requests_per_day": 0, "tokens_per_minute": 0, "tokens_per_day": 0}
 
 
 def _continuing_manager(sim: c.Sim, *, setting: bool) -> tuple[Any, Any]:
@@ -229,16 +272,21 @@ def _continuing_manager(sim: c.Sim, *, setting: bool) -> tuple[Any, Any]:
     from llmswitch.simulator.catalog import GEMINI_NATIVE_PREFIX, OPENAI_PREFIX
 
     clock = FakeClock()
-    urls = {"groq": sim.base_url + OPENAI_PREFIX["groq"],
-            "gemini": sim.base_url + GEMINI_NATIVE_PREFIX,
-            "openrouter": sim.base_url + OPENAI_PREFIX["openrouter"]}
-    providers = {name: {"base_url": url, "api_key_env": [f"{name.upper()}_API_KEY"], **OFF}
-                 for name, url in urls.items()}
+    urls = {
+        "groq": sim.base_url + OPENAI_PREFIX["groq"],
+        "gemini": sim.base_url + GEMINI_NATIVE_PREFIX,
+        "openrouter": sim.base_url + OPENAI_PREFIX["openrouter"],
+    }
+    providers = {
+        name: {"base_url": url, "api_key_env": [f"{name.upper()}_API_KEY"], **OFF}
+        for name, url in urls.items()
+    }
     settings: dict[str, Any] = {"cooldown_seconds": COOLDOWN}
     if setting:
         settings["stream_continuation"] = True
-    m = c.make_manager(providers, env=SIM_KEYS,
-                       manager_kwargs={"clock": clock, "sleep": clock.sleep}, **settings)
+    m = c.make_manager(
+        providers, env=SIM_KEYS, manager_kwargs={"clock": clock, "sleep": clock.sleep}, **settings
+    )
     return m, clock
 
 
@@ -255,14 +303,23 @@ def continued_stream(*, calls: int = 30, peers: bool = True) -> dict[str, Any]:
 
     with c.simulator_process() as sim:
         for name in ("groq", "gemini", "openrouter"):  # the simulator's free-tier windows off
-            sim.control("POST", "limits", provider=name, rpm=10**6, rpd=10**8, tpm=10**9,
-                        tpd=10**10)
-        sim.control("POST", "faults", provider="groq",
-                    fault={"kind": "cut_stream", "after_chunks": CUT_AFTER})
+            sim.control(
+                "POST", "limits", provider=name, rpm=10**6, rpd=10**8, tpm=10**9, tpd=10**10
+            )
+        sim.control(
+            "POST",
+            "faults",
+            provider="groq",
+            fault={"kind": "cut_stream", "after_chunks": CUT_AFTER},
+        )
         gaps: list[float] = []
         outcomes: list[list[tuple[str, str, bool]]] = []
-        checks = {"one_answer": 0, "continued_flag": 0, "same_words_as_uncut": 0,
-                  "same_string_as_uncut": 0}
+        checks = {
+            "one_answer": 0,
+            "continued_flag": 0,
+            "same_words_as_uncut": 0,
+            "same_string_as_uncut": 0,
+        }
         cut_chunks = 0
         sample: dict[str, Any] = {}
         prefix_text = ""
@@ -290,8 +347,12 @@ def continued_stream(*, calls: int = 30, peers: bool = True) -> dict[str, Any]:
                     one = text == final.text and text.startswith(prefix_text) and bool(cont)
                     seam = text.split() == expected.split()
                     exact = text == expected
-                    flag = (trail[0][0] == "groq" and trail[0][1] != "ok"
-                            and trail[-1][1] == "ok" and trail[-1][2])
+                    flag = (
+                        trail[0][0] == "groq"
+                        and trail[0][1] != "ok"
+                        and trail[-1][1] == "ok"
+                        and trail[-1][2]
+                    )
                     if i < 3:  # warm-up
                         continue
                     checks["one_answer"] += one
@@ -302,14 +363,23 @@ def continued_stream(*, calls: int = 30, peers: bool = True) -> dict[str, Any]:
                     if how == "request":
                         gaps.append(cont[0][0] - cut[-1][0])
                     outcomes.append(trail)
-                    sample = {"text": text, "cut_part": prefix_text, "attempts": trail,
-                              "provider": final.provider, "model": final.model}
+                    sample = {
+                        "text": text,
+                        "cut_part": prefix_text,
+                        "attempts": trail,
+                        "provider": final.provider,
+                        "model": final.model,
+                    }
             finally:
                 m.close()
         # Baseline: plain httpx, the same continuation request straight to the continuing model.
         model = sample["model"]
-        body = {"model": model, "stream": True, "max_tokens": 60,
-                "messages": [*c.HELLO, {"role": "assistant", "content": prefix_text}]}
+        body = {
+            "model": model,
+            "stream": True,
+            "max_tokens": 60,
+            "messages": [*c.HELLO, {"role": "assistant", "content": prefix_text}],
+        }
         from llmswitch.simulator.catalog import OPENAI_PREFIX
 
         who = sample["provider"]
@@ -330,9 +400,14 @@ def continued_stream(*, calls: int = 30, peers: bool = True) -> dict[str, Any]:
     distinct = sorted({tuple(map(tuple, t)) for t in outcomes})
     return {
         "fault": {"provider": "groq", "kind": "cut_stream", "after_chunks": CUT_AFTER},
-        "calls": len(gaps), "calls_with_setting": len(outcomes) - len(gaps),
-        "cut_to_first_continued_chunk_us": {"p50": gap_med, "p99": c.percentile(gaps, 99),
-                                            "min": min(gaps), "max": max(gaps)},
+        "calls": len(gaps),
+        "calls_with_setting": len(outcomes) - len(gaps),
+        "cut_to_first_continued_chunk_us": {
+            "p50": gap_med,
+            "p99": c.percentile(gaps, 99),
+            "min": min(gaps),
+            "max": max(gaps),
+        },
         "plain_httpx_first_chunk_us": {"p50": base_med, "p99": c.percentile(base, 99)},
         "added_us_p50": gap_med - base_med,
         "content_chunks_before_cut": cut_chunks,
@@ -343,13 +418,17 @@ def continued_stream(*, calls: int = 30, peers: bool = True) -> dict[str, Any]:
         "attempts_cut_then_continued": f"{checks['continued_flag']} of {len(outcomes)}",
         "attempt_trails": [list(t) for t in distinct],
         "sample": sample,
-        "litellm": ("not supported (no stream continuation; LiteLLM issue #27967)"
-                    if peers else "not asked (--no-peers)"),
+        "litellm": (
+            "not supported (no stream continuation; LiteLLM issue #27967)"
+            if peers
+            else "not asked (--no-peers)"
+        ),
     }
 
 
-def profile_failover(mode: str = "fail500", n: int = 300,
-                     out_dir: Path | None = None) -> str | None:
+def profile_failover(
+    mode: str = "fail500", n: int = 300, out_dir: Path | None = None
+) -> str | None:
     """pyinstrument text of ``n`` failover calls (primary ``mode``, served by the backup)."""
     with _quiet_logs(), c.upstream() as up:
         m, clock = manager(up, mode, timeout=HANG_TIMEOUT if mode == "hang" else 5.0)
@@ -382,8 +461,14 @@ def _quiet_logs() -> Iterator[None]:
         logger.setLevel(level)
 
 
-def run(*, rounds: int = 10, calls: int = 100, peers: bool = True, stream_calls: int = 30,
-        out_dir: Path | None = None) -> dict[str, Any]:
+def run(
+    *,
+    rounds: int = 10,
+    calls: int = 100,
+    peers: bool = True,
+    stream_calls: int = 30,
+    out_dir: Path | None = None,
+) -> dict[str, Any]:
     skipped = c.peers_missing_reason() if peers else "not asked (--no-peers)"
     with _quiet_logs(), c.upstream() as up:
         result: dict[str, Any] = {
@@ -394,8 +479,9 @@ def run(*, rounds: int = 10, calls: int = 100, peers: bool = True, stream_calls:
             "calls_per_round": calls,
             "peers_skipped": skipped,
             "latency": latency(up, rounds=rounds, calls=calls, peers=skipped is None),
-            "cooldown": {f"llmswitch-{mode}": cooldown(up, mode)
-                         for mode in ("fail500", "fail429", "hang")},
+            "cooldown": {
+                f"llmswitch-{mode}": cooldown(up, mode) for mode in ("fail500", "fail429", "hang")
+            },
         }
         if skipped is None:
             result["cooldown"]["litellm-fail500"] = lite_cooldown(up)
@@ -409,22 +495,35 @@ def main() -> None:
     parser = argparse.ArgumentParser(description="Q4: failover cost")
     parser.add_argument("--rounds", type=int, default=10)
     parser.add_argument("--calls", type=int, default=100)
-    parser.add_argument("--stream-calls", type=int, default=30,
-                        help="continued-stream calls (cut on groq after 3 chunks)")
+    parser.add_argument(
+        "--stream-calls",
+        type=int,
+        default=30,
+        help="continued-stream calls (cut on groq after 3 chunks)",
+    )
     parser.add_argument("--no-peers", action="store_true")
-    parser.add_argument("--profile", choices=("fail500", "fail429", "hang"),
-                        help="only profile failover calls with pyinstrument (no timing run)")
+    parser.add_argument(
+        "--profile",
+        choices=("fail500", "fail429", "hang"),
+        help="only profile failover calls with pyinstrument (no timing run)",
+    )
     parser.add_argument("--profile-calls", type=int, default=300)
     args = parser.parse_args()
     if args.profile:
         text = profile_failover(args.profile, args.profile_calls)
         print(text if text is not None else "pyinstrument is not installed")
         return
-    r = run(rounds=args.rounds, calls=args.calls, peers=not args.no_peers,
-            stream_calls=args.stream_calls)
+    r = run(
+        rounds=args.rounds,
+        calls=args.calls,
+        peers=not args.no_peers,
+        stream_calls=args.stream_calls,
+    )
     for name, a in r["latency"]["added_us"].items():
-        print(f"{name:20s} added median {a['median']:8.0f} us  p50 {a['p50']:8.0f}  "
-              f"p99 {a['p99']:8.0f}")
+        print(
+            f"{name:20s} added median {a['median']:8.0f} us  p50 {a['p50']:8.0f}  "
+            f"p99 {a['p99']:8.0f}"
+        )
     for name, cd in r["cooldown"].items():
         print(f"{name:20s} cooldown: {cd}")
     cs = {k: v for k, v in r["continued_stream"].items() if k not in ("sample", "uncut_answer")}

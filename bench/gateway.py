@@ -30,8 +30,16 @@ from typing import Any
 
 from bench import _common as c
 
-PROVIDER_VARS = ("GROQ_API_KEY", "GEMINI_API_KEY", "GOOGLE_API_KEY", "OPENROUTER_API_KEY",
-                 "TOGETHER_API_KEY", "OPENAI_API_KEY", "LLMSWITCH_API_KEY", "LLMSWITCH_CONFIG")
+PROVIDER_VARS = (
+    "GROQ_API_KEY",
+    "GEMINI_API_KEY",
+    "GOOGLE_API_KEY",
+    "OPENROUTER_API_KEY",
+    "TOGETHER_API_KEY",
+    "OPENAI_API_KEY",
+    "LLMSWITCH_API_KEY",
+    "LLMSWITCH_CONFIG",
+)
 
 
 def _clean_env(extra: dict[str, str]) -> dict[str, str]:
@@ -79,8 +87,7 @@ def profile_gateway(calls: int, path: Path) -> None:
         folder = Path(tmp)
         state = f"sqlite:///{folder / 'state.db'}"
         with llmswitch_gateway(up, folder, state, profile=path) as (url, _):
-            sequential({"direct": up.url("ok"), "llmswitch": url}, rounds=1, calls=calls,
-                       warmup=10)
+            sequential({"direct": up.url("ok"), "llmswitch": url}, rounds=1, calls=calls, warmup=10)
 
 
 LITELLM_YAML = """\
@@ -117,15 +124,33 @@ def litellm_proxy(
     path.write_text(LITELLM_YAML.format(url=up.url("ok"), strategy=strategy))
     port = c.free_port()
     exe = Path(sys.executable).parent / "litellm"
-    env = _clean_env({"LITELLM_LOCAL_MODEL_COST_MAP": "True", "LITELLM_LOG": "ERROR",
-                      "DISABLE_SCHEMA_UPDATE": "True", "LITELLM_TELEMETRY": "False",
-                      "LITELLM_DANGEROUSLY_PERMIT_WEAK_OR_UNSET_MASTER_KEY": "true"})
+    env = _clean_env(
+        {
+            "LITELLM_LOCAL_MODEL_COST_MAP": "True",
+            "LITELLM_LOG": "ERROR",
+            "DISABLE_SCHEMA_UPDATE": "True",
+            "LITELLM_TELEMETRY": "False",
+            "LITELLM_DANGEROUSLY_PERMIT_WEAK_OR_UNSET_MASTER_KEY": "true",
+        }
+    )
     env.pop("DATABASE_URL", None)
     log = (folder / "litellm.log").open("w")
     proc = subprocess.Popen(
-        [str(exe), "--config", str(path), "--host", "127.0.0.1", "--port", str(port),
-         "--num_workers", "1"],
-        cwd=folder, env=env, stdout=log, stderr=subprocess.STDOUT,
+        [
+            str(exe),
+            "--config",
+            str(path),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--num_workers",
+            "1",
+        ],
+        cwd=folder,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
     )
     try:
         c.wait_port(port, timeout=180, proc=proc)
@@ -151,7 +176,9 @@ def sequential(targets: dict[str, str], *, rounds: int, calls: int, warmup: int)
 
     medians = c.interleaved(
         {name: caller(url) for name, url in targets.items()},
-        rounds=rounds, calls=calls, warmup=warmup,
+        rounds=rounds,
+        calls=calls,
+        warmup=warmup,
     )
     client.close()
     return {
@@ -233,19 +260,21 @@ def run(
     }
     seq = result["sequential"]
     with c.upstream() as up:
-        result["throughput"]["direct"] = throughput(up.url("ok"), concurrency=concurrency,
-                                                    total=total)
+        result["throughput"]["direct"] = throughput(
+            up.url("ok"), concurrency=concurrency, total=total
+        )
         servers: dict[str, Callable[[Path], Any]] = {
             "llmswitch": lambda folder: llmswitch_gateway(
-                up, folder,
-                "memory://" if state == "memory" else f"sqlite:///{folder / 'state.db'}"),
+                up, folder, "memory://" if state == "memory" else f"sqlite:///{folder / 'state.db'}"
+            ),
         }
         if skipped is None:
             servers["litellm-proxy"] = lambda folder: litellm_proxy(up, folder)
         for name, server in servers.items():  # one server alive at a time: no idle neighbour
             with tempfile.TemporaryDirectory() as tmp, server(Path(tmp)) as (url, pid):
-                s = sequential({"direct": up.url("ok"), name: url}, rounds=rounds, calls=calls,
-                               warmup=warmup)
+                s = sequential(
+                    {"direct": up.url("ok"), name: url}, rounds=rounds, calls=calls, warmup=warmup
+                )
                 seq["latency_us"].setdefault("direct", s["latency_us"]["direct"])
                 seq["latency_us"][name] = s["latency_us"][name]
                 seq["overhead_us"][name] = s["overhead_us"][name]
@@ -263,21 +292,32 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=64)
     parser.add_argument("--state", choices=["sqlite", "memory"], default="sqlite")
     parser.add_argument("--no-peers", action="store_true")
-    parser.add_argument("--profile", action="store_true",
-                        help="only profile 1,000 sequential calls through llmswitch serve")
+    parser.add_argument(
+        "--profile",
+        action="store_true",
+        help="only profile 1,000 sequential calls through llmswitch serve",
+    )
     args = parser.parse_args()
     if args.profile:
         profile_gateway(1000, c.RESULTS / "profile_gateway_llmswitch.txt")
         return
-    r = run(rounds=args.rounds, calls=args.calls, total=args.total, state=args.state,
-            concurrency=args.concurrency, peers=not args.no_peers)
+    r = run(
+        rounds=args.rounds,
+        calls=args.calls,
+        total=args.total,
+        state=args.state,
+        concurrency=args.concurrency,
+        peers=not args.no_peers,
+    )
     for name, s in r["sequential"]["latency_us"].items():
         o = r["sequential"]["overhead_us"].get(name)
         extra = f" overhead {o['median']:.0f} us [{o['min']:.0f}, {o['max']:.0f}]" if o else ""
         print(f"{name:14s} sequential {s['median']:8.0f} us{extra}")
     for name, t in r["throughput"].items():
-        print(f"{name:14s} {t['rps']:7.0f} req/s p50 {t['p50_ms']:.1f} ms p99 {t['p99_ms']:.1f} ms "
-              f"errors {t['errors']} rss {r['rss_mb'].get(name, 0):.0f} MB")
+        print(
+            f"{name:14s} {t['rps']:7.0f} req/s p50 {t['p50_ms']:.1f} ms p99 {t['p99_ms']:.1f} ms "
+            f"errors {t['errors']} rss {r['rss_mb'].get(name, 0):.0f} MB"
+        )
 
 
 if __name__ == "__main__":

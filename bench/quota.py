@@ -75,7 +75,8 @@ def apply_minute_guard(seconds: float) -> None:
     def guarded(windows: Any, daily_soft_limit: float) -> tuple[Any, ...]:
         return tuple(
             dataclasses.replace(w, period=w.period + seconds)
-            if w.period == quota.MINUTE and w.rolling else w
+            if w.period == quota.MINUTE and w.rolling
+            else w
             for w in original(windows, daily_soft_limit)
         )
 
@@ -84,14 +85,29 @@ def apply_minute_guard(seconds: float) -> None:
 
 def ours_manager(sim_url: str, state: str, **manager_kwargs: Any) -> Any:
     providers = {
-        "groq": {"base_url": f"{sim_url}/groq/openai/v1", "tokens_per_minute": 0,
-                 "requests_per_minute": 30, "priority": 1},
-        "gemini": {"api": "openai", "base_url": f"{sim_url}/gemini/v1beta/openai",
-                   "tokens_per_minute": 0, "requests_per_minute": 60, "priority": 2},
+        "groq": {
+            "base_url": f"{sim_url}/groq/openai/v1",
+            "tokens_per_minute": 0,
+            "requests_per_minute": 30,
+            "priority": 1,
+        },
+        "gemini": {
+            "api": "openai",
+            "base_url": f"{sim_url}/gemini/v1beta/openai",
+            "tokens_per_minute": 0,
+            "requests_per_minute": 60,
+            "priority": 2,
+        },
     }
     env = {"GROQ_API_KEY": "gsk_bench_quota_1", "GEMINI_API_KEY": "bench-gemini-quota-1"}
-    return c.make_manager(providers, state=state, env=env, manager_kwargs=manager_kwargs,
-                          max_wait_seconds=90, strategy="priority")
+    return c.make_manager(
+        providers,
+        state=state,
+        env=env,
+        manager_kwargs=manager_kwargs,
+        max_wait_seconds=90,
+        strategy="priority",
+    )
 
 
 def _fire(call: Callable[[int], str], *, requests: int, threads: int) -> dict[str, Any]:
@@ -109,8 +125,12 @@ def _fire(call: Callable[[int], str], *, requests: int, threads: int) -> dict[st
     start = time.perf_counter()
     with ThreadPoolExecutor(max_workers=threads) as pool:
         list(pool.map(one, range(requests)))
-    return {"served": dict(served), "errors": dict(errors), "error_samples": samples,
-            "seconds": time.perf_counter() - start}
+    return {
+        "served": dict(served),
+        "errors": dict(errors),
+        "error_samples": samples,
+        "seconds": time.perf_counter() - start,
+    }
 
 
 def ours_fire(manager: Any, *, requests: int, threads: int) -> dict[str, Any]:
@@ -121,8 +141,14 @@ def ours_fire(manager: Any, *, requests: int, threads: int) -> dict[str, Any]:
     return _fire(call, requests=requests, threads=threads)
 
 
-def ours_single(sim_url: str, *, requests: int = 100, threads: int = 16,
-                state: str = "memory://", **manager_kwargs: Any) -> dict[str, Any]:
+def ours_single(
+    sim_url: str,
+    *,
+    requests: int = 100,
+    threads: int = 16,
+    state: str = "memory://",
+    **manager_kwargs: Any,
+) -> dict[str, Any]:
     prepare_sim(sim_url)
     manager = ours_manager(sim_url, state, **manager_kwargs)
     try:
@@ -132,8 +158,9 @@ def ours_single(sim_url: str, *, requests: int = 100, threads: int = 16,
     return {**out, "upstream_429": count_429(sim_url), "sent": sent(sim_url)}
 
 
-def _ours_worker(sim_url: str, arg: tuple[str, float], requests: int, threads: int,
-                 barrier: Any, queue: Any) -> None:
+def _ours_worker(
+    sim_url: str, arg: tuple[str, float], requests: int, threads: int, barrier: Any, queue: Any
+) -> None:
     state, guard = arg
     apply_minute_guard(guard)
     manager = ours_manager(sim_url, state)
@@ -142,22 +169,32 @@ def _ours_worker(sim_url: str, arg: tuple[str, float], requests: int, threads: i
     manager.close()
 
 
-def _lite_worker(sim_url: str, redis: bool, requests: int, threads: int,
-                 barrier: Any, queue: Any) -> None:
+def _lite_worker(
+    sim_url: str, redis: bool, requests: int, threads: int, barrier: Any, queue: Any
+) -> None:
     router = lite_router(sim_url, redis=redis)
     barrier.wait()
     queue.put(lite_fire(router, requests=requests, threads=threads))
 
 
-def multi_process(worker: Callable[..., None], sim_url: str, arg: Any, *,
-                  processes: int = 4, requests: int = 100, threads: int = 4) -> dict[str, Any]:
+def multi_process(
+    worker: Callable[..., None],
+    sim_url: str,
+    arg: Any,
+    *,
+    processes: int = 4,
+    requests: int = 100,
+    threads: int = 4,
+) -> dict[str, Any]:
     prepare_sim(sim_url)
     ctx = multiprocessing.get_context("spawn")
     barrier = ctx.Barrier(processes)
     queue = ctx.Queue()
     per = requests // processes
-    procs = [ctx.Process(target=worker, args=(sim_url, arg, per, threads, barrier, queue))
-             for _ in range(processes)]
+    procs = [
+        ctx.Process(target=worker, args=(sim_url, arg, per, threads, barrier, queue))
+        for _ in range(processes)
+    ]
     for p in procs:
         p.start()
     parts = [queue.get(timeout=600) for _ in procs]
@@ -170,9 +207,14 @@ def multi_process(worker: Callable[..., None], sim_url: str, arg: Any, *,
         served.update(part["served"])
         errors.update(part["errors"])
         samples.update(part["error_samples"])
-    return {"served": dict(served), "errors": dict(errors), "error_samples": samples,
-            "seconds": max(p["seconds"] for p in parts),
-            "upstream_429": count_429(sim_url), "sent": sent(sim_url)}
+    return {
+        "served": dict(served),
+        "errors": dict(errors),
+        "error_samples": samples,
+        "seconds": max(p["seconds"] for p in parts),
+        "upstream_429": count_429(sim_url),
+        "sent": sent(sim_url),
+    }
 
 
 # -- LiteLLM ------------------------------------------------------------------------------------
@@ -181,16 +223,35 @@ def multi_process(worker: Callable[..., None], sim_url: str, arg: Any, *,
 def lite_router(sim_url: str, *, redis: bool = False) -> Any:
     litellm = c.quiet_litellm()
     model_list = [
-        {"model_name": "auto", "litellm_params": {
-            "model": f"openai/{PRIMARY_MODEL}", "api_base": f"{sim_url}/groq/openai/v1",
-            "api_key": "gsk_bench_quota_2", "rpm": 30, "order": 1}},
-        {"model_name": "auto", "litellm_params": {
-            "model": f"openai/{FALLBACK_MODEL}", "api_base": f"{sim_url}/gemini/v1beta/openai",
-            "api_key": "bench-gemini-quota-2", "rpm": 60, "order": 2}},
+        {
+            "model_name": "auto",
+            "litellm_params": {
+                "model": f"openai/{PRIMARY_MODEL}",
+                "api_base": f"{sim_url}/groq/openai/v1",
+                "api_key": "gsk_bench_quota_2",
+                "rpm": 30,
+                "order": 1,
+            },
+        },
+        {
+            "model_name": "auto",
+            "litellm_params": {
+                "model": f"openai/{FALLBACK_MODEL}",
+                "api_base": f"{sim_url}/gemini/v1beta/openai",
+                "api_key": "bench-gemini-quota-2",
+                "rpm": 60,
+                "order": 2,
+            },
+        },
     ]
     extra: dict[str, Any] = {"redis_host": "127.0.0.1", "redis_port": 6379} if redis else {}
-    return litellm.Router(model_list=model_list, routing_strategy="usage-based-routing-v2",
-                          num_retries=3, timeout=30, **extra)
+    return litellm.Router(
+        model_list=model_list,
+        routing_strategy="usage-based-routing-v2",
+        num_retries=3,
+        timeout=30,
+        **extra,
+    )
 
 
 def lite_fire(router: Any, *, requests: int, threads: int) -> dict[str, Any]:
@@ -214,8 +275,13 @@ def _flush_redis() -> None:
     redis.Redis(host="127.0.0.1", port=6379).flushdb()
 
 
-def run(*, peers: bool = True, out_dir: Path | None = None, requests: int = 100,
-        minute_guard: float = 0.0) -> dict[str, Any]:
+def run(
+    *,
+    peers: bool = True,
+    out_dir: Path | None = None,
+    requests: int = 100,
+    minute_guard: float = 0.0,
+) -> dict[str, Any]:
     apply_minute_guard(minute_guard)
     tag = f", minute guard {minute_guard:g} s" if minute_guard else ""
     result: dict[str, Any] = {
@@ -228,15 +294,20 @@ def run(*, peers: bool = True, out_dir: Path | None = None, requests: int = 100,
     with c.simulator_process() as sim, tempfile.TemporaryDirectory() as tmp:
         runs = result["runs"]
         runs[f"llmswitch, 1 process x 16 threads, memory{tag}"] = ours_single(
-            sim.base_url, requests=requests)
+            sim.base_url, requests=requests
+        )
         runs[f"llmswitch, 4 processes x 4 threads, sqlite{tag}"] = multi_process(
-            _ours_worker, sim.base_url, (f"sqlite:///{Path(tmp) / 'shared.db'}", minute_guard),
-            requests=requests)
+            _ours_worker,
+            sim.base_url,
+            (f"sqlite:///{Path(tmp) / 'shared.db'}", minute_guard),
+            requests=requests,
+        )
         if skipped is None:
             runs["litellm, 1 process x 16 threads"] = lite_single(sim.base_url, requests=requests)
             _flush_redis()
             runs["litellm, 4 processes x 4 threads, redis"] = multi_process(
-                _lite_worker, sim.base_url, True, requests=requests)
+                _lite_worker, sim.base_url, True, requests=requests
+            )
     c.write_result("quota_minute_guard" if minute_guard else "quota", result, out_dir)
     return result
 
@@ -244,13 +315,19 @@ def run(*, peers: bool = True, out_dir: Path | None = None, requests: int = 100,
 def main() -> None:
     parser = argparse.ArgumentParser(description="Q3: quota accuracy")
     parser.add_argument("--no-peers", action="store_true")
-    parser.add_argument("--minute-guard", type=float, default=0.0,
-                        help="experiment: the proposed admission margin, seconds (our side only)")
+    parser.add_argument(
+        "--minute-guard",
+        type=float,
+        default=0.0,
+        help="experiment: the proposed admission margin, seconds (our side only)",
+    )
     args = parser.parse_args()
     r = run(peers=not args.no_peers and not args.minute_guard, minute_guard=args.minute_guard)
     for name, v in r["runs"].items():
-        print(f"{name:45s} 429s {v['upstream_429']} errors {v['errors']} served {v['served']} "
-              f"in {v['seconds']:.1f}s")
+        print(
+            f"{name:45s} 429s {v['upstream_429']} errors {v['errors']} served {v['served']} "
+            f"in {v['seconds']:.1f}s"
+        )
 
 
 if __name__ == "__main__":

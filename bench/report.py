@@ -26,13 +26,17 @@ def _us(s: dict[str, float]) -> str:
 
 
 def _machine(m: dict[str, Any]) -> str:
-    return (f"{m['date']}; {m['nproc']} × {m['cpu']}; Python {m['python']}; llmswitch "
-            f"{m['llmswitch_commit']}; LiteLLM {m['litellm'] or 'not installed'}")
+    return (
+        f"{m['date']}; {m['nproc']} × {m['cpu']}; Python {m['python']}; llmswitch "
+        f"{m['llmswitch_commit']}; LiteLLM {m['litellm'] or 'not installed'}"
+    )
 
 
 def overhead_md(r: dict[str, Any]) -> list[str]:
-    rows = ["| contender | latency µs, median of round medians (min–max) | overhead µs |",
-            "| --- | --- | --- |"]
+    rows = [
+        "| contender | latency µs, median of round medians (min–max) | overhead µs |",
+        "| --- | --- | --- |",
+    ]
     for name, s in r["latency_us"].items():
         o = r["overhead_us"].get(name)
         rows.append(f"| {name} | {_us(s)} | {_us(o) if o else 'baseline'} |")
@@ -41,43 +45,59 @@ def overhead_md(r: dict[str, Any]) -> list[str]:
         ratio = o["litellm-router"]["median"] / o["llmswitch-memory"]["median"]
         rows.append("")
         rows.append(f"LiteLLM Router's overhead is **{ratio:.1f}×** ours (memory state).")
-    return [f"_{_machine(r['machine'])}; {r['rounds']} rounds × {r['calls_per_round']} calls._",
-            "", *rows]
+    return [
+        f"_{_machine(r['machine'])}; {r['rounds']} rounds × {r['calls_per_round']} calls._",
+        "",
+        *rows,
+    ]
 
 
 def gateway_md(r: dict[str, Any]) -> list[str]:
     seq = r["sequential"]
-    rows = [f"_{_machine(r['machine'])}; gateway state {r['state']}; sequential: {r['rounds']} "
-            f"rounds × {r['calls_per_round']} calls; throughput: concurrency "
-            f"{r['concurrency']}._", "",
-            "| target | sequential µs (min–max) | overhead µs | req/s at c=64 | p50 ms | p99 ms "
-            "| errors | RSS MB |", "| --- | --- | --- | --- | --- | --- | --- | --- |"]
+    rows = [
+        f"_{_machine(r['machine'])}; gateway state {r['state']}; sequential: {r['rounds']} "
+        f"rounds × {r['calls_per_round']} calls; throughput: concurrency "
+        f"{r['concurrency']}._",
+        "",
+        "| target | sequential µs (min–max) | overhead µs | req/s at c=64 | p50 ms | p99 ms "
+        "| errors | RSS MB |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- |",
+    ]
     for name, s in seq["latency_us"].items():
         o = seq["overhead_us"].get(name)
         t = r["throughput"][name]
         rss = r["rss_mb"].get(name)
-        rows.append(f"| {name} | {_us(s)} | {_us(o) if o else 'baseline'} | {t['rps']:,.0f} | "
-                    f"{t['p50_ms']:.1f} | {t['p99_ms']:.1f} | {t['errors']} | "
-                    f"{f'{rss:.0f}' if rss else '–'} |")
+        rows.append(
+            f"| {name} | {_us(s)} | {_us(o) if o else 'baseline'} | {t['rps']:,.0f} | "
+            f"{t['p50_ms']:.1f} | {t['p99_ms']:.1f} | {t['errors']} | "
+            f"{f'{rss:.0f}' if rss else '–'} |"
+        )
     if "litellm-proxy" in r["throughput"]:
         ours, lite = r["throughput"]["llmswitch"], r["throughput"]["litellm-proxy"]
-        rows += ["", f"Throughput **{ours['rps'] / lite['rps']:.1f}×** LiteLLM proxy's; p99 "
-                 f"{ours['p99_ms']:.0f} ms against {lite['p99_ms']:.0f} ms."]
+        rows += [
+            "",
+            f"Throughput **{ours['rps'] / lite['rps']:.1f}×** LiteLLM proxy's; p99 "
+            f"{ours['p99_ms']:.0f} ms against {lite['p99_ms']:.0f} ms.",
+        ]
     return rows
 
 
 def quota_md(r: dict[str, Any]) -> list[str]:
-    rows = [f"_{_machine(r['machine'])}; {r['scenario']}._", "",
-            "| run | 429s the upstream sent | errors the caller saw | served | seconds |",
-            "| --- | --- | --- | --- | --- |"]
+    rows = [
+        f"_{_machine(r['machine'])}; {r['scenario']}._",
+        "",
+        "| run | 429s the upstream sent | errors the caller saw | served | seconds |",
+        "| --- | --- | --- | --- | --- |",
+    ]
     for name, v in r["runs"].items():
         n429 = sum(v["upstream_429"].values())
         nerr = sum(v["errors"].values())
         kinds = ", ".join(f"{k} {n}" for k, n in v["errors"].items())
         served = ", ".join(f"{k} {n}" for k, n in sorted(v["served"].items()))
         errs = f"{nerr} ({kinds})" if kinds else f"{nerr}"
-        rows.append(f"| {name} | {n429} {v['upstream_429']} | {errs}"
-                    f" | {served} | {v['seconds']:.0f} |")
+        rows.append(
+            f"| {name} | {n429} {v['upstream_429']} | {errs} | {served} | {v['seconds']:.0f} |"
+        )
     for name, v in r["runs"].items():
         for kind, text in v.get("error_samples", {}).items():
             rows.append(f"\n{name}, first {kind}: `{text[:220]}`")
@@ -86,25 +106,36 @@ def quota_md(r: dict[str, Any]) -> list[str]:
 
 def failover_md(r: dict[str, Any]) -> list[str]:
     lat = r["latency"]
-    rows = [f"_{_machine(r['machine'])}; {r['rounds']} rounds × {r['calls_per_round']} calls "
-            f"(hang: a tenth), hang timeout {r['hang_timeout_s']} s._", "",
-            "| case | added µs, median of rounds (min–max) | added p50 µs | added p99 µs |",
-            "| --- | --- | --- | --- |"]
+    rows = [
+        f"_{_machine(r['machine'])}; {r['rounds']} rounds × {r['calls_per_round']} calls "
+        f"(hang: a tenth), hang timeout {r['hang_timeout_s']} s._",
+        "",
+        "| case | added µs, median of rounds (min–max) | added p50 µs | added p99 µs |",
+        "| --- | --- | --- | --- |",
+    ]
     for name, a in lat["added_us"].items():
         rows.append(f"| {name} | {_us(a)} | {a['p50']:,.0f} | {a['p99']:,.0f} |")
-    rows += ["", "| cooldown run | primary requests: first failure | during cooldown | "
-             "burst after it (concurrent calls) |", "| --- | --- | --- | --- |"]
+    rows += [
+        "",
+        "| cooldown run | primary requests: first failure | during cooldown | "
+        "burst after it (concurrent calls) |",
+        "| --- | --- | --- | --- |",
+    ]
     for name, cd in r["cooldown"].items():
-        rows.append(f"| {name} | {cd['first_failure']} | {cd['during_cooldown']} of "
-                    f"{cd['calls_during']} calls | {cd['after_cooldown_burst']} of {cd['burst']} |")
+        rows.append(
+            f"| {name} | {cd['first_failure']} | {cd['during_cooldown']} of "
+            f"{cd['calls_during']} calls | {cd['after_cooldown_burst']} of {cd['burst']} |"
+        )
     return rows
 
 
 def scale_md(r: dict[str, Any]) -> list[str]:
-    rows = [f"_{_machine(r['machine'])}; {r['rounds']} rounds × {r['calls_per_round']} calls._",
-            ""]
-    for series, label in (("providers_us", "providers"), ("keys_us", "keys of one provider"),
-                          ("ledger_us", "ledger rows (SQLite)")):
+    rows = [f"_{_machine(r['machine'])}; {r['rounds']} rounds × {r['calls_per_round']} calls._", ""]
+    for series, label in (
+        ("providers_us", "providers"),
+        ("keys_us", "keys of one provider"),
+        ("ledger_us", "ledger rows (SQLite)"),
+    ):
         rows += [f"| {label} | overhead µs (min–max) |", "| --- | --- |"]
         rows += [f"| {point} | {_us(s)} |" for point, s in r[series].items()]
         rows.append("")
@@ -124,9 +155,14 @@ def plots(results: dict[str, Any], folder: Path) -> list[str]:
         o = results["overhead"]["overhead_us"]
         fig, ax = plt.subplots(figsize=(7, 3))
         names = list(o)
-        ax.barh(names, [o[n]["median"] for n in names],
-                xerr=[[o[n]["median"] - o[n]["min"] for n in names],
-                      [o[n]["max"] - o[n]["median"] for n in names]])
+        ax.barh(
+            names,
+            [o[n]["median"] for n in names],
+            xerr=[
+                [o[n]["median"] - o[n]["min"] for n in names],
+                [o[n]["max"] - o[n]["median"] for n in names],
+            ],
+        )
         ax.set_xscale("log")
         ax.set_xlabel("per-call overhead over plain httpx, µs (log)")
         fig.tight_layout()
@@ -146,14 +182,17 @@ def plots(results: dict[str, Any], folder: Path) -> list[str]:
     if "scale" in results:
         r = results["scale"]
         fig, axes = plt.subplots(1, 3, figsize=(10, 3))
-        for ax, (series, label) in zip(axes, (("providers_us", "providers"),
-                                              ("keys_us", "keys"),
-                                              ("ledger_us", "ledger rows")), strict=True):
+        for ax, (series, label) in zip(
+            axes,
+            (("providers_us", "providers"), ("keys_us", "keys"), ("ledger_us", "ledger rows")),
+            strict=True,
+        ):
             pts = r[series]
             xs = [int(p) for p in pts]
             ax.plot(xs, [pts[p]["median"] for p in pts], marker="o")
-            ax.fill_between(xs, [pts[p]["min"] for p in pts], [pts[p]["max"] for p in pts],
-                            alpha=0.2)
+            ax.fill_between(
+                xs, [pts[p]["min"] for p in pts], [pts[p]["max"] for p in pts], alpha=0.2
+            )
             ax.set_xlabel(label)
             ax.set_ylabel("overhead µs")
             if series == "ledger_us":
@@ -170,8 +209,12 @@ SECTIONS = (
     ("gateway", "2. Gateway overhead and throughput", gateway_md, "gateway.png"),
     ("gateway_memory", "2b. Gateway with memory:// state (ours only)", gateway_md, None),
     ("quota", "3. Quota accuracy", quota_md, None),
-    ("quota_minute_guard", "3b. Quota accuracy with the proposed minute guard (experiment)",
-     quota_md, None),
+    (
+        "quota_minute_guard",
+        "3b. Quota accuracy with the proposed minute guard (experiment)",
+        quota_md,
+        None,
+    ),
     ("failover", "4. Failover cost", failover_md, None),
     ("scale", "5. Scale", scale_md, "scale.png"),
 )

@@ -45,8 +45,19 @@ def _ledger_rows(n: int, now: float) -> Iterator[tuple[Any, ...]]:
     for i in range(n):
         ts = now - (i % (30 * 86400))
         day = time.strftime("%Y-%m-%d", time.gmtime(ts))
-        yield (ts, day, f"p{i % 5}", "KEY", "bench-model", "ok" if i % 50 else "server_error",
-               12, 7, 0.0, 0.05, 1)
+        yield (
+            ts,
+            day,
+            f"p{i % 5}",
+            "KEY",
+            "bench-model",
+            "ok" if i % 50 else "server_error",
+            12,
+            7,
+            0.0,
+            0.05,
+            1,
+        )
 
 
 def prefill_ledger(path: Path, rows: int) -> None:
@@ -105,9 +116,11 @@ def run(
     result: dict[str, Any] = {"question": "scale", "rounds": rounds, "calls_per_round": calls}
     with c.upstream() as up, tempfile.TemporaryDirectory() as tmp:
         result["providers_us"] = _series(
-            up, {str(n): with_providers(up, n) for n in sizes}, rounds=rounds, calls=calls)
+            up, {str(n): with_providers(up, n) for n in sizes}, rounds=rounds, calls=calls
+        )
         result["keys_us"] = _series(
-            up, {str(k): with_keys(up, k) for k in sizes}, rounds=rounds, calls=calls)
+            up, {str(k): with_keys(up, k) for k in sizes}, rounds=rounds, calls=calls
+        )
         ledgers = {}
         result["prefill_s"] = {}
         for rows in ledger_sizes:
@@ -129,8 +142,10 @@ def main() -> None:
     r = run(rounds=args.rounds, calls=args.calls)
     for series in ("providers_us", "keys_us", "ledger_us"):
         for point, s in r[series].items():
-            print(f"{series:13s} {point:>8s}: overhead {s['median']:8.0f} us "
-                  f"[{s['min']:.0f}, {s['max']:.0f}]")
+            print(
+                f"{series:13s} {point:>8s}: overhead {s['median']:8.0f} us "
+                f"[{s['min']:.0f}, {s['max']:.0f}]"
+            )
 
 
 if __name__ == "__main__":

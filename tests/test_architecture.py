@@ -94,7 +94,9 @@ RULES: dict[str, tuple[set[str], set[str]]] = {
     ),
     "the call machine and its drivers never touch the server, state backends or config files": (
         {"call", "router", "attempts", "planning", "stream_progress", "steps"},
-        VALUES | POLICY | {"attempts", "call", "planning", "config", "transport", "wire"}
+        VALUES
+        | POLICY
+        | {"attempts", "call", "planning", "config", "transport", "wire"}
         | {"stream_progress", "steps", "llmswitch"}
         | {"state"},  # state.base only: checked below
     ),

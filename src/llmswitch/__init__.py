@@ -9,7 +9,6 @@ Example:
     >>> llm.call_llm("You are terse.", "Say hi")  # doctest: +SKIP
 """
 
-
 from llmswitch.alerts import Alert
 from llmswitch.clock import AsyncSleep, Clock, FakeClock, Sleep
 from llmswitch.config import AlertSettings, Settings, load_settings

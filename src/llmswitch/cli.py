@@ -23,8 +23,11 @@ if TYPE_CHECKING:
     from llmswitch.config import ApiKey, ProviderSettings, Settings
     from llmswitch.manager import LLMProviderManager
 
-app = typer.Typer(add_completion=False, no_args_is_help=True,
-                  help="Keep LLM calls flowing across providers: gateway, status and tools.")
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    help="Keep LLM calls flowing across providers: gateway, status and tools.",
+)
 console = Console()
 err = Console(stderr=True)
 
@@ -48,18 +51,28 @@ def serve(
     port: Annotated[int, typer.Option(help="TCP port.")] = 8888,
     config: ConfigOpt = None,
     workers: Annotated[int, typer.Option(min=1, help="Worker processes.")] = 1,
-    insecure: Annotated[bool, typer.Option(
-        help="Allow a non-loopback host without LLMSWITCH_API_KEY.")] = False,
+    insecure: Annotated[
+        bool, typer.Option(help="Allow a non-loopback host without LLMSWITCH_API_KEY.")
+    ] = False,
 ) -> None:
     """Run the OpenAI-compatible gateway, status API, metrics and dashboard."""
     from llmswitch.errors import ConfigError
     from llmswitch.server.run import serve as run_serve
 
-    console.print(f"llmswitch gateway: http://{host}:{port}/v1  dashboard: http://{host}:{port}/",
-                  soft_wrap=True, highlight=False)
+    console.print(
+        f"llmswitch gateway: http://{host}:{port}/v1  dashboard: http://{host}:{port}/",
+        soft_wrap=True,
+        highlight=False,
+    )
     try:
-        run_serve(lambda: _manager(config), host=host, port=port, workers=workers,
-                  insecure=insecure, config=config)
+        run_serve(
+            lambda: _manager(config),
+            host=host,
+            port=port,
+            workers=workers,
+            insecure=insecure,
+            config=config,
+        )
     except ConfigError as exc:
         err.print(f"[red]{exc}[/]", highlight=False)
         raise typer.Exit(2) from exc
@@ -82,7 +95,8 @@ def _status_from_gateway(url: str) -> dict[str, Any] | None:
 def status(
     config: ConfigOpt = None,
     url: Annotated[str, typer.Option(help="A running gateway to ask first.")] = (
-        "http://127.0.0.1:8888"),
+        "http://127.0.0.1:8888"
+    ),
 ) -> None:
     """Show each provider's status, from a running gateway or else from the state store."""
     data = _status_from_gateway(url)
@@ -99,14 +113,21 @@ def status_table(data: dict[str, Any], source: str) -> Table:
     for col in ("provider", "status", "prio", "req/min", "tokens/day", "cooldown", "cost today"):
         table.add_column(col, no_wrap=True)
     table.add_column("last error", overflow="fold")
-    styles = {"active": "green", "rate_limited": "yellow", "cooling_down": "red",
-              "auth_failed": "red", "unavailable": "dim", "degraded": "red"}
+    styles = {
+        "active": "green",
+        "rate_limited": "yellow",
+        "cooling_down": "red",
+        "auth_failed": "red",
+        "unavailable": "dim",
+        "degraded": "red",
+    }
     state = data.get("state") or {}
     if state:
         where = state.get("server") or state.get("path") or ""
         mode = "failing open" if state.get("fail_open") else "failing closed"
-        health = ("ok" if state.get("ok") else
-                  f"[red]DEGRADED[/] ({mode}): {state.get('detail', '')}")
+        health = (
+            "ok" if state.get("ok") else f"[red]DEGRADED[/] ({mode}): {state.get('detail', '')}"
+        )
         table.caption = f"state: {state.get('backend')} {where} · {health}"
     for name, p in data["providers"].items():
         w = p.get("windows", {})
@@ -114,7 +135,9 @@ def status_table(data: dict[str, Any], source: str) -> Table:
         table.add_row(
             ("* " if p.get("is_current") else "") + name,
             f"[{styles.get(p['status'], 'white')}]{p['status']}[/]",
-            str(p["priority"]), _window(w.get("rpm")), _window(w.get("tpd") or w.get("rpd")),
+            str(p["priority"]),
+            _window(w.get("rpm")),
+            _window(w.get("tpd") or w.get("rpd")),
             f"{p['cooldown_remaining_s']:.0f} s" if p.get("cooldown_remaining_s") else "",
             f"${p.get('cost_today_usd', 0):.4f}",
             f"{error.get('kind', '')}: {error.get('message', '')}" if error else "",
@@ -138,7 +161,8 @@ def ask(
     from llmswitch.errors import LLMSwitchError
 
     messages = ([{"role": "system", "content": system}] if system else []) + [
-        {"role": "user", "content": prompt}]
+        {"role": "user", "content": prompt}
+    ]
     with _manager(config) as manager:
         try:
             result = manager.chat(messages, model=model, provider_name=provider)
@@ -147,9 +171,11 @@ def ask(
             raise typer.Exit(1) from exc
     console.print(result.text, highlight=False, markup=False)
     tried = ", ".join(f"{a.provider}:{a.outcome}" for a in result.attempts)
-    err.print(f"[dim]served by {result.provider}/{result.model} in {result.latency_s:.2f} s, "
-              f"{result.usage.total_tokens} tokens, ${result.cost_usd:.6f} (attempts: {tried})[/]",
-              highlight=False)
+    err.print(
+        f"[dim]served by {result.provider}/{result.model} in {result.latency_s:.2f} s, "
+        f"{result.usage.total_tokens} tokens, ${result.cost_usd:.6f} (attempts: {tried})[/]",
+        highlight=False,
+    )
 
 
 @app.command()
@@ -168,17 +194,26 @@ def usage(
     for col in ("day", "provider", "requests", "ok", "failed", "tokens in", "tokens out", "cost"):
         table.add_column(col, justify="left" if col in ("day", "provider") else "right")
     for row in data["days"]:
-        table.add_row(row["day"], row["provider"], str(row["requests"]), str(row["succeeded"]),
-                      str(row["failed"]), f"{row['prompt_tokens']:,}",
-                      f"{row['completion_tokens']:,}", f"${row['cost_usd']:.4f}")
+        table.add_row(
+            row["day"],
+            row["provider"],
+            str(row["requests"]),
+            str(row["succeeded"]),
+            str(row["failed"]),
+            f"{row['prompt_tokens']:,}",
+            f"{row['completion_tokens']:,}",
+            f"${row['cost_usd']:.4f}",
+        )
     console.print(table)
     console.print(f"total cost: ${data['total_cost_usd']:.4f}")
 
 
 @app.command()
 def reset(
-    target: Annotated[str, typer.Argument(
-        help="PROVIDER (its circuit, its keys' and its models') or PROVIDER/MODEL.")],
+    target: Annotated[
+        str,
+        typer.Argument(help="PROVIDER (its circuit, its keys' and its models') or PROVIDER/MODEL."),
+    ],
     config: ConfigOpt = None,
 ) -> None:
     """Close circuits by hand, e.g. after a provider's outage is over, instead of waiting out
@@ -285,8 +320,11 @@ def _listing_detail(p: ProviderSettings, r: httpx.Response) -> str:
         tier = "free tier" if data.get("is_free_tier") else "paid"
         return f"{tier}; credit used ${data.get('usage', 0)}, limit {data.get('limit')}"
     listed = data if isinstance(data, list) else body.get("models", [])
-    ids = {str(m.get("id") or m.get("name", "")).removeprefix("models/") for m in listed
-           if isinstance(m, dict)}
+    ids = {
+        str(m.get("id") or m.get("name", "")).removeprefix("models/")
+        for m in listed
+        if isinstance(m, dict)
+    }
     has_default = "default model listed" if p.default_model in ids else "default model not listed"
     return f"{len(ids)} models; {has_default}"
 
@@ -299,8 +337,9 @@ def setup(
     openrouter: Annotated[str | None, typer.Option(help="OpenRouter key.")] = None,
     together: Annotated[str | None, typer.Option(help="Together key.")] = None,
     openai: Annotated[str | None, typer.Option(help="OpenAI key.")] = None,
-    no_input: Annotated[bool, typer.Option(
-        "--no-input", help="Never prompt; use only the flags.")] = False,
+    no_input: Annotated[
+        bool, typer.Option("--no-input", help="Never prompt; use only the flags.")
+    ] = False,
 ) -> None:
     """Ask for each provider key (not echoed) and write them to .env with mode 0600.
 
@@ -310,8 +349,13 @@ def setup(
 
     from llmswitch import envfile
 
-    flags = {"groq": groq, "gemini": gemini, "openrouter": openrouter, "together": together,
-             "openai": openai}
+    flags = {
+        "groq": groq,
+        "gemini": gemini,
+        "openrouter": openrouter,
+        "together": together,
+        "openai": openai,
+    }
     variables = envfile.key_variables()
     given = {variables[name]: value for name, value in flags.items() if value}
     keys = given if (given or no_input) else envfile.prompt_for_keys(getpass.getpass)
@@ -321,16 +365,19 @@ def setup(
         err.print(f"[red]{exc}[/]", highlight=False)
         raise typer.Exit(2) from exc
     names = ", ".join(sorted(keys)) or "no key"
-    console.print(f"wrote {env_file} (mode 0600): {names}; LLM_PROVIDER=multi, LLM_MODEL=auto",
-                  highlight=False)
+    console.print(
+        f"wrote {env_file} (mode 0600): {names}; LLM_PROVIDER=multi, LLM_MODEL=auto",
+        highlight=False,
+    )
 
 
 @app.command()
 def simulate(
     port: Annotated[int, typer.Option(help="TCP port.")] = 9999,
     host: Annotated[str, typer.Option(help="Interface to bind.")] = "127.0.0.1",
-    config: Annotated[str | None, typer.Option("--config", "-c",
-                                               help="Simulator TOML (limits, faults).")] = None,
+    config: Annotated[
+        str | None, typer.Option("--config", "-c", help="Simulator TOML (limits, faults).")
+    ] = None,
 ) -> None:
     """Run the offline provider simulator and print the llmswitch.toml that points at it."""
     from llmswitch.simulator.runner import serve_forever

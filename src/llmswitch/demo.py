@@ -67,12 +67,19 @@ class DemoRun:
     last_reason: str = ""
 
     def ask(self, n: int, *, content: str = "", max_tokens: int = 50) -> Reply:
-        body = {"model": "auto", "max_tokens": max_tokens,
-                "messages": [{"role": "user", "content": content or f"request {n}"}]}
+        body = {
+            "model": "auto",
+            "max_tokens": max_tokens,
+            "messages": [{"role": "user", "content": content or f"request {n}"}],
+        }
         r = self.client.post("/v1/chat/completions", json=body)
-        reply = Reply(n, r.headers.get("x-llmswitch-provider", "none"),
-                      r.headers.get("x-llmswitch-attempts", ""),
-                      r.headers.get("x-llmswitch-reason", ""), r.status_code)
+        reply = Reply(
+            n,
+            r.headers.get("x-llmswitch-provider", "none"),
+            r.headers.get("x-llmswitch-attempts", ""),
+            r.headers.get("x-llmswitch-reason", ""),
+            r.status_code,
+        )
         if reply.provider != self.last or (reply.reason and reply.reason != self.last_reason):
             self._switch(reply)
         self.last, self.last_reason = reply.provider, reply.reason
@@ -107,8 +114,11 @@ class DemoRun:
 def _duration(seconds: float) -> str:
     minutes, secs = divmod(round(seconds), 60)
     hours, minutes = divmod(minutes, 60)
-    parts = [f"{hours} h" if hours else "", f"{minutes} min" if minutes else "",
-             f"{secs} s" if secs else ""]
+    parts = [
+        f"{hours} h" if hours else "",
+        f"{minutes} min" if minutes else "",
+        f"{secs} s" if secs else "",
+    ]
     return " ".join(p for p in parts if p) or "0 s"
 
 
@@ -145,10 +155,14 @@ def scenario_provider_error(run: DemoRun) -> None:
     back = run.ask(4)
     run.progress.update(task, completed=4)
     run.expect(first.provider == "groq", "request 1 served by groq")
-    run.expect(failed.provider == "gemini" and failed.attempts == "groq:server_error,gemini:ok",
-               "the 503 failed over to gemini at once")
-    run.expect(cooling.provider == "gemini" and "cooling_down" in cooling.attempts,
-               "groq skipped while cooling down")
+    run.expect(
+        failed.provider == "gemini" and failed.attempts == "groq:server_error,gemini:ok",
+        "the 503 failed over to gemini at once",
+    )
+    run.expect(
+        cooling.provider == "gemini" and "cooling_down" in cooling.attempts,
+        "groq skipped while cooling down",
+    )
     run.expect(back.provider == "groq", "groq used again after 5 minutes")
 
 
@@ -170,8 +184,10 @@ def scenario_daily_limit(run: DemoRun) -> None:
     run.later(24 * 3600.0, "Groq's rolling day has passed")
     back = run.ask(len(served) + 1, content=BIG_PROMPT)
     run.progress.update(task, total=len(served) + 1, completed=len(served) + 1)
-    run.expect(len(served) > 20 and served[:-1] == ["groq"] * (len(served) - 1),
-               f"requests 1-{len(served) - 1} served by groq")
+    run.expect(
+        len(served) > 20 and served[:-1] == ["groq"] * (len(served) - 1),
+        f"requests 1-{len(served) - 1} served by groq",
+    )
     run.expect(served[-1] == "gemini", f"request {len(served)} moved to gemini at 95%")
     run.expect(back.provider == "groq", "groq serves again after its day")
 
@@ -201,8 +217,9 @@ def _bind(app: Any, port: int, console: Console) -> Any:
         return server
 
 
-def run_demo(*, port: int = DEFAULT_PORT, exit_at_end: bool = False,
-             console: Console | None = None) -> int:
+def run_demo(
+    *, port: int = DEFAULT_PORT, exit_at_end: bool = False, console: Console | None = None
+) -> int:
     """Play the three scenarios through a live gateway; return 0 when all behaved as expected."""
     from llmswitch.config import load_settings
     from llmswitch.manager import LLMProviderManager
@@ -216,11 +233,13 @@ def run_demo(*, port: int = DEFAULT_PORT, exit_at_end: bool = False,
     started = time.monotonic()
     with simulator(clock=clock) as sim, tempfile.TemporaryDirectory() as tmp:
         settings = load_settings(_settings_file(Path(tmp), sim), env=DEMO_KEYS, dotenv=None)
-        manager = LLMProviderManager(settings, clock=clock, sleep=clock.sleep,
-                                     async_sleep=clock.asleep)
+        manager = LLMProviderManager(
+            settings, clock=clock, sleep=clock.sleep, async_sleep=clock.asleep
+        )
         history = RequestHistory(bucket_s=1.0, buckets=120)
-        server = _bind(create_app(manager, api_key="", history=history, owns_manager=True),
-                       port, console)
+        server = _bind(
+            create_app(manager, api_key="", history=history, owns_manager=True), port, console
+        )
         try:
             failures = _play(server.base_url, sim, clock, console)
             _summary(console, failures, time.monotonic() - started, server.base_url)
@@ -232,11 +251,16 @@ def run_demo(*, port: int = DEFAULT_PORT, exit_at_end: bool = False,
 
 
 def _play(base_url: str, sim: Any, clock: FakeClock, console: Console) -> list[str]:
-    console.print(f"[bold]llmswitch demo[/]: five simulated providers, gateway at {base_url}/v1, "
-                  f"dashboard at {base_url}/", soft_wrap=True)
+    console.print(
+        f"[bold]llmswitch demo[/]: five simulated providers, gateway at {base_url}/v1, "
+        f"dashboard at {base_url}/",
+        soft_wrap=True,
+    )
     columns = (TextColumn("{task.description:<15}"), BarColumn(), MofNCompleteColumn())
-    with httpx.Client(base_url=base_url, timeout=30.0) as client, \
-            Progress(*columns, console=console, transient=True) as progress:
+    with (
+        httpx.Client(base_url=base_url, timeout=30.0) as client,
+        Progress(*columns, console=console, transient=True) as progress,
+    ):
         run = DemoRun(client, sim, clock, console, progress)
         for scenario in (scenario_rate_limit, scenario_provider_error, scenario_daily_limit):
             run.last, run.last_reason = None, ""
@@ -246,13 +270,15 @@ def _play(base_url: str, sim: Any, clock: FakeClock, console: Console) -> list[s
 
 def _summary(console: Console, failures: list[str], elapsed: float, base_url: str) -> None:
     if failures:
-        console.print(f"\n[red bold]{len(failures)} expectation(s) failed[/]: "
-                      + "; ".join(failures))
+        console.print(
+            f"\n[red bold]{len(failures)} expectation(s) failed[/]: " + "; ".join(failures)
+        )
     else:
-        console.print(f"\n[green bold]All three scenarios behaved as expected[/] "
-                      f"in {elapsed:.1f} s of real time.")
-    console.print(f"Dashboard: {base_url}/   Status: {base_url}/api/llm-providers",
-                  soft_wrap=True)
+        console.print(
+            f"\n[green bold]All three scenarios behaved as expected[/] "
+            f"in {elapsed:.1f} s of real time."
+        )
+    console.print(f"Dashboard: {base_url}/   Status: {base_url}/api/llm-providers", soft_wrap=True)
 
 
 def _serve_until_interrupted(clock: FakeClock, console: Console) -> None:

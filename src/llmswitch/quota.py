@@ -233,6 +233,5 @@ def provider_windows(windows: Iterable[Window], learned: Mapping[str, int]) -> t
     deliberate choice (headroom for other clients of the key) that a header must not undo.
     """
     return tuple(
-        w.with_limit(min(w.limit, learned[w.name])) if learned.get(w.name) else w
-        for w in windows
+        w.with_limit(min(w.limit, learned[w.name])) if learned.get(w.name) else w for w in windows
     )

@@ -28,8 +28,9 @@ def test_overhead_smoke(tmp_path: Path) -> None:
 
 
 def test_gateway_smoke(tmp_path: Path) -> None:
-    r = gateway.run(rounds=1, calls=5, warmup=2, concurrency=8, total=40, peers=False,
-                    out_dir=tmp_path)
+    r = gateway.run(
+        rounds=1, calls=5, warmup=2, concurrency=8, total=40, peers=False, out_dir=tmp_path
+    )
     for name in ("direct", "llmswitch"):
         t = r["throughput"][name]
         assert t["errors"] == 0 and t["rps"] > 0 and 0 < t["p50_ms"] <= t["p99_ms"]
@@ -42,8 +43,9 @@ def test_quota_smoke_one_process_on_simulated_time() -> None:
 
     clock = FakeClock()
     with simulator(clock=clock) as sim:
-        r = quota.ours_single(sim.base_url, requests=100, threads=16, clock=clock,
-                              sleep=clock.sleep)
+        r = quota.ours_single(
+            sim.base_url, requests=100, threads=16, clock=clock, sleep=clock.sleep
+        )
     assert r["errors"] == {}
     assert r["upstream_429"] == {"groq": 0, "gemini": 0}
     assert sum(r["served"].values()) == 100
@@ -53,9 +55,13 @@ def test_quota_smoke_four_processes_share_sqlite(tmp_path: Path) -> None:
     from llmswitch.testing import FakeClock, simulator
 
     with simulator(clock=FakeClock()) as sim:  # 40 requests: no window has to free
-        r = quota.multi_process(quota._ours_worker, sim.base_url,
-                                (f"sqlite:///{tmp_path / 'shared.db'}", 0.0), requests=40,
-                                threads=2)
+        r = quota.multi_process(
+            quota._ours_worker,
+            sim.base_url,
+            (f"sqlite:///{tmp_path / 'shared.db'}", 0.0),
+            requests=40,
+            threads=2,
+        )
     assert r["errors"] == {}
     assert r["upstream_429"] == {"groq": 0, "gemini": 0}
     assert r["served"] == {"groq": 30, "gemini": 10}
@@ -98,8 +104,7 @@ def test_report_renders_every_section(tmp_path: Path) -> None:
     assert "llmswitch-memory" in section and "_not run yet_" in section
 
 
-@pytest.mark.skipif(c.peers_missing_reason() is not None,
-                    reason=c.peers_missing_reason() or "")
+@pytest.mark.skipif(c.peers_missing_reason() is not None, reason=c.peers_missing_reason() or "")
 def test_litellm_router_smoke(tmp_path: Path) -> None:
     r = overhead.run(rounds=1, calls=3, warmup=1, peers=True, out_dir=tmp_path)
     assert r["latency_us"]["litellm-router"]["median"] > 0

@@ -26,8 +26,13 @@ def runner() -> CliRunner:
 @pytest.fixture()
 def cli_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.chdir(tmp_path)
-    for name in ("LLMSWITCH_CONFIG", "LLMSWITCH_API_KEY", "LLM_PROVIDER", "LLM_MODEL",
-                 "GOOGLE_API_KEY"):
+    for name in (
+        "LLMSWITCH_CONFIG",
+        "LLMSWITCH_API_KEY",
+        "LLM_PROVIDER",
+        "LLM_MODEL",
+        "GOOGLE_API_KEY",
+    ):
         monkeypatch.delenv(name, raising=False)
     for name, value in SIM_KEYS.items():
         monkeypatch.setenv(name, value)

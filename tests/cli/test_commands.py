@@ -15,9 +15,11 @@ from tests.server.conftest import Gateway
 
 
 def test_help_lists_every_command_without_importing_the_server_stack() -> None:
-    code = ("import sys, llmswitch.cli; "
-            "print(sorted(m for m in ('fastapi', 'uvicorn', 'aiohttp', 'prometheus_client') "
-            "if m in sys.modules))")
+    code = (
+        "import sys, llmswitch.cli; "
+        "print(sorted(m for m in ('fastapi', 'uvicorn', 'aiohttp', 'prometheus_client') "
+        "if m in sys.modules))"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
     help_text = CliRunner().invoke(app, ["--help"]).output
@@ -46,8 +48,7 @@ def test_ask_prints_the_reply_and_the_provider_then_usage_counts_it(
     assert runner.invoke(app, ["usage", "--period", "decade"]).exit_code == 2
 
 
-def test_status_reads_a_running_gateway(runner: CliRunner, cli_env: Path,
-                                        gateway: Gateway) -> None:
+def test_status_reads_a_running_gateway(runner: CliRunner, cli_env: Path, gateway: Gateway) -> None:
     result = runner.invoke(app, ["status", "--url", gateway.base_url])
     assert result.exit_code == 0, result.output
     assert f"gateway {gateway.base_url}" in result.stdout.replace("\n", "")
@@ -70,8 +71,11 @@ def test_check_validates_keys_with_listings_only(
     monkeypatch.delenv("OPENAI_API_KEY")
     result = runner.invoke(app, ["check"])
     assert result.exit_code == 1  # one key is refused
-    rows = {line.split("│")[1].strip(): line for line in result.stdout.splitlines()
-            if line.count("│") > 3}
+    rows = {
+        line.split("│")[1].strip(): line
+        for line in result.stdout.splitlines()
+        if line.count("│") > 3
+    }
     assert "valid" in rows["groq"] and "default model listed" in rows["groq"]
     assert "valid" in rows["gemini"] and "valid" in rows["openrouter"]
     assert "invalid key" in rows["together"]

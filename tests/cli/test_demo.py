@@ -10,12 +10,21 @@ from pathlib import Path
 
 
 def test_demo_plays_the_three_scenarios_and_exits_zero(tmp_path: Path) -> None:
-    env = {k: v for k, v in os.environ.items()
-           if not k.endswith("_API_KEY") and k not in ("LLMSWITCH_CONFIG", "LLM_PROVIDER")}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.endswith("_API_KEY") and k not in ("LLMSWITCH_CONFIG", "LLM_PROVIDER")
+    }
     started = time.monotonic()
     done = subprocess.run(
         [sys.executable, "-m", "llmswitch.cli", "demo", "--exit", "--port", "0"],
-        capture_output=True, text=True, timeout=60, cwd=tmp_path, env=env, check=False)
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=tmp_path,
+        env=env,
+        check=False,
+    )
     elapsed = time.monotonic() - started
     out = done.stdout
     assert done.returncode == 0, out + done.stderr

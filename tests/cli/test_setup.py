@@ -21,8 +21,9 @@ def _mode(path: Path) -> int:
     return stat.S_IMODE(path.stat().st_mode)
 
 
-def test_flags_write_keys_and_defaults_keeping_other_lines(runner: CliRunner,
-                                                          cli_env: Path) -> None:
+def test_flags_write_keys_and_defaults_keeping_other_lines(
+    runner: CliRunner, cli_env: Path
+) -> None:
     env = cli_env / ".env"
     env.write_text("# my settings\nOTHER=keep me\nGROQ_API_KEY=old\nLLM_PROVIDER=groq\n")
     env.chmod(0o644)
@@ -31,9 +32,13 @@ def test_flags_write_keys_and_defaults_keeping_other_lines(runner: CliRunner,
     assert "CANARY" not in result.output
     assert "GEMINI_API_KEY" in result.output and "GROQ_API_KEY" in result.output
     assert _mode(env) == 0o600
-    assert dotenv_values(env) == {"OTHER": "keep me", "GROQ_API_KEY": GROQ,
-                                  "LLM_PROVIDER": "multi", "GEMINI_API_KEY": GEMINI,
-                                  "LLM_MODEL": "auto"}
+    assert dotenv_values(env) == {
+        "OTHER": "keep me",
+        "GROQ_API_KEY": GROQ,
+        "LLM_PROVIDER": "multi",
+        "GEMINI_API_KEY": GEMINI,
+        "LLM_MODEL": "auto",
+    }
     assert env.read_text().startswith("# my settings\n")
 
 
@@ -42,15 +47,25 @@ def test_interactive_setup_reads_keys_without_echoing_them(tmp_path: Path) -> No
     environ = {k: v for k, v in os.environ.items() if not k.endswith("_API_KEY")}
     done = subprocess.run(
         [sys.executable, "-m", "llmswitch.cli", "setup", "--env-file", "secrets/.env"],
-        input=answers, capture_output=True, text=True, cwd=tmp_path, env=environ,
-        timeout=60, check=False, start_new_session=True)  # no terminal: getpass reads stdin
+        input=answers,
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env=environ,
+        timeout=60,
+        check=False,
+        start_new_session=True,
+    )  # no terminal: getpass reads stdin
     assert done.returncode == 0, done.stderr
     assert "CANARY" not in done.stdout + done.stderr
     assert "groq API key (GROQ_API_KEY)" in done.stdout + done.stderr
     written = tmp_path / "secrets" / ".env"
     assert _mode(written) == 0o600
-    assert dotenv_values(written) == {"GROQ_API_KEY": GROQ, "LLM_PROVIDER": "multi",
-                                      "LLM_MODEL": "auto"}
+    assert dotenv_values(written) == {
+        "GROQ_API_KEY": GROQ,
+        "LLM_PROVIDER": "multi",
+        "LLM_MODEL": "auto",
+    }
 
 
 def test_a_value_dotenv_would_mangle_is_refused(runner: CliRunner, cli_env: Path) -> None:

@@ -72,8 +72,7 @@ BAD_CONFIGS: list[tuple[str, str]] = [
     ),
     (
         "[provider.groq]\npriority = 1",
-        "provider: unknown key (did you mean providers?); valid keys: llmswitch, providers, "
-        "alerts",
+        "provider: unknown key (did you mean providers?); valid keys: llmswitch, providers, alerts",
     ),
     (
         "[providers.groq]\nrequests_per_minute = -5",

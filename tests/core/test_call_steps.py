@@ -26,12 +26,21 @@ REQUEST = ChatRequest(messages=(Message("user", "hi"),))
 
 
 def ok_body(text: str = "hello") -> bytes:
-    return json.dumps({
-        "id": "x", "object": "chat.completion", "model": "m",
-        "choices": [{"index": 0, "message": {"role": "assistant", "content": text},
-                     "finish_reason": "stop"}],
-        "usage": {"prompt_tokens": 3, "completion_tokens": 1, "total_tokens": 4},
-    }).encode()
+    return json.dumps(
+        {
+            "id": "x",
+            "object": "chat.completion",
+            "model": "m",
+            "choices": [
+                {
+                    "index": 0,
+                    "message": {"role": "assistant", "content": text},
+                    "finish_reason": "stop",
+                }
+            ],
+            "usage": {"prompt_tokens": 3, "completion_tokens": 1, "total_tokens": 4},
+        }
+    ).encode()
 
 
 ERROR_500 = RawReply(500, {}, b'{"error": {"message": "internal error", "type": "server_error"}}')
@@ -39,10 +48,14 @@ OK = RawReply(200, {}, ok_body())
 
 
 def machine(env: dict[str, str] | None = None, **changes: Any) -> tuple[Call, FakeClock]:
-    settings: Settings = load_settings(env=env or {"GROQ_API_KEY": SIM_KEYS["GROQ_API_KEY"],
-                                                   "OPENROUTER_API_KEY":
-                                                   SIM_KEYS["OPENROUTER_API_KEY"]},
-                                       dotenv=None)
+    settings: Settings = load_settings(
+        env=env
+        or {
+            "GROQ_API_KEY": SIM_KEYS["GROQ_API_KEY"],
+            "OPENROUTER_API_KEY": SIM_KEYS["OPENROUTER_API_KEY"],
+        },
+        dotenv=None,
+    )
     settings = settings.model_copy(update=changes)
     clock = FakeClock()
     core = AttemptCore(settings, store_from_url("memory://"), clock=clock)
@@ -106,8 +119,11 @@ def test_one_provider_failing_to_connect_while_another_answers_is_cooled_down() 
 def test_everything_out_waits_for_the_earliest_recovery_within_max_wait() -> None:
     call, clock = machine(max_wait_seconds=120)
     call.next()
-    limited = RawReply(429, {"retry-after": "30"},
-                       b'{"error": {"message": "Rate limit reached", "type": "rate_limit"}}')
+    limited = RawReply(
+        429,
+        {"retry-after": "30"},
+        b'{"error": {"message": "Rate limit reached", "type": "rate_limit"}}',
+    )
     call.replied(limited)  # groq blocked 30 s; openrouter sent
     step = call.replied(limited)
     assert isinstance(step, Wait) and step.seconds == pytest.approx(30)
@@ -116,21 +132,29 @@ def test_everything_out_waits_for_the_earliest_recovery_within_max_wait() -> Non
 
 
 def sse(text: str) -> str:
-    chunk = {"id": "x", "object": "chat.completion.chunk", "model": "m",
-             "choices": [{"index": 0, "delta": {"content": text}, "finish_reason": None}]}
+    chunk = {
+        "id": "x",
+        "object": "chat.completion.chunk",
+        "model": "m",
+        "choices": [{"index": 0, "delta": {"content": text}, "finish_reason": None}],
+    }
     return "data: " + json.dumps(chunk)
 
 
 def streaming(continuation: bool | None) -> Call:
     call, _ = machine()
-    return Call(call.core, REQUEST, call.plan, stream=True, continuation=continuation,
-                rand=lambda: 0.0)
+    return Call(
+        call.core, REQUEST, call.plan, stream=True, continuation=continuation, rand=lambda: 0.0
+    )
 
 
 @pytest.mark.parametrize(
     ("continuation", "after_cut"),
-    [(True, "send the partial answer to openrouter as a prefill"), (False, "fail with the cut"),
-     (None, "fail with the cut")],  # None: the setting, off by default
+    [
+        (True, "send the partial answer to openrouter as a prefill"),
+        (False, "fail with the cut"),
+        (None, "fail with the cut"),
+    ],  # None: the setting, off by default
 )
 def test_a_stream_cut_after_content(continuation: bool | None, after_cut: str) -> None:
     call = streaming(continuation)
@@ -142,8 +166,10 @@ def test_a_stream_cut_after_content(continuation: bool | None, after_cut: str) -
     if after_cut.startswith("send"):
         assert provider_of(step) == "openrouter"
         assert isinstance(step, Send) and step.http.json is not None
-        assert step.http.json["messages"][-1] == {"role": "assistant",
-                                                  "content": "Once upon a time"}
+        assert step.http.json["messages"][-1] == {
+            "role": "assistant",
+            "content": "Once upon a time",
+        }
     else:
         assert isinstance(step, Fail) and isinstance(step.error, MalformedReply)
         assert [a.outcome for a in step.error.attempts] == ["malformed_reply"]

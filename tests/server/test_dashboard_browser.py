@@ -33,9 +33,21 @@ def chromium() -> str:
 
 
 def run_chromium(url: str, tmp: Path, *extra: str) -> str:
-    args = [chromium(), "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
-            "--no-first-run", "--disable-background-networking", "--disable-component-update",
-            "--disable-sync", f"--user-data-dir={tmp}", "--virtual-time-budget=4000", *extra, url]
+    args = [
+        chromium(),
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        f"--user-data-dir={tmp}",
+        "--virtual-time-budget=4000",
+        *extra,
+        url,
+    ]
     done = subprocess.run(args, capture_output=True, text=True, timeout=90, check=False)
     assert done.returncode == 0, done.stderr[-2000:]
     return done.stdout
@@ -72,17 +84,29 @@ class Elements(HTMLParser):
             self.card_text[self._card].append(data)
 
     def all(self, tag: str, **attrs: str) -> list[dict[str, str]]:
-        return [a for t, a in self.found
-                if t == tag and all(k.replace("_", "-") in a and (v == "*" or a[
-                    k.replace("_", "-")] == v) for k, v in attrs.items())]
+        return [
+            a
+            for t, a in self.found
+            if t == tag
+            and all(
+                k.replace("_", "-") in a and (v == "*" or a[k.replace("_", "-")] == v)
+                for k, v in attrs.items()
+            )
+        ]
 
 
 def _traffic(gw: Gateway) -> None:
     """Groq serves, then fails (cooling down), Gemini takes over; a pinned paid call costs."""
     with httpx.Client(base_url=gw.v1) as c:
+
         def ask(model: str = "auto") -> None:
-            r = c.post("/chat/completions", json={"model": model, "messages": [
-                {"role": "user", "content": "dashboard traffic " * 20}]})
+            r = c.post(
+                "/chat/completions",
+                json={
+                    "model": model,
+                    "messages": [{"role": "user", "content": "dashboard traffic " * 20}],
+                },
+            )
             assert r.status_code == 200
             gw.clock.advance(1.5)
 
@@ -114,10 +138,13 @@ def test_dashboard_renders_cards_and_chart_that_match_the_status(
         assert f"priority {p['priority']}" in text
         assert f"{p['windows']['rpm']['used']} / {p['windows']['rpm']['limit']} requests" in text
     for window in ("rpm", "tpd"):  # each card's bar carries the exact numbers of its window
-        bars = [(int(b["data-used"]), int(b["data-limit"]))
-                for b in page.all("div", data_window=window)]
-        assert bars == [(providers[n]["windows"][window]["used"],
-                         providers[n]["windows"][window]["limit"]) for n in cards]
+        bars = [
+            (int(b["data-used"]), int(b["data-limit"])) for b in page.all("div", data_window=window)
+        ]
+        assert bars == [
+            (providers[n]["windows"][window]["used"], providers[n]["windows"][window]["limit"])
+            for n in cards
+        ]
     assert providers["groq"]["status"] == "cooling_down"
     groq = " ".join(page.card_text["groq"])
     assert "cooling down" in groq and "last error: server_error" in groq
@@ -140,8 +167,10 @@ def test_dashboard_renders_cards_and_chart_that_match_the_status(
     assert [li.get("data-provider") for li in page.all("li", data_kind="cooldown")] == ["groq"]
     assert page.all("strong", id="state", data_ok="1") and "memory · healthy" in dom
     saved = page.all("div", id="savings")[0]
-    assert float(saved["data-usd"]) == pytest.approx(data["savings"]["usd"]) and data[
-        "savings"]["usd"] > 0
+    assert (
+        float(saved["data-usd"]) == pytest.approx(data["savings"]["usd"])
+        and data["savings"]["usd"] > 0
+    )
 
 
 def test_dashboard_screenshot_for_the_readme(gateway: Gateway, tmp_path: Path) -> None:
@@ -149,8 +178,13 @@ def test_dashboard_screenshot_for_the_readme(gateway: Gateway, tmp_path: Path) -
     (otherwise a test run leaves the checkout as it found it)."""
     _traffic(gateway)
     shot = SCREENSHOT if os.environ.get("LLMSWITCH_UPDATE_SCREENSHOT") else tmp_path / "d.png"
-    run_chromium(gateway.base_url + "/", tmp_path, f"--screenshot={shot}",
-                 "--window-size=1280,1250", "--hide-scrollbars")
+    run_chromium(
+        gateway.base_url + "/",
+        tmp_path,
+        f"--screenshot={shot}",
+        "--window-size=1280,1250",
+        "--hide-scrollbars",
+    )
     assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert shot.stat().st_size > 20_000, "a blank page compresses to almost nothing"
 
@@ -158,9 +192,14 @@ def test_dashboard_screenshot_for_the_readme(gateway: Gateway, tmp_path: Path) -
 def test_dashboard_reads_on_a_phone(gateway: Gateway, tmp_path: Path) -> None:
     _traffic(gateway)
     phone = tmp_path / "phone.png"
-    run_chromium(gateway.base_url + "/", tmp_path / "profile", f"--screenshot={phone}",
-                 "--window-size=390,844")
+    run_chromium(
+        gateway.base_url + "/",
+        tmp_path / "profile",
+        f"--screenshot={phone}",
+        "--window-size=390,844",
+    )
     assert phone.stat().st_size > 10_000
     html = httpx.get(gateway.base_url + "/").text
     assert 'name="viewport"' in html and "http" not in html.replace(
-        'xmlns="http://www.w3.org', "")  # every asset comes from the gateway itself
+        'xmlns="http://www.w3.org', ""
+    )  # every asset comes from the gateway itself

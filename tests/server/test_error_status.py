@@ -25,8 +25,11 @@ class _OurContextTooLong(ContextTooLong):
 @pytest.mark.parametrize(
     ("exc", "status", "code"),
     [
-        (LocalFault("EMFILE", provider="groq", cause="EMFILE: Too many open files"), 503,
-         "local_fault"),
+        (
+            LocalFault("EMFILE", provider="groq", cause="EMFILE: Too many open files"),
+            503,
+            "local_fault",
+        ),
         (ConnectionFailed("refused", provider="groq"), 502, "connection"),
         (ServerError("boom", provider="groq", status=500), 502, "server_error"),
         (Timeout("slow", provider="groq"), 502, "timeout"),

@@ -17,11 +17,17 @@ def test_a_cut_stream_continues_as_one_answer_with_the_continuation_header(
     gw = make_gateway()
     gw.sim.set_fault("groq", {"kind": "cut_stream", "after_chunks": 2})
     sdk = openai.OpenAI(base_url=gw.v1, api_key="unused", max_retries=0)
-    with sdk, sdk.chat.completions.with_streaming_response.create(
-        model="auto", messages=USER, stream=True, max_tokens=60,
-        stream_options={"include_usage": True},
-        extra_headers={"x-llmswitch-continuation": "on"},
-    ) as response:
+    with (
+        sdk,
+        sdk.chat.completions.with_streaming_response.create(
+            model="auto",
+            messages=USER,
+            stream=True,
+            max_tokens=60,
+            stream_options={"include_usage": True},
+            extra_headers={"x-llmswitch-continuation": "on"},
+        ) as response,
+    ):
         assert response.headers["x-llmswitch-provider"] == "groq"
         chunks = list(response.parse())
     text = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
@@ -52,7 +58,9 @@ def test_a_bad_continuation_header_is_a_400_naming_it(make_gateway: GatewayFacto
     sdk = openai.OpenAI(base_url=gw.v1, api_key="unused", max_retries=0)
     with sdk, pytest.raises(openai.BadRequestError, match="x-llmswitch-continuation"):
         sdk.chat.completions.create(
-            model="auto", messages=USER, stream=True,
+            model="auto",
+            messages=USER,
+            stream=True,
             extra_headers={"x-llmswitch-continuation": "maybe"},
         )
 
@@ -61,10 +69,15 @@ def test_a_stream_without_done_reaches_the_sdk_complete(make_gateway: GatewayFac
     gw = make_gateway()
     gw.sim.set_fault("groq", {"kind": "no_done"})
     with openai.OpenAI(base_url=gw.v1, api_key="unused", max_retries=0) as sdk:
-        chunks = list(sdk.chat.completions.create(
-            model="auto", messages=USER, stream=True, max_tokens=30,
-            stream_options={"include_usage": True},
-        ))
+        chunks = list(
+            sdk.chat.completions.create(
+                model="auto",
+                messages=USER,
+                stream=True,
+                max_tokens=30,
+                stream_options={"include_usage": True},
+            )
+        )
     assert chunks[-1].usage is not None
     assert gw.manager.get_provider_status()["providers"]["groq"]["circuit"] == "closed"
 
@@ -73,8 +86,11 @@ def test_failover_attempts_are_in_the_stream_headers(make_gateway: GatewayFactor
     gw = make_gateway()
     gw.sim.set_fault("groq", {"kind": "status", "status": 503})
     sdk = openai.OpenAI(base_url=gw.v1, api_key="unused", max_retries=0)
-    with sdk, sdk.chat.completions.with_streaming_response.create(
-        model="auto", messages=USER, stream=True, max_tokens=30
-    ) as response:
+    with (
+        sdk,
+        sdk.chat.completions.with_streaming_response.create(
+            model="auto", messages=USER, stream=True, max_tokens=30
+        ) as response,
+    ):
         assert response.headers["x-llmswitch-attempts"] == "groq:server_error,gemini:ok"
         list(response.parse())

@@ -51,9 +51,11 @@ def test_sync_completion_names_the_serving_provider_in_headers(
 async def test_async_completion_with_an_alias_and_a_pinned_provider(gateway: Gateway) -> None:
     async with aclient(gateway) as c:
         retired = await c.chat.completions.with_raw_response.create(
-            model="llama-3.3-70b-versatile", messages=USER)
+            model="llama-3.3-70b-versatile", messages=USER
+        )
         pinned = await c.chat.completions.with_raw_response.create(
-            model="gemini/gemini-3.6-flash", messages=USER)
+            model="gemini/gemini-3.6-flash", messages=USER
+        )
     assert retired.headers["x-llmswitch-provider"] == "groq"
     assert retired.parse().model == "openai/gpt-oss-120b"
     assert pinned.headers["x-llmswitch-provider"] == "gemini"
@@ -118,8 +120,12 @@ def test_a_stream_cut_after_the_first_token_raises_instead_of_ending_quietly(
 
 
 def _fill_every_minute_window(c: openai.OpenAI) -> None:
-    served = {c.chat.completions.with_raw_response.create(model="auto", messages=USER)
-              .headers["x-llmswitch-provider"] for _ in ALL}
+    served = {
+        c.chat.completions.with_raw_response.create(model="auto", messages=USER).headers[
+            "x-llmswitch-provider"
+        ]
+        for _ in ALL
+    }
     assert served == set(ALL)
 
 
@@ -165,17 +171,17 @@ def test_all_providers_failing_gives_502_then_503_while_they_cool_down(
     assert int(second.value.response.headers["retry-after"]) == 300
 
 
-def test_unknown_model_is_a_400_that_names_the_model(
-    gateway: Gateway, sdk: openai.OpenAI
-) -> None:
+def test_unknown_model_is_a_400_that_names_the_model(gateway: Gateway, sdk: openai.OpenAI) -> None:
     with pytest.raises(openai.BadRequestError) as caught:
         sdk.chat.completions.create(model="no-such-model", messages=USER)
     assert "no-such-model" in caught.value.message
     assert gateway.sim.requests("groq") == []
 
 
-@pytest.mark.parametrize(("fault", "code"), [
-    ("context_length", "context_length_exceeded"), ("content_filter", "content_filter")])
+@pytest.mark.parametrize(
+    ("fault", "code"),
+    [("context_length", "context_length_exceeded"), ("content_filter", "content_filter")],
+)
 def test_provider_refusing_the_content_is_a_400_without_failover(
     gateway: Gateway, sdk: openai.OpenAI, fault: str, code: str
 ) -> None:
@@ -186,17 +192,13 @@ def test_provider_refusing_the_content_is_a_400_without_failover(
     assert gateway.sim.requests("gemini") == [], "a bad request must not burn other quotas"
 
 
-def test_malformed_body_is_a_400(
-    gateway: Gateway, sdk: openai.OpenAI
-) -> None:
+def test_malformed_body_is_a_400(gateway: Gateway, sdk: openai.OpenAI) -> None:
     with pytest.raises(openai.BadRequestError) as caught:
         sdk.chat.completions.create(model="auto", messages=[])
     assert caught.value.param == "messages"
 
 
-def test_models_lists_auto_pins_and_plain_ids(
-    gateway: Gateway, sdk: openai.OpenAI
-) -> None:
+def test_models_lists_auto_pins_and_plain_ids(gateway: Gateway, sdk: openai.OpenAI) -> None:
     ids = [m.id for m in sdk.models.list()]
     assert ids[0] == "auto"
     assert "groq/openai/gpt-oss-120b" in ids and "gemini/gemini-3.6-flash" in ids

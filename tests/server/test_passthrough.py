@@ -20,20 +20,40 @@ from starlette.routing import Route
 from llmswitch.server.run import BackgroundServer
 from tests.server.conftest import GatewayFactory
 
-TOOLS: Any = [{"type": "function", "function": {
-    "name": "get_weather", "description": "Weather in a city",
-    "parameters": {"type": "object", "properties": {"city": {"type": "string"}}}}}]
+TOOLS: Any = [
+    {
+        "type": "function",
+        "function": {
+            "name": "get_weather",
+            "description": "Weather in a city",
+            "parameters": {"type": "object", "properties": {"city": {"type": "string"}}},
+        },
+    }
+]
 RESPONSE_FORMAT: Any = {"type": "json_object"}
-CALL = {"id": "call_1", "type": "function",
-        "function": {"name": "get_weather", "arguments": '{"city":"Paris"}'}}
+CALL = {
+    "id": "call_1",
+    "type": "function",
+    "function": {"name": "get_weather", "arguments": '{"city":"Paris"}'},
+}
 USAGE = {"prompt_tokens": 12, "completion_tokens": 5, "total_tokens": 17}
 
 
 def _reply() -> dict[str, Any]:
-    return {"id": "up-1", "object": "chat.completion", "created": 1, "model": "echo-1",
-            "choices": [{"index": 0, "finish_reason": "tool_calls",
-                         "message": {"role": "assistant", "content": None, "tool_calls": [CALL]}}],
-            "usage": USAGE}
+    return {
+        "id": "up-1",
+        "object": "chat.completion",
+        "created": 1,
+        "model": "echo-1",
+        "choices": [
+            {
+                "index": 0,
+                "finish_reason": "tool_calls",
+                "message": {"role": "assistant", "content": None, "tool_calls": [CALL]},
+            }
+        ],
+        "usage": USAGE,
+    }
 
 
 async def _chunks() -> AsyncIterator[bytes]:
@@ -69,8 +89,10 @@ def upstream() -> Iterator[tuple[str, list[dict[str, Any]]]]:
 
 
 def _echo_provider(base_url: str) -> str:
-    return (f'\n[providers.echo]\nbase_url = "{base_url}"\nmodels = ["echo-1"]\n'
-            'api_key = "echo-local-key-000"\npriority = 9\n')
+    return (
+        f'\n[providers.echo]\nbase_url = "{base_url}"\nmodels = ["echo-1"]\n'
+        'api_key = "echo-local-key-000"\npriority = 9\n'
+    )
 
 
 def test_tools_and_response_format_pass_through_and_tool_calls_return(
@@ -80,8 +102,12 @@ def test_tools_and_response_format_pass_through_and_tool_calls_return(
     gw = make_gateway(extra=_echo_provider(base_url))
     with openai.OpenAI(base_url=gw.v1, api_key="unused", max_retries=0) as c:
         raw = c.chat.completions.with_raw_response.create(
-            model="echo-1", messages=[{"role": "user", "content": "weather in Paris?"}],
-            tools=TOOLS, tool_choice="auto", response_format=RESPONSE_FORMAT)
+            model="echo-1",
+            messages=[{"role": "user", "content": "weather in Paris?"}],
+            tools=TOOLS,
+            tool_choice="auto",
+            response_format=RESPONSE_FORMAT,
+        )
     reply = raw.parse()
     assert raw.headers["x-llmswitch-provider"] == "echo"
     assert seen[0]["tools"] == TOOLS
@@ -91,7 +117,8 @@ def test_tools_and_response_format_pass_through_and_tool_calls_return(
     assert calls is not None and calls[0].type == "function"
     call = calls[0]
     assert call.function.name == "get_weather" and json.loads(call.function.arguments) == {
-        "city": "Paris"}
+        "city": "Paris"
+    }
     assert reply.choices[0].finish_reason == "tool_calls"
 
 
@@ -101,12 +128,22 @@ def test_streamed_tool_call_deltas_reach_the_client(
     base_url, seen = upstream
     gw = make_gateway(extra=_echo_provider(base_url))
     with openai.OpenAI(base_url=gw.v1, api_key="unused", max_retries=0) as c:
-        chunks = list(c.chat.completions.create(
-            model="echo-1", messages=[{"role": "user", "content": "weather?"}], tools=TOOLS,
-            stream=True, stream_options={"include_usage": True}))
+        chunks = list(
+            c.chat.completions.create(
+                model="echo-1",
+                messages=[{"role": "user", "content": "weather?"}],
+                tools=TOOLS,
+                stream=True,
+                stream_options={"include_usage": True},
+            )
+        )
     assert seen[0]["stream"] is True and seen[0]["tools"] == TOOLS
-    args = "".join((call.function.arguments or "") if call.function else ""
-                   for ch in chunks if ch.choices for call in ch.choices[0].delta.tool_calls or [])
+    args = "".join(
+        (call.function.arguments or "") if call.function else ""
+        for ch in chunks
+        if ch.choices
+        for call in ch.choices[0].delta.tool_calls or []
+    )
     assert json.loads(args) == {"city": "Paris"}
     assert [ch.choices[0].finish_reason for ch in chunks if ch.choices][-1] == "tool_calls"
     assert chunks[-1].usage is not None and chunks[-1].usage.total_tokens == 17

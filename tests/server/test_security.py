@@ -30,8 +30,9 @@ def locked(make_gateway: GatewayFactory) -> Gateway:
     return make_gateway(api_key=GATEWAY_KEY)
 
 
-@pytest.mark.parametrize("path", ["/v1/models", "/api/llm-providers", "/api/usage",
-                                  "/api/dashboard"])
+@pytest.mark.parametrize(
+    "path", ["/v1/models", "/api/llm-providers", "/api/usage", "/api/dashboard"]
+)
 def test_protected_paths_need_the_bearer_key(locked: Gateway, path: str) -> None:
     url = locked.base_url + path
     refused = httpx.get(url)
@@ -48,30 +49,36 @@ def test_page_health_and_metrics_stay_open(locked: Gateway, path: str) -> None:
 
 
 def test_openai_sdk_with_the_gateway_key_works_and_without_it_is_refused(locked: Gateway) -> None:
-    with openai.OpenAI(base_url=locked.v1, api_key="wrong", max_retries=0) as bad, \
-            pytest.raises(openai.AuthenticationError):
+    with (
+        openai.OpenAI(base_url=locked.v1, api_key="wrong", max_retries=0) as bad,
+        pytest.raises(openai.AuthenticationError),
+    ):
         bad.chat.completions.create(model="auto", messages=USER)
     with openai.OpenAI(base_url=locked.v1, api_key=GATEWAY_KEY, max_retries=0) as good:
         assert good.chat.completions.create(model="auto", messages=USER).choices
     assert locked.sim.requests("groq")[0]["status"] == 200  # only the authorised call went out
 
 
-def test_env_variable_turns_auth_on(make_gateway: GatewayFactory,
-                                    monkeypatch: pytest.MonkeyPatch) -> None:
+def test_env_variable_turns_auth_on(
+    make_gateway: GatewayFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("LLMSWITCH_API_KEY", GATEWAY_KEY)
     gw = make_gateway(api_key=None)
     assert httpx.get(gw.base_url + "/api/llm-providers").status_code == 401
 
 
-@pytest.mark.parametrize(("host", "key", "insecure", "allowed"), [
-    ("127.0.0.1", None, False, True),
-    ("localhost", None, False, True),
-    ("::1", None, False, True),
-    ("0.0.0.0", None, False, False),
-    ("192.168.1.20", None, False, False),
-    ("0.0.0.0", "k", False, True),
-    ("0.0.0.0", None, True, True),
-])
+@pytest.mark.parametrize(
+    ("host", "key", "insecure", "allowed"),
+    [
+        ("127.0.0.1", None, False, True),
+        ("localhost", None, False, True),
+        ("::1", None, False, True),
+        ("0.0.0.0", None, False, False),
+        ("192.168.1.20", None, False, False),
+        ("0.0.0.0", "k", False, True),
+        ("0.0.0.0", None, True, True),
+    ],
+)
 def test_bind_rules(host: str, key: str | None, insecure: bool, allowed: bool) -> None:
     assert (check_bind(host, api_key=key, insecure=insecure) is None) is allowed
     assert is_loopback(host) is (host in ("127.0.0.1", "localhost", "::1"))
@@ -100,6 +107,7 @@ def _scan_targets(gw: Gateway) -> list[str]:
     auth = {"Authorization": f"Bearer {GATEWAY_KEY}"}
     texts: list[str] = []
     with httpx.Client(base_url=gw.base_url, headers=auth) as c:
+
         def record(r: httpx.Response) -> None:
             texts.append(r.text)
             texts.extend(f"{k}: {v}" for k, v in r.headers.items())
@@ -114,9 +122,17 @@ def _scan_targets(gw: Gateway) -> list[str]:
         for name in ("openrouter", "together", "openai"):
             gw.sim.set_fault(name, {"kind": "status", "status": 500})
         record(c.post("/v1/chat/completions", json=body))
-        for path in ("/", "/static/dashboard.js", "/static/dashboard.css", "/v1/models",
-                     "/api/llm-providers", "/api/usage?period=all", "/api/dashboard",
-                     "/healthz", "/metrics"):
+        for path in (
+            "/",
+            "/static/dashboard.js",
+            "/static/dashboard.css",
+            "/v1/models",
+            "/api/llm-providers",
+            "/api/usage?period=all",
+            "/api/dashboard",
+            "/healthz",
+            "/metrics",
+        ):
             record(c.get(path))
     return texts
 

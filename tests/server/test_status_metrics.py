@@ -42,13 +42,19 @@ def test_usage_by_period_and_a_bad_period(gateway: Gateway) -> None:
 
 def test_healthz(gateway: Gateway) -> None:
     body = httpx.get(gateway.base_url + "/healthz").json()
-    assert body == {"status": "ok", "providers_usable": 5,
-                    "state": {"backend": "memory", "ok": True}}
+    assert body == {
+        "status": "ok",
+        "providers_usable": 5,
+        "state": {"backend": "memory", "ok": True},
+    }
 
 
 def _samples(text: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
-    return {(s.name, tuple(sorted(s.labels.items()))): s.value
-            for fam in text_string_to_metric_families(text) for s in fam.samples}
+    return {
+        (s.name, tuple(sorted(s.labels.items()))): s.value
+        for fam in text_string_to_metric_families(text)
+        for s in fam.samples
+    }
 
 
 def test_metrics_count_requests_failovers_tokens_and_windows(gateway: Gateway) -> None:
@@ -56,10 +62,24 @@ def test_metrics_count_requests_failovers_tokens_and_windows(gateway: Gateway) -
     gateway.sim.set_fault("groq", {"kind": "status", "status": 503})
     _chat(gateway, 1)
     m = _samples(httpx.get(gateway.base_url + "/metrics").text)
-    assert m[("llmswitch_requests_total",
-              (("outcome", "ok"), ("provider", "groq"), ("stream", "false")))] == 2
-    assert m[("llmswitch_requests_total",
-              (("outcome", "ok"), ("provider", "gemini"), ("stream", "false")))] == 1
+    assert (
+        m[
+            (
+                "llmswitch_requests_total",
+                (("outcome", "ok"), ("provider", "groq"), ("stream", "false")),
+            )
+        ]
+        == 2
+    )
+    assert (
+        m[
+            (
+                "llmswitch_requests_total",
+                (("outcome", "ok"), ("provider", "gemini"), ("stream", "false")),
+            )
+        ]
+        == 1
+    )
     assert m[("llmswitch_failovers_total", (("kind", "server_error"), ("provider", "groq")))] == 1
     assert m[("llmswitch_tokens_total", (("direction", "completion"), ("provider", "groq")))] > 0
     assert m[("llmswitch_window_used", (("provider", "groq"), ("window", "rpm")))] == 3
@@ -67,10 +87,19 @@ def test_metrics_count_requests_failovers_tokens_and_windows(gateway: Gateway) -
     assert m[("llmswitch_provider_status", (("provider", "groq"), ("status", "cooling_down")))] == 1
     assert m[("llmswitch_cooldown_remaining_seconds", (("provider", "groq"),))] == 300
     # the circuit that opened is the model's on Groq; its neighbour stays in service
-    assert m[("llmswitch_model_circuit_open",
-              (("model", "openai/gpt-oss-120b"), ("provider", "groq")))] == 1
-    assert m[("llmswitch_model_circuit_open",
-              (("model", "openai/gpt-oss-20b"), ("provider", "groq")))] == 0
+    assert (
+        m[
+            (
+                "llmswitch_model_circuit_open",
+                (("model", "openai/gpt-oss-120b"), ("provider", "groq")),
+            )
+        ]
+        == 1
+    )
+    assert (
+        m[("llmswitch_model_circuit_open", (("model", "openai/gpt-oss-20b"), ("provider", "groq")))]
+        == 0
+    )
     assert ("llmswitch_request_latency_seconds_count", (("provider", "groq"),)) in m
 
 
@@ -88,8 +117,10 @@ def test_dashboard_data_prices_free_calls_at_the_paid_fallback(gateway: Gateway)
     assert ref["provider"] == "together"  # the first paid provider by priority
     groq = data["status"]["providers"]["groq"]
     usage = httpx.get(gateway.base_url + "/api/usage").json()["providers"]["groq"]
-    expected = (usage["prompt_tokens"] * ref["price_in_per_mtok"]
-                + usage["completion_tokens"] * ref["price_out_per_mtok"]) / 1e6
+    expected = (
+        usage["prompt_tokens"] * ref["price_in_per_mtok"]
+        + usage["completion_tokens"] * ref["price_out_per_mtok"]
+    ) / 1e6
     assert data["savings"]["usd"] == pytest.approx(expected, rel=1e-6)
     assert data["savings"]["free_calls"] == 4 == groq["requests_today"]
     assert data["history"]["series"]["groq"][-1] == 4

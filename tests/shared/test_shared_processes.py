@@ -53,9 +53,7 @@ def write_config(tmp_path: Path, sim: Any, state: str) -> Path:
     # OpenRouter's catalog entry keeps the seed's 50/min; its :free models really allow 20/min
     # (the simulator too), which a user sets once: otherwise its first 429 teaches it.
     openrouter = {"openrouter": {"requests_per_minute": 20}}
-    path.write_text(
-        sim_toml(sim, state=state, extra="max_wait_seconds = 30", providers=openrouter)
-    )
+    path.write_text(sim_toml(sim, state=state, extra="max_wait_seconds = 30", providers=openrouter))
     return path
 
 
@@ -175,8 +173,18 @@ def test_llmswitch_serve_with_four_workers_shares_one_limit(
     config = write_config(tmp_path, sim, shared_redis_url)
     port = free_port()
     gateway = subprocess.Popen(
-        [sys.executable, "-m", "llmswitch.cli", "serve", "--workers", "4", "--port", str(port),
-         "--config", str(config)],
+        [
+            sys.executable,
+            "-m",
+            "llmswitch.cli",
+            "serve",
+            "--workers",
+            "4",
+            "--port",
+            str(port),
+            "--config",
+            str(config),
+        ],
         cwd=tmp_path,
         env={**ENV, **SIM_KEYS},
         stdout=subprocess.DEVNULL,
@@ -220,8 +228,11 @@ async def fire(url: str, total: int, *, concurrency: int) -> list[int]:
 
         async def one(i: int) -> int:
             async with gate:
-                body = {"model": "auto", "max_tokens": 50,
-                        "messages": [{"role": "user", "content": f"q{i}"}]}
+                body = {
+                    "model": "auto",
+                    "max_tokens": 50,
+                    "messages": [{"role": "user", "content": f"q{i}"}],
+                }
                 return (await client.post(url, json=body)).status_code
 
         return list(await asyncio.gather(*(one(i) for i in range(total))))

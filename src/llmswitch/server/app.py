@@ -64,10 +64,19 @@ def create_app(
         if owns_manager:
             await manager.aclose()
 
-    app = FastAPI(title="llmswitch gateway", docs_url=None, redoc_url=None, openapi_url=None,
-                  lifespan=lifespan)
-    for group in (OpenAIRoutes(manager, redact), StatusRoutes(manager, redact), metrics,
-                  DashboardRoutes(manager, history, redact)):
+    app = FastAPI(
+        title="llmswitch gateway",
+        docs_url=None,
+        redoc_url=None,
+        openapi_url=None,
+        lifespan=lifespan,
+    )
+    for group in (
+        OpenAIRoutes(manager, redact),
+        StatusRoutes(manager, redact),
+        metrics,
+        DashboardRoutes(manager, history, redact),
+    ):
         app.router.routes.extend(group.routes())
     if key:
         app.add_middleware(BearerAuth, api_key=key)

@@ -50,8 +50,9 @@ class RequestHistory:
         clock: real time by default; tests pass a fake one.
     """
 
-    def __init__(self, *, bucket_s: float = 10.0, buckets: int = 60,
-                 clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self, *, bucket_s: float = 10.0, buckets: int = 60, clock: Callable[[], float] = time.time
+    ) -> None:
         self.bucket_s = bucket_s
         self.buckets = buckets
         self._clock = clock
@@ -77,10 +78,15 @@ class RequestHistory:
         with self._lock:
             window = {i: dict(c) for i, c in self._counts.items() if i >= first}
         names = sorted({n for c in window.values() for n in c})
-        series = {n: [window.get(i, {}).get(n, 0) for i in range(first, now_index + 1)]
-                  for n in names}
-        return {"bucket_s": self.bucket_s, "end": (now_index + 1) * self.bucket_s,
-                "providers": names, "series": series}
+        series = {
+            n: [window.get(i, {}).get(n, 0) for i in range(first, now_index + 1)] for n in names
+        }
+        return {
+            "bucket_s": self.bucket_s,
+            "end": (now_index + 1) * self.bucket_s,
+            "providers": names,
+            "series": series,
+        }
 
 
 def paid_reference(settings: Settings) -> ProviderSettings | None:
@@ -101,25 +107,37 @@ def savings_today(settings: Settings, usage: dict[str, Any]) -> dict[str, Any]:
     saved, calls = 0.0, 0
     for name, totals in usage.get("providers", {}).items():
         if name in free:
-            saved += (totals.get("prompt_tokens", 0) * price_in
-                      + totals.get("completion_tokens", 0) * price_out) / 1_000_000
+            saved += (
+                totals.get("prompt_tokens", 0) * price_in
+                + totals.get("completion_tokens", 0) * price_out
+            ) / 1_000_000
             calls += int(totals.get("succeeded", 0))
-    return {"usd": round(saved, 8), "free_calls": calls, "reference": {
-        "provider": ref.name, "model": ref.default_model,
-        "price_in_per_mtok": price_in, "price_out_per_mtok": price_out}}
+    return {
+        "usd": round(saved, 8),
+        "free_calls": calls,
+        "reference": {
+            "provider": ref.name,
+            "model": ref.default_model,
+            "price_in_per_mtok": price_in,
+            "price_out_per_mtok": price_out,
+        },
+    }
 
 
 class DashboardRoutes:
     """The page, its assets and ``/api/dashboard``."""
 
-    def __init__(self, manager: LLMProviderManager, history: RequestHistory,
-                 redact: shapes.Redact) -> None:
+    def __init__(
+        self, manager: LLMProviderManager, history: RequestHistory, redact: shapes.Redact
+    ) -> None:
         self._manager = manager
         self._history = history
         self._redact = redact
         folder = resources.files("llmswitch.server").joinpath("static")
-        self._assets = {path: (folder.joinpath(name).read_bytes(), media)
-                        for path, (name, media) in _ASSETS.items()}
+        self._assets = {
+            path: (folder.joinpath(name).read_bytes(), media)
+            for path, (name, media) in _ASSETS.items()
+        }
 
     def routes(self) -> list[BaseRoute]:
         out: list[BaseRoute] = [Route(path, self.asset, methods=["GET"]) for path in self._assets]

@@ -42,8 +42,15 @@ if TYPE_CHECKING:
     from llmswitch.manager import LLMProviderManager
 
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
-STATUSES = ("active", "rate_limited", "cooling_down", "auth_failed", "budget_exhausted",
-            "degraded", "unavailable")
+STATUSES = (
+    "active",
+    "rate_limited",
+    "cooling_down",
+    "auth_failed",
+    "budget_exhausted",
+    "degraded",
+    "unavailable",
+)
 
 
 class GatewayMetrics:
@@ -56,26 +63,47 @@ class GatewayMetrics:
         b'# HELP'
     """
 
-    def __init__(self, manager: LLMProviderManager,
-                 registry: CollectorRegistry | None = None) -> None:
+    def __init__(
+        self, manager: LLMProviderManager, registry: CollectorRegistry | None = None
+    ) -> None:
         self.registry = registry or CollectorRegistry()
         reg = self.registry
-        self.requests = Counter("llmswitch_requests", "Calls finished, by serving provider",
-                                ["provider", "outcome", "stream"], registry=reg)
-        self.attempts = Counter("llmswitch_attempts", "Provider keys tried or skipped",
-                                ["provider", "outcome", "sent"], registry=reg)
-        self.failovers = Counter("llmswitch_failovers", "Moves away from a provider",
-                                 ["provider", "kind"], registry=reg)
-        self.tokens = Counter("llmswitch_tokens", "Tokens used", ["provider", "direction"],
-                              registry=reg)
+        self.requests = Counter(
+            "llmswitch_requests",
+            "Calls finished, by serving provider",
+            ["provider", "outcome", "stream"],
+            registry=reg,
+        )
+        self.attempts = Counter(
+            "llmswitch_attempts",
+            "Provider keys tried or skipped",
+            ["provider", "outcome", "sent"],
+            registry=reg,
+        )
+        self.failovers = Counter(
+            "llmswitch_failovers", "Moves away from a provider", ["provider", "kind"], registry=reg
+        )
+        self.tokens = Counter(
+            "llmswitch_tokens", "Tokens used", ["provider", "direction"], registry=reg
+        )
         self.cost = Counter("llmswitch_cost_usd", "Cost in USD", ["provider"], registry=reg)
-        self.latency = Histogram("llmswitch_request_latency_seconds", "Whole-call latency",
-                                 ["provider"], buckets=LATENCY_BUCKETS, registry=reg)
-        self.attempt_latency = Histogram("llmswitch_attempt_latency_seconds",
-                                         "Latency of each sent attempt", ["provider"],
-                                         buckets=LATENCY_BUCKETS, registry=reg)
-        self.alerts = Counter("llmswitch_alerts", "Alerts raised, by kind", ["kind", "provider"],
-                              registry=reg)
+        self.latency = Histogram(
+            "llmswitch_request_latency_seconds",
+            "Whole-call latency",
+            ["provider"],
+            buckets=LATENCY_BUCKETS,
+            registry=reg,
+        )
+        self.attempt_latency = Histogram(
+            "llmswitch_attempt_latency_seconds",
+            "Latency of each sent attempt",
+            ["provider"],
+            buckets=LATENCY_BUCKETS,
+            registry=reg,
+        )
+        self.alerts = Counter(
+            "llmswitch_alerts", "Alerts raised, by kind", ["kind", "provider"], registry=reg
+        )
         reg.register(WindowCollector(manager))
         manager.add_alert_handler(self.alert)
 
@@ -128,20 +156,32 @@ class WindowCollector(Collector):
 
     def collect(self) -> Iterator[Metric]:
         status: dict[str, Any] = self._manager.get_provider_status()
-        window = {name: GaugeMetricFamily(f"llmswitch_window_{name}",
-                                          f"Window {name} per provider (summed over keys)",
-                                          labels=["provider", "window"])
-                  for name in ("used", "limit", "remaining")}
-        state = GaugeMetricFamily("llmswitch_provider_status", "1 for the provider's status",
-                                  labels=["provider", "status"])
-        cooldown = GaugeMetricFamily("llmswitch_cooldown_remaining_seconds",
-                                     "Seconds until a cooling provider is tried again",
-                                     labels=["provider"])
-        cost = GaugeMetricFamily("llmswitch_cost_today_usd", "Cost today (UTC day)",
-                                 labels=["provider"])
-        model_open = GaugeMetricFamily("llmswitch_model_circuit_open",
-                                       "1 while one model's circuit on a provider is not closed",
-                                       labels=["provider", "model"])
+        window = {
+            name: GaugeMetricFamily(
+                f"llmswitch_window_{name}",
+                f"Window {name} per provider (summed over keys)",
+                labels=["provider", "window"],
+            )
+            for name in ("used", "limit", "remaining")
+        }
+        state = GaugeMetricFamily(
+            "llmswitch_provider_status",
+            "1 for the provider's status",
+            labels=["provider", "status"],
+        )
+        cooldown = GaugeMetricFamily(
+            "llmswitch_cooldown_remaining_seconds",
+            "Seconds until a cooling provider is tried again",
+            labels=["provider"],
+        )
+        cost = GaugeMetricFamily(
+            "llmswitch_cost_today_usd", "Cost today (UTC day)", labels=["provider"]
+        )
+        model_open = GaugeMetricFamily(
+            "llmswitch_model_circuit_open",
+            "1 while one model's circuit on a provider is not closed",
+            labels=["provider", "model"],
+        )
         for name, p in status["providers"].items():
             for model, m in (p.get("models") or {}).items():
                 model_open.add_metric([name, model], 0.0 if m.get("circuit") == "closed" else 1.0)
@@ -153,8 +193,9 @@ class WindowCollector(Collector):
             cooldown.add_metric([name], float(p.get("cooldown_remaining_s") or 0.0))
             cost.add_metric([name], float(p.get("cost_today_usd") or 0.0))
         store = status.get("state") or {}
-        up = GaugeMetricFamily("llmswitch_state_up", "1 while the state store answers, else 0",
-                               labels=["backend"])
+        up = GaugeMetricFamily(
+            "llmswitch_state_up", "1 while the state store answers, else 0", labels=["backend"]
+        )
         up.add_metric([str(store.get("backend", "unknown"))], 1.0 if store.get("ok") else 0.0)
         yield from window.values()
         yield from (state, cooldown, cost, model_open, up)

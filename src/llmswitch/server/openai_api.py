@@ -39,9 +39,11 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("llmswitch.server")
 
+
 def json_response(status: int, body: Any, headers: dict[str, str] | None = None) -> Response:
-    return Response(shapes.dumps(body), status_code=status, headers=headers,
-                    media_type="application/json")
+    return Response(
+        shapes.dumps(body), status_code=status, headers=headers, media_type="application/json"
+    )
 
 
 def models_body(manager: LLMProviderManager) -> dict[str, Any]:
@@ -92,8 +94,13 @@ class OpenAIRoutes:
             return json_response(*shapes.bad_input_reply(exc))
         flag = request.headers.get("x-llmswitch-continuation", "").strip().lower()
         if flag not in ("", "on", "off"):
-            return json_response(*shapes.bad_input_reply(shapes.BadInput(
-                f"x-llmswitch-continuation must be 'on' or 'off', got {flag[:20]!r}")))
+            return json_response(
+                *shapes.bad_input_reply(
+                    shapes.BadInput(
+                        f"x-llmswitch-continuation must be 'on' or 'off', got {flag[:20]!r}"
+                    )
+                )
+            )
         try:
             if stream:
                 if flag:
@@ -104,20 +111,34 @@ class OpenAIRoutes:
             return self._error(exc)
         except Exception:  # a bug must still answer in OpenAI's shape, and never leak details
             log.exception("llmswitch: chat completion failed unexpectedly")
-            return json_response(500, {"error": {
-                "message": "internal error in the llmswitch gateway (see its log)",
-                "type": "api_error", "param": None, "code": "internal_error"}})
+            return json_response(
+                500,
+                {
+                    "error": {
+                        "message": "internal error in the llmswitch gateway (see its log)",
+                        "type": "api_error",
+                        "param": None,
+                        "code": "internal_error",
+                    }
+                },
+            )
         body = shapes.completion_body(result, completion_id=_new_id(), created=int(time.time()))
-        headers = shapes.llmswitch_headers(result.provider, result.model, result.attempts,
-                                           self._redact)
+        headers = shapes.llmswitch_headers(
+            result.provider, result.model, result.attempts, self._redact
+        )
         return json_response(200, body, headers)
 
     def _error(self, exc: LLMSwitchError) -> Response:
         status, body, headers = shapes.error_reply(exc, self._redact)
         return json_response(status, body, headers)
 
-    async def _open_stream(self, messages: list[dict[str, Any]], model: str | None,
-                           params: dict[str, Any], include_usage: bool) -> Response:
+    async def _open_stream(
+        self,
+        messages: list[dict[str, Any]],
+        model: str | None,
+        params: dict[str, Any],
+        include_usage: bool,
+    ) -> Response:
         chunks = self._manager.astream(messages, model=model, **params)
         first = await anext(chunks, None)
         if first is None:
@@ -129,11 +150,15 @@ class OpenAIRoutes:
         headers = shapes.llmswitch_headers(first.provider, first.model, attempts, self._redact)
         headers["cache-control"] = "no-cache"
         headers["x-accel-buffering"] = "no"
-        return StreamingResponse(self._events(chunks, first, include_usage),
-                                 media_type="text/event-stream", headers=headers)
+        return StreamingResponse(
+            self._events(chunks, first, include_usage),
+            media_type="text/event-stream",
+            headers=headers,
+        )
 
-    async def _events(self, chunks: AsyncChatStream, first: StreamChunk,
-                      include_usage: bool) -> AsyncIterator[bytes]:
+    async def _events(
+        self, chunks: AsyncChatStream, first: StreamChunk, include_usage: bool
+    ) -> AsyncIterator[bytes]:
         """SSE bytes: content chunks, the finish chunk, the usage chunk if asked, ``[DONE]``."""
         cid, created = _new_id(), int(time.time())
         result, opened = None, False
@@ -143,12 +168,16 @@ class OpenAIRoutes:
                 if chunk.result is not None:
                     result = chunk.result
                 elif chunk.text or chunk.raw:
-                    yield shapes.sse(shapes.chunk_body(chunk, completion_id=cid, created=created,
-                                                       first=not opened))
+                    yield shapes.sse(
+                        shapes.chunk_body(
+                            chunk, completion_id=cid, created=created, first=not opened
+                        )
+                    )
                     opened = True
                 chunk = await anext(chunks, None)
-            for body in shapes.closing_chunks(result, first.model, completion_id=cid,
-                                              created=created, include_usage=include_usage):
+            for body in shapes.closing_chunks(
+                result, first.model, completion_id=cid, created=created, include_usage=include_usage
+            ):
                 yield shapes.sse(body)
             yield shapes.SSE_DONE
         except LLMSwitchError as exc:

@@ -81,9 +81,17 @@ def serve(
         if state.startswith("memory"):
             raise ConfigError(
                 f"--workers {workers} with state = {state!r}: each worker would count limits on "
-                "its own and overshoot them together; use sqlite:// (default) or redis://")
-        uvicorn.run(WORKER_APP, factory=True, host=host, port=port, workers=workers,
-                    access_log=access_log, log_level="info")
+                "its own and overshoot them together; use sqlite:// (default) or redis://"
+            )
+        uvicorn.run(
+            WORKER_APP,
+            factory=True,
+            host=host,
+            port=port,
+            workers=workers,
+            access_log=access_log,
+            log_level="info",
+        )
         return
     from llmswitch.server.app import create_app
 
@@ -108,11 +116,16 @@ class BackgroundServer:
 
         self.sock = tcp_listener(host, port)
         self.host, self.port = self.sock.getsockname()[:2]
-        config = uvicorn.Config(app, log_level="warning", access_log=False,
-                                timeout_graceful_shutdown=2, lifespan="on")
+        config = uvicorn.Config(
+            app, log_level="warning", access_log=False, timeout_graceful_shutdown=2, lifespan="on"
+        )
         self.server = uvicorn.Server(config)
-        self.thread = threading.Thread(target=self.server.run, kwargs={"sockets": [self.sock]},
-                                       name="llmswitch-gateway", daemon=True)
+        self.thread = threading.Thread(
+            target=self.server.run,
+            kwargs={"sockets": [self.sock]},
+            name="llmswitch-gateway",
+            daemon=True,
+        )
 
     @property
     def base_url(self) -> str:

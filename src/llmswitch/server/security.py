@@ -69,15 +69,29 @@ class BearerAuth:
 
 
 async def _unauthorized(send: Send) -> None:
-    body = json.dumps({"error": {
-        "message": "missing or wrong gateway key: send 'Authorization: Bearer <LLMSWITCH_API_KEY>'",
-        "type": "invalid_request_error", "param": None, "code": "invalid_api_key",
-    }}).encode()
-    await send({"type": "http.response.start", "status": 401, "headers": [
-        (b"content-type", b"application/json"),
-        (b"www-authenticate", b'Bearer realm="llmswitch"'),
-        (b"content-length", str(len(body)).encode()),
-    ]})
+    body = json.dumps(
+        {
+            "error": {
+                "message": (
+                    "missing or wrong gateway key: send 'Authorization: Bearer <LLMSWITCH_API_KEY>'"
+                ),
+                "type": "invalid_request_error",
+                "param": None,
+                "code": "invalid_api_key",
+            }
+        }
+    ).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 401,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"www-authenticate", b'Bearer realm="llmswitch"'),
+                (b"content-length", str(len(body)).encode()),
+            ],
+        }
+    )
     await send({"type": "http.response.body", "body": body})
 
 

@@ -36,10 +36,14 @@ from llmswitch.types import Attempt, ChatResult, FailureKind, StreamChunk, Usage
 
 Redact = Callable[[str], str]
 
-UPSTREAM_FAILURES = frozenset({
-    FailureKind.SERVER_ERROR.value, FailureKind.TIMEOUT.value,
-    FailureKind.CONNECTION.value, FailureKind.MALFORMED_REPLY.value,
-})
+UPSTREAM_FAILURES = frozenset(
+    {
+        FailureKind.SERVER_ERROR.value,
+        FailureKind.TIMEOUT.value,
+        FailureKind.CONNECTION.value,
+        FailureKind.MALFORMED_REPLY.value,
+    }
+)
 #: OpenAI's error codes for the bad requests that have one, by exception class.
 _CODES: tuple[tuple[type[BadRequest], str], ...] = (
     (ContextTooLong, "context_length_exceeded"),
@@ -65,8 +69,11 @@ class BadInput(Exception):
 
 
 def usage_json(usage: Usage) -> dict[str, int]:
-    return {"prompt_tokens": usage.prompt_tokens, "completion_tokens": usage.completion_tokens,
-            "total_tokens": usage.total_tokens}
+    return {
+        "prompt_tokens": usage.prompt_tokens,
+        "completion_tokens": usage.completion_tokens,
+        "total_tokens": usage.total_tokens,
+    }
 
 
 def completion_body(result: ChatResult, *, completion_id: str, created: int) -> dict[str, Any]:
@@ -82,16 +89,25 @@ def completion_body(result: ChatResult, *, completion_id: str, created: int) -> 
             body["usage"] = usage_json(result.usage)
         return body
     return {
-        "id": completion_id, "object": "chat.completion", "created": created,
+        "id": completion_id,
+        "object": "chat.completion",
+        "created": created,
         "model": result.model,
-        "choices": [{"index": 0, "message": {"role": "assistant", "content": result.text},
-                     "finish_reason": result.finish_reason or "stop", "logprobs": None}],
+        "choices": [
+            {
+                "index": 0,
+                "message": {"role": "assistant", "content": result.text},
+                "finish_reason": result.finish_reason or "stop",
+                "logprobs": None,
+            }
+        ],
         "usage": usage_json(result.usage),
     }
 
 
-def chunk_body(chunk: StreamChunk, *, completion_id: str, created: int,
-               first: bool) -> dict[str, Any]:
+def chunk_body(
+    chunk: StreamChunk, *, completion_id: str, created: int, first: bool
+) -> dict[str, Any]:
     """One ``chat.completion.chunk``; the finish reason is held back for the closing chunk."""
     delta: dict[str, Any] = {}
     raw = chunk.raw
@@ -103,16 +119,25 @@ def chunk_body(chunk: StreamChunk, *, completion_id: str, created: int,
         delta = {"content": chunk.text}
     if first:
         delta["role"] = "assistant"
-    return {"id": completion_id, "object": "chat.completion.chunk", "created": created,
-            "model": chunk.model,
-            "choices": [{"index": 0, "delta": delta, "finish_reason": None}]}
+    return {
+        "id": completion_id,
+        "object": "chat.completion.chunk",
+        "created": created,
+        "model": chunk.model,
+        "choices": [{"index": 0, "delta": delta, "finish_reason": None}],
+    }
 
 
-def closing_chunks(result: ChatResult | None, model: str, *, completion_id: str, created: int,
-                   include_usage: bool) -> list[dict[str, Any]]:
+def closing_chunks(
+    result: ChatResult | None, model: str, *, completion_id: str, created: int, include_usage: bool
+) -> list[dict[str, Any]]:
     """The finish-reason chunk and, when asked, OpenAI's usage chunk (``choices: []``)."""
-    base = {"id": completion_id, "object": "chat.completion.chunk", "created": created,
-            "model": model}
+    base = {
+        "id": completion_id,
+        "object": "chat.completion.chunk",
+        "created": created,
+        "model": model,
+    }
     finish = (result.finish_reason if result else None) or "stop"
     out = [{**base, "choices": [{"index": 0, "delta": {}, "finish_reason": finish}]}]
     if include_usage:
@@ -141,8 +166,9 @@ def attempts_header(attempts: Iterable[Attempt]) -> str:
     return ",".join(f"{a.provider}:{a.outcome}" for a in attempts)
 
 
-def llmswitch_headers(provider: str | None, model: str | None, attempts: Sequence[Attempt],
-                      redact: Redact) -> dict[str, str]:
+def llmswitch_headers(
+    provider: str | None, model: str | None, attempts: Sequence[Attempt], redact: Redact
+) -> dict[str, str]:
     """The ``x-llmswitch-*`` headers every reply carries; ``reason`` names the first refusal."""
     headers = {
         "x-llmswitch-provider": provider or NO_PROVIDER,
@@ -151,8 +177,9 @@ def llmswitch_headers(provider: str | None, model: str | None, attempts: Sequenc
     }
     first_refusal = next((a for a in attempts if not a.ok), None)
     if first_refusal is not None:
-        headers["x-llmswitch-reason"] = header_safe(redact(
-            f"{first_refusal.provider}: {first_refusal.outcome}: {first_refusal.message}"))
+        headers["x-llmswitch-reason"] = header_safe(
+            redact(f"{first_refusal.provider}: {first_refusal.outcome}: {first_refusal.message}")
+        )
     return headers
 
 
@@ -161,8 +188,12 @@ def llmswitch_headers(provider: str | None, model: str | None, attempts: Sequenc
 
 def attempt_json(a: Attempt, redact: Redact) -> dict[str, Any]:
     return {
-        "provider": a.provider, "model": a.model, "key": a.key_alias, "outcome": a.outcome,
-        "message": redact(a.message), "status": a.status,
+        "provider": a.provider,
+        "model": a.model,
+        "key": a.key_alias,
+        "outcome": a.outcome,
+        "message": redact(a.message),
+        "status": a.status,
         "retry_after": round(a.retry_after, 3) if a.retry_after is not None else None,
     }
 
@@ -191,7 +222,8 @@ def error_status(exc: LLMSwitchError) -> tuple[int, str, str | None]:
 
 def _upstream(a: Attempt) -> bool:
     return a.outcome in UPSTREAM_FAILURES or (
-        a.outcome == FailureKind.AUTH_FAILED.value and a.status is not None)
+        a.outcome == FailureKind.AUTH_FAILED.value and a.status is not None
+    )
 
 
 def error_attempts(exc: LLMSwitchError) -> tuple[Attempt, ...]:
@@ -202,10 +234,15 @@ def error_reply(exc: LLMSwitchError, redact: Redact) -> tuple[int, dict[str, Any
     """(status, OpenAI error JSON naming every attempt, extra headers such as Retry-After)."""
     status, kind, code = error_status(exc)
     attempts = error_attempts(exc)
-    body = {"error": {
-        "message": redact(str(exc)), "type": kind, "param": None, "code": code,
-        "attempts": [attempt_json(a, redact) for a in attempts],
-    }}
+    body = {
+        "error": {
+            "message": redact(str(exc)),
+            "type": kind,
+            "param": None,
+            "code": code,
+            "attempts": [attempt_json(a, redact) for a in attempts],
+        }
+    }
     headers = llmswitch_headers(None, None, attempts, redact)
     retry_after = getattr(exc, "retry_after", None)
     if status in (429, 503) and retry_after is not None:
@@ -214,8 +251,14 @@ def error_reply(exc: LLMSwitchError, redact: Redact) -> tuple[int, dict[str, Any
 
 
 def bad_input_reply(exc: BadInput) -> tuple[int, dict[str, Any]]:
-    return 400, {"error": {"message": str(exc), "type": "invalid_request_error",
-                           "param": exc.param, "code": None}}
+    return 400, {
+        "error": {
+            "message": str(exc),
+            "type": "invalid_request_error",
+            "param": exc.param,
+            "code": None,
+        }
+    }
 
 
 def stream_error_event(exc: LLMSwitchError, redact: Redact) -> dict[str, Any]:
@@ -229,8 +272,18 @@ def stream_error_event(exc: LLMSwitchError, redact: Redact) -> dict[str, Any]:
 
 # Fields the gateway consumes itself; the rest goes to the provider untouched. The manager's own
 # keyword arguments are dropped too, so a body cannot switch routing options it does not own.
-_CONTROL = frozenset({"model", "messages", "stream", "stream_options",
-                      "provider_name", "strict", "max_wait", "continuation"})
+_CONTROL = frozenset(
+    {
+        "model",
+        "messages",
+        "stream",
+        "stream_options",
+        "provider_name",
+        "strict",
+        "max_wait",
+        "continuation",
+    }
+)
 
 
 def parse_chat(payload: Any) -> tuple[list[dict[str, Any]], str | None, bool, bool, dict[str, Any]]:
@@ -242,12 +295,12 @@ def parse_chat(payload: Any) -> tuple[list[dict[str, Any]], str | None, bool, bo
         raise BadInput("'messages' must be a non-empty array", param="messages")
     for i, m in enumerate(messages):
         if not isinstance(m, dict) or not isinstance(m.get("role"), str):
-            raise BadInput(f"messages[{i}] must be an object with a 'role'",
-                           param=f"messages[{i}]")
+            raise BadInput(f"messages[{i}] must be an object with a 'role'", param=f"messages[{i}]")
     model = payload.get("model")
     if model is not None and not isinstance(model, str):
-        raise BadInput("'model' must be a string ('auto', an alias or 'provider/model')",
-                       param="model")
+        raise BadInput(
+            "'model' must be a string ('auto', an alias or 'provider/model')", param="model"
+        )
     stream = payload.get("stream") is True
     options = payload.get("stream_options")
     include_usage = isinstance(options, dict) and options.get("include_usage") is True

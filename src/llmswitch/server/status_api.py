@@ -27,8 +27,12 @@ if TYPE_CHECKING:
 
 def redacted_json(body: Any, redact: shapes.Redact, status: int = 200) -> Response:
     text = redact(shapes.dumps(body).decode())
-    return Response(text, status_code=status, media_type="application/json",
-                    headers={"cache-control": "no-store"})
+    return Response(
+        text,
+        status_code=status,
+        media_type="application/json",
+        headers={"cache-control": "no-store"},
+    )
 
 
 class StatusRoutes:
@@ -51,10 +55,20 @@ class StatusRoutes:
     async def usage(self, request: Request) -> Response:
         period = request.query_params.get("period", "today")
         if period not in PERIODS:
-            return redacted_json({"error": {
-                "message": f"unknown period {period!r}; valid periods: {', '.join(PERIODS)}",
-                "type": "invalid_request_error", "param": "period", "code": None}},
-                self._redact, status=400)
+            return redacted_json(
+                {
+                    "error": {
+                        "message": (
+                            f"unknown period {period!r}; valid periods: {', '.join(PERIODS)}"
+                        ),
+                        "type": "invalid_request_error",
+                        "param": "period",
+                        "code": None,
+                    }
+                },
+                self._redact,
+                status=400,
+            )
         try:
             usage = self._manager.get_usage(period)
         except StorageError as exc:  # the ledger lives in the store: say so, as a 503
