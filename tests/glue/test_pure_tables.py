@@ -20,6 +20,7 @@ from llmswitch.quota import (
     make_window,
     next_day_start,
     parse_duration,
+    provider_windows,
     zone,
 )
 from llmswitch.strategies import LatencyTracker, ProviderView, WeightedRotation, order
@@ -80,6 +81,11 @@ def test_make_window(name: str, limit: int, reset: str, guard: float, window: Wi
     assert make_window(name, limit, reset=reset, guard=guard) == window
 
 
+def test_make_window_defaults_roll_without_a_guard() -> None:
+    assert make_window("rpd", 5) == Window("rpd", "requests", DAY, 5)
+    assert make_window("tpm", 9) == Window("tpm", "tokens", MINUTE, 9)
+
+
 RPM = Window("rpm", "requests", MINUTE, 30)
 RPD = Window("rpd", "requests", DAY, 1000)
 TPD = Window("tpd", "tokens", DAY, 7, "utc")
@@ -111,6 +117,12 @@ def test_admission_windows(
 @pytest.mark.parametrize(
     ("now", "zone_name", "start", "end"),
     [
+        (
+            "2026-05-28T20:26:40.75+00:00",  # a fraction of a second is cut too
+            "utc",
+            "2026-05-28T00:00:00+00:00",
+            "2026-05-29T00:00:00+00:00",
+        ),
         (
             "2026-05-28T20:26:40+00:00",
             "utc",
@@ -193,6 +205,7 @@ def test_window_usage(limit: int, used: int, remaining: int, fraction: float) ->
         ([LimitObservation("rpm", limit=30)], {"rpm": 30}, {}),  # nothing new
         ([LimitObservation("rpd", limit=50)], {}, {"rpd": 50}),  # a limit we did not know
         ([LimitObservation("tpm", limit=0)], {"tpm": 6000}, {}),  # 0 means unknown
+        ([LimitObservation("rpm", limit=1)], {"rpm": 30}, {"rpm": 1}),
         ([LimitObservation("tpm", remaining=5)], {"tpm": 6000}, {}),  # no limit announced
         (
             [LimitObservation("rpm", limit=20), LimitObservation("tpd", limit=100)],
@@ -225,6 +238,24 @@ def test_learned_limits(
             1,
             (1000.0, "rpd"),
         ),
+        (  # a tie keeps the first window named
+            [
+                LimitObservation("rpm", remaining=0, reset_after=7.0),
+                LimitObservation("tpm", remaining=0, reset_after=7.0),
+            ],
+            1,
+            (107.0, "rpm"),
+        ),
+        (  # an observation without a reset does not hide the ones after it
+            [
+                LimitObservation("rpm", remaining=0),
+                LimitObservation("tpd", remaining=0, reset_after=50),
+            ],
+            1,
+            (150.0, "tpd"),
+        ),
+        # min_tokens is about tokens: 5 requests left is room, whatever min_tokens says
+        ([LimitObservation("rpd", remaining=5, reset_after=7.0)], 100, None),
         ([], 1, None),
     ],
 )
@@ -232,6 +263,28 @@ def test_block_from_observations(
     observations: list[LimitObservation], min_tokens: int, block: tuple[float, str] | None
 ) -> None:
     assert block_from_observations(observations, now=100.0, min_tokens=min_tokens) == block
+
+
+def test_block_from_observations_needs_one_token_by_default() -> None:
+    one_left = [LimitObservation("tpm", remaining=1, reset_after=3.0)]
+    assert block_from_observations(one_left, now=100.0) is None
+    none_left = [LimitObservation("tpm", remaining=0, reset_after=3.0)]
+    assert block_from_observations(none_left, now=100.0) == (103.0, "tpm")
+
+
+@pytest.mark.parametrize(
+    ("learned", "limits"),
+    [
+        ({}, {"rpm": 30, "rpd": 1000}),
+        ({"rpm": 20}, {"rpm": 20, "rpd": 1000}),  # the provider announced less: it wins
+        ({"rpm": 50}, {"rpm": 30, "rpd": 1000}),  # more than configured: the file wins
+        ({"rpm": 0, "rpd": 1}, {"rpm": 30, "rpd": 1}),  # 0 means unknown
+        ({"tpd": 5}, {"rpm": 30, "rpd": 1000}),  # a window we do not enforce stays off
+    ],
+)
+def test_provider_windows_only_lowers(learned: dict[str, int], limits: dict[str, int]) -> None:
+    got = provider_windows((RPM, RPD), learned)
+    assert {w.name: w.limit for w in got} == limits
 
 
 # -- strategies ------------------------------------------------------------------------------
