@@ -331,8 +331,8 @@ def make_manager(
     **settings: Any,
 ) -> Any:
     """An ``LLMProviderManager`` over exactly ``providers`` (built-ins get no key, so stay idle)."""
-    from llmswitch.config import load_settings
-    from llmswitch.manager import LLMProviderManager
+    from llmswitch._config import load_settings
+    from llmswitch._manager import LLMProviderManager
 
     folder = folder or Path(tempfile.mkdtemp(prefix="llmswitch-bench-"))
     path = folder / "llmswitch.toml"

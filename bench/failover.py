@@ -41,7 +41,7 @@ COOLDOWN = 300.0
 
 
 def manager(up: c.Upstream, mode: str, *, timeout: float = 5.0) -> tuple[Any, Any]:
-    from llmswitch.clock import FakeClock
+    from llmswitch._clock import FakeClock
 
     clock = FakeClock()
     providers = {
@@ -268,7 +268,7 @@ OFF = {"requests_per_minute": 0, "requests_per_day": 0, "tokens_per_minute": 0, 
 
 def _continuing_manager(sim: c.Sim, *, setting: bool) -> tuple[Any, Any]:
     """Groq, Gemini (native), OpenRouter on the simulator process; our own windows off."""
-    from llmswitch.clock import FakeClock
+    from llmswitch._clock import FakeClock
     from llmswitch.simulator.catalog import GEMINI_NATIVE_PREFIX, OPENAI_PREFIX
 
     clock = FakeClock()

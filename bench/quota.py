@@ -68,7 +68,8 @@ def apply_minute_guard(seconds: float) -> None:
         return
     import dataclasses
 
-    from llmswitch import attempts, quota
+    from llmswitch import _attempts as attempts
+    from llmswitch import _quota as quota
 
     original = quota.admission_windows
 

@@ -62,7 +62,7 @@ def _ledger_rows(n: int, now: float) -> Iterator[tuple[Any, ...]]:
 
 def prefill_ledger(path: Path, rows: int) -> None:
     """Create the store's schema at ``path``, then bulk-insert ``rows`` ledger entries."""
-    from llmswitch.state import store_from_url
+    from llmswitch._state import store_from_url
 
     store_from_url(f"sqlite:///{path}").close()
     db = sqlite3.connect(path)

@@ -4,7 +4,7 @@
     python scripts/update_env_multi_provider.py --groq gsk_... --non-interactive
 
 Keys given as flags are visible to other local users in the process list; prefer the prompts.
-The same code runs behind ``llmswitch setup`` (``llmswitch.envfile``).
+The same code runs behind ``llmswitch setup`` (``llmswitch._envfile``).
 """
 
 from __future__ import annotations
@@ -15,10 +15,10 @@ import sys
 from pathlib import Path
 
 try:
-    from llmswitch.envfile import key_variables, prompt_for_keys, update_env_file
+    from llmswitch._envfile import key_variables, prompt_for_keys, update_env_file
 except ImportError:  # run from a checkout without installing the package
     sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
-    from llmswitch.envfile import key_variables, prompt_for_keys, update_env_file
+    from llmswitch._envfile import key_variables, prompt_for_keys, update_env_file
 
 
 def main(argv: list[str] | None = None) -> int:

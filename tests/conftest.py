@@ -10,9 +10,9 @@ from typing import Any
 
 import pytest
 
-from llmswitch.clock import FakeClock
-from llmswitch.config import load_settings
-from llmswitch.manager import LLMProviderManager
+from llmswitch._clock import FakeClock
+from llmswitch._config import load_settings
+from llmswitch._manager import LLMProviderManager
 
 SIM_KEYS = {
     "GROQ_API_KEY": "gsk_test_groq_key_0001",

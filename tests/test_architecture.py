@@ -28,11 +28,19 @@ KNOWN: dict[tuple[str, str], str] = {
 }
 
 
+def _plain(dotted: str) -> str:
+    """A module's room name without the underscores that make it private (``_state.base`` is
+    the room ``state.base``): the rules speak of rooms, not of how they are hidden."""
+    return ".".join(
+        p[1:] if p.startswith("_") and not p.startswith("__") else p for p in dotted.split(".")
+    )
+
+
 def _room(path: Path) -> str:
     parts = list(path.relative_to(PACKAGE).with_suffix("").parts)
     if parts[-1] == "__init__":
         parts.pop()
-    return ".".join(parts) or "llmswitch"
+    return _plain(".".join(parts)) or "llmswitch"
 
 
 def _imports(path: Path) -> set[str]:
@@ -45,13 +53,13 @@ def _imports(path: Path) -> set[str]:
                 for alias in node.names:
                     sub = PACKAGE / f"{alias.name}.py"
                     pkg = PACKAGE / alias.name / "__init__.py"
-                    found.add(alias.name if sub.exists() or pkg.exists() else "llmswitch")
+                    found.add(_plain(alias.name) if sub.exists() or pkg.exists() else "llmswitch")
             elif node.module.startswith("llmswitch."):
-                found.add(node.module.removeprefix("llmswitch."))
+                found.add(_plain(node.module.removeprefix("llmswitch.")))
         elif isinstance(node, ast.Import):
             for alias in node.names:
                 if alias.name.startswith("llmswitch."):
-                    found.add(alias.name.removeprefix("llmswitch."))
+                    found.add(_plain(alias.name.removeprefix("llmswitch.")))
     return found
 
 
@@ -90,7 +98,7 @@ RULES: dict[str, tuple[set[str], set[str]]] = {
     ),
     "the simulator is independent of the library (it models providers, not us)": (
         _rooms(lambda r: _top(r) == "simulator"),
-        {"simulator", "clock", "_threaded_uvicorn"},
+        {"simulator", "clock", "threaded_uvicorn"},
     ),
     "the call machine and its drivers never touch the server, state backends or config files": (
         {"call", "router", "attempts", "planning", "stream_progress", "steps"},
@@ -124,7 +132,10 @@ def test_the_core_uses_the_store_interface_only() -> None:
 
 def test_the_library_never_imports_the_server_or_the_simulator() -> None:
     library = _rooms(
-        lambda r: _top(r) not in {"server", "simulator", "cli", "demo", "testing", "llmswitch"}
+        lambda r: (
+            _top(r)
+            not in {"server", "simulator", "cli", "demo", "testing", "llmswitch", "__main__"}
+        )
     )
     broken = [
         (room, imp)

@@ -44,38 +44,38 @@ def test_core_imports_without_the_server_stack() -> None:
 
 INJECTION_TYPES = {
     # stores: RedisStore stays behind store_from_url("redis://..."), so redis is imported lazily
-    "Store": "llmswitch.state.base",
-    "store_from_url": "llmswitch.state",
-    "MemoryStore": "llmswitch.state.memory",
-    "SqliteStore": "llmswitch.state.sqlite",
+    "Store": "llmswitch._state.base",
+    "store_from_url": "llmswitch._state",
+    "MemoryStore": "llmswitch._state.memory",
+    "SqliteStore": "llmswitch._state.sqlite",
     # events and the sink protocol
-    "Sink": "llmswitch.events",
+    "Sink": "llmswitch._events",
     "Event": None,  # a Union alias: it has no __module__ of its own
-    "AttemptFinished": "llmswitch.events",
-    "CallFinished": "llmswitch.events",
-    "CircuitChanged": "llmswitch.events",
-    "Failover": "llmswitch.events",
-    "NoProviderAvailable": "llmswitch.events",
-    "StoreHealthChanged": "llmswitch.events",
+    "AttemptFinished": "llmswitch._events",
+    "CallFinished": "llmswitch._events",
+    "CircuitChanged": "llmswitch._events",
+    "Failover": "llmswitch._events",
+    "NoProviderAvailable": "llmswitch._events",
+    "StoreHealthChanged": "llmswitch._events",
     # time
-    "FakeClock": "llmswitch.clock",
+    "FakeClock": "llmswitch._clock",
     "Clock": None,
     "Sleep": None,
     "AsyncSleep": None,
     # transports: the protocols, what they exchange, and the two defaults
-    "Transport": "llmswitch.transport",
-    "AsyncTransport": "llmswitch.transport",
-    "StreamResponse": "llmswitch.transport",
-    "AsyncStreamResponse": "llmswitch.transport",
-    "RawReply": "llmswitch.transport",
-    "HttpxTransport": "llmswitch.transport",
-    "AiohttpTransport": "llmswitch.transport",
-    "HttpRequest": "llmswitch.wire.base",
-    "CallContext": "llmswitch.wire.base",
+    "Transport": "llmswitch._transport",
+    "AsyncTransport": "llmswitch._transport",
+    "StreamResponse": "llmswitch._transport",
+    "AsyncStreamResponse": "llmswitch._transport",
+    "RawReply": "llmswitch._transport",
+    "HttpxTransport": "llmswitch._transport",
+    "AiohttpTransport": "llmswitch._transport",
+    "HttpRequest": "llmswitch._wire.base",
+    "CallContext": "llmswitch._wire.base",
     # what stream() / astream() return, and the error of a closed manager
-    "ChatStream": "llmswitch.router",
-    "AsyncChatStream": "llmswitch.router",
-    "ManagerClosed": "llmswitch.errors",
+    "ChatStream": "llmswitch._router",
+    "AsyncChatStream": "llmswitch._router",
+    "ManagerClosed": "llmswitch._errors",
 }
 
 
@@ -111,3 +111,22 @@ print("ok")
 """
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert done.returncode == 0 and done.stdout.strip() == "ok", done.stdout + done.stderr
+
+
+PUBLIC_MODULES = {"__init__", "__main__", "testing", "server", "simulator"}
+
+
+def test_implementation_modules_are_private() -> None:
+    """Only ``llmswitch`` itself, ``testing``, ``server`` and ``simulator`` are public: every
+    other module's name starts with an underscore, so no user comes to depend on it."""
+    from pathlib import Path
+
+    package = Path(llmswitch.__file__).parent
+    public = sorted(
+        p.stem if p.is_file() else p.name
+        for p in package.iterdir()
+        if (p.suffix == ".py" or (p / "__init__.py").exists())
+        and not p.name.startswith("_")
+        and (p.stem if p.is_file() else p.name) not in PUBLIC_MODULES
+    )
+    assert public == [], f"public implementation modules: {public}; rename them with a leading _"

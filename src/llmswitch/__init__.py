@@ -9,10 +9,10 @@ Example:
     >>> llm.call_llm("You are terse.", "Say hi")  # doctest: +SKIP
 """
 
-from llmswitch.alerts import Alert
-from llmswitch.clock import AsyncSleep, Clock, FakeClock, Sleep
-from llmswitch.config import AlertSettings, Settings, load_settings
-from llmswitch.errors import (
+from llmswitch._alerts import Alert
+from llmswitch._clock import AsyncSleep, Clock, FakeClock, Sleep
+from llmswitch._config import AlertSettings, Settings, load_settings
+from llmswitch._errors import (
     AllProvidersFailed,
     AuthFailed,
     BadRequest,
@@ -31,7 +31,7 @@ from llmswitch.errors import (
     StorageError,
     Timeout,
 )
-from llmswitch.events import (
+from llmswitch._events import (
     AttemptFinished,
     CallFinished,
     CircuitChanged,
@@ -41,12 +41,12 @@ from llmswitch.events import (
     Sink,
     StoreHealthChanged,
 )
-from llmswitch.manager import LLMProviderManager, get_llm_manager
-from llmswitch.router import AsyncChatStream, ChatStream
-from llmswitch.state import Store, store_from_url
-from llmswitch.state.memory import MemoryStore
-from llmswitch.state.sqlite import SqliteStore  # RedisStore: store_from_url("redis://..."), lazily
-from llmswitch.transport import (
+from llmswitch._manager import LLMProviderManager, get_llm_manager
+from llmswitch._router import AsyncChatStream, ChatStream
+from llmswitch._state import Store, store_from_url
+from llmswitch._state.memory import MemoryStore
+from llmswitch._state.sqlite import SqliteStore  # RedisStore: store_from_url("redis://..."), lazily
+from llmswitch._transport import (
     AiohttpTransport,
     AsyncStreamResponse,
     AsyncTransport,
@@ -55,7 +55,7 @@ from llmswitch.transport import (
     StreamResponse,
     Transport,
 )
-from llmswitch.types import (
+from llmswitch._types import (
     Attempt,
     ChatRequest,
     ChatResult,
@@ -64,7 +64,7 @@ from llmswitch.types import (
     StreamChunk,
     Usage,
 )
-from llmswitch.wire.base import CallContext, HttpRequest
+from llmswitch._wire.base import CallContext, HttpRequest
 
 __version__ = "0.1.0"
 

@@ -20,9 +20,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
 
-from llmswitch.catalog import LIMIT_DIALECTS, Api, LimitDialect
-from llmswitch.errors import ConfigError
-from llmswitch.strategies import STRATEGIES
+from llmswitch._catalog import LIMIT_DIALECTS, Api, LimitDialect
+from llmswitch._errors import ConfigError
+from llmswitch._strategies import STRATEGIES
 
 Strategy = Literal["priority", "weighted", "headroom", "cheapest", "fastest"]
 

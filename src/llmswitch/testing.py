@@ -23,8 +23,8 @@ from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from llmswitch.clock import FakeClock
-from llmswitch.transport import SERVER_EXTRA
+from llmswitch._clock import FakeClock
+from llmswitch._transport import SERVER_EXTRA
 
 if TYPE_CHECKING:
     from llmswitch.simulator.runner import SimulatorHandle, SimulatorServer

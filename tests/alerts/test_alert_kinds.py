@@ -12,10 +12,10 @@ from typing import Any
 import pytest
 
 from llmswitch import Alert, AllProvidersFailed
-from llmswitch.clock import FakeClock
-from llmswitch.events import CallFinished, NoProviderAvailable, StoreHealthChanged, emit
-from llmswitch.manager import LLMProviderManager
-from llmswitch.state.memory import MemoryStore
+from llmswitch._clock import FakeClock
+from llmswitch._events import CallFinished, NoProviderAvailable, StoreHealthChanged, emit
+from llmswitch._manager import LLMProviderManager
+from llmswitch._state.memory import MemoryStore
 from tests.conftest import SIM_KEYS, ManagerFactory
 
 HI = [{"role": "user", "content": "hi"}]

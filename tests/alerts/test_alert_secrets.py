@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from llmswitch import Alert
-from llmswitch.clock import FakeClock
+from llmswitch._clock import FakeClock
 from tests.conftest import SIM_KEYS, ManagerFactory
 
 CANARY = "gsk_CANARY_alert_9d1e2f3a4b5c"

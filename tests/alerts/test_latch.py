@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from llmswitch.alerts import ThresholdLatch, passed_thresholds
+from llmswitch._alerts import ThresholdLatch, passed_thresholds
 
 T = (0.8, 0.95)
 
@@ -53,7 +53,7 @@ def test_a_sustained_latch_waits_and_restarts_its_wait_after_a_dip() -> None:
 def test_the_readme_names_every_alert_kind() -> None:
     from pathlib import Path
 
-    from llmswitch.alerts import ALERT_KINDS
+    from llmswitch._alerts import ALERT_KINDS
 
     readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
     assert [k for k in ALERT_KINDS if f"`{k}`" not in readme] == []

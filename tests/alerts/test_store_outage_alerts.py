@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from llmswitch import Alert, AllProvidersFailed
-from llmswitch.clock import FakeClock
+from llmswitch._clock import FakeClock
 from tests.conftest import ManagerFactory
 from tests.redis_server import OwnRedis
 from tests.shared.conftest import own_redis

@@ -20,9 +20,9 @@ from typing import Any
 import pytest
 
 from llmswitch import Alert
-from llmswitch.clock import FakeClock
-from llmswitch.events import NoProviderAvailable, emit
-from llmswitch.webhook import WebhookSender, backoff_delays, safe_url
+from llmswitch._clock import FakeClock
+from llmswitch._events import NoProviderAvailable, emit
+from llmswitch._webhook import WebhookSender, backoff_delays, safe_url
 from tests.conftest import ManagerFactory
 
 HI = [{"role": "user", "content": "hi"}]

@@ -10,13 +10,13 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from llmswitch.cli import app
+from llmswitch._cli import app
 from tests.server.conftest import Gateway
 
 
 def test_help_lists_every_command_without_importing_the_server_stack() -> None:
     code = (
-        "import sys, llmswitch.cli; "
+        "import sys, llmswitch._cli; "
         "print(sorted(m for m in ('fastapi', 'uvicorn', 'aiohttp', 'prometheus_client') "
         "if m in sys.modules))"
     )

@@ -17,7 +17,7 @@ def test_demo_plays_the_three_scenarios_and_exits_zero(tmp_path: Path) -> None:
     }
     started = time.monotonic()
     done = subprocess.run(
-        [sys.executable, "-m", "llmswitch.cli", "demo", "--exit", "--port", "0"],
+        [sys.executable, "-m", "llmswitch", "demo", "--exit", "--port", "0"],
         capture_output=True,
         text=True,
         timeout=60,

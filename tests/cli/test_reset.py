@@ -7,8 +7,8 @@ from pathlib import Path
 
 from typer.testing import CliRunner
 
-from llmswitch.cli import app
-from llmswitch.state.sqlite import SqliteStore
+from llmswitch._cli import app
+from llmswitch._state.sqlite import SqliteStore
 
 GROQ_MODELS = ("openai/gpt-oss-120b", "openai/gpt-oss-20b")
 

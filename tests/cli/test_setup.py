@@ -11,7 +11,7 @@ from pathlib import Path
 from dotenv import dotenv_values
 from typer.testing import CliRunner
 
-from llmswitch.cli import app
+from llmswitch._cli import app
 
 GROQ = "gsk_CANARY_setup_groq_11aa"
 GEMINI = "AIza_CANARY_setup_gemini_22bb"
@@ -46,7 +46,7 @@ def test_interactive_setup_reads_keys_without_echoing_them(tmp_path: Path) -> No
     answers = f"{GROQ}\n\n\n\n\n"  # groq, then skip gemini, openrouter, together, openai
     environ = {k: v for k, v in os.environ.items() if not k.endswith("_API_KEY")}
     done = subprocess.run(
-        [sys.executable, "-m", "llmswitch.cli", "setup", "--env-file", "secrets/.env"],
+        [sys.executable, "-m", "llmswitch", "setup", "--env-file", "secrets/.env"],
         input=answers,
         capture_output=True,
         text=True,

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from llmswitch import AlertSettings
-from llmswitch.config import load_settings
-from llmswitch.errors import ConfigError
+from llmswitch._config import load_settings
+from llmswitch._errors import ConfigError
 
 ALERT_KEYS = (
     "thresholds, minute_sustain_seconds, check_interval_seconds, budget_threshold, webhook_url, "

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from llmswitch.catalog import CATALOG
-from llmswitch.config import ProviderSettings, load_settings
+from llmswitch._catalog import CATALOG
+from llmswitch._config import ProviderSettings, load_settings
 
 SETTINGS = load_settings(env={}, dotenv=None)
 PROVIDERS = {p.name: p for p in SETTINGS.providers}

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from dotenv import dotenv_values
 
-from llmswitch.envfile import prompt_for_keys, quote, update_env_file
+from llmswitch._envfile import prompt_for_keys, quote, update_env_file
 
 ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = ROOT / "scripts" / "update_env_multi_provider.py"
@@ -157,7 +157,7 @@ def test_script_and_cli_setup_write_the_same_env_file(
     """The seed's script and ``llmswitch setup`` produce byte-identical ``.env`` files."""
     from typer.testing import CliRunner
 
-    from llmswitch.cli import app
+    from llmswitch._cli import app
 
     by_script, by_cli = tmp_path / "script.env", tmp_path / "cli.env"
     if existing is not None:

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from llmswitch.config import load_settings
-from llmswitch.errors import ConfigError
+from llmswitch._config import load_settings
+from llmswitch._errors import ConfigError
 
 CANARY = "gsk_CANARY_0123456789abcdef"
 

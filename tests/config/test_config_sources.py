@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from llmswitch.config import load_settings
-from llmswitch.errors import ConfigError
+from llmswitch._config import load_settings
+from llmswitch._errors import ConfigError
 
 GROQ = "gsk_groq_first_key_000001"
 

@@ -11,11 +11,11 @@ from typing import Any
 import httpx
 import pytest
 
-from llmswitch.clock import FakeClock
-from llmswitch.errors import AllProvidersFailed, LocalFault, MalformedReply, ProviderError
-from llmswitch.quota import model_scope, provider_scope
-from llmswitch.transport import HttpxTransport
-from llmswitch.types import StreamChunk
+from llmswitch._clock import FakeClock
+from llmswitch._errors import AllProvidersFailed, LocalFault, MalformedReply, ProviderError
+from llmswitch._quota import model_scope, provider_scope
+from llmswitch._transport import HttpxTransport
+from llmswitch._types import StreamChunk
 from tests.conftest import ManagerFactory
 
 HELLO = [{"role": "user", "content": "tell me a story"}]

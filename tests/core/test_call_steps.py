@@ -11,15 +11,15 @@ from typing import Any
 
 import pytest
 
-from llmswitch.attempts import AttemptCore
-from llmswitch.call import Call, Done, Fail, Send, Wait
-from llmswitch.clock import FakeClock
-from llmswitch.config import Settings, load_settings
-from llmswitch.errors import AllProvidersFailed, ConnectionFailed, LocalFault, MalformedReply
-from llmswitch.planning import Planner
-from llmswitch.state import store_from_url
-from llmswitch.transport import RawReply
-from llmswitch.types import ChatRequest, Message
+from llmswitch._attempts import AttemptCore
+from llmswitch._call import Call, Done, Fail, Send, Wait
+from llmswitch._clock import FakeClock
+from llmswitch._config import Settings, load_settings
+from llmswitch._errors import AllProvidersFailed, ConnectionFailed, LocalFault, MalformedReply
+from llmswitch._planning import Planner
+from llmswitch._state import store_from_url
+from llmswitch._transport import RawReply
+from llmswitch._types import ChatRequest, Message
 from tests.conftest import SIM_KEYS
 
 REQUEST = ChatRequest(messages=(Message("user", "hi"),))

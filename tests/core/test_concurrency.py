@@ -9,7 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from llmswitch.clock import FakeClock
+from llmswitch._clock import FakeClock
 from tests.conftest import ManagerFactory, sent_429
 
 HELLO = [{"role": "user", "content": "hello"}]

@@ -7,8 +7,8 @@ from typing import Any
 import pytest
 
 from llmswitch import AllProvidersFailed, BadRequest, ContentFiltered, ContextTooLong
-from llmswitch.clock import FakeClock
-from llmswitch.quota import next_day_start
+from llmswitch._clock import FakeClock
+from llmswitch._quota import next_day_start
 from tests.conftest import ManagerFactory
 
 HELLO = [{"role": "user", "content": "hello"}]

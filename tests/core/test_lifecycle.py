@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-import llmswitch.manager as manager_module
+import llmswitch._manager as manager_module
 from llmswitch import (
     AiohttpTransport,
     CallContext,

@@ -10,7 +10,7 @@ import textwrap
 from pathlib import Path
 from typing import Any
 
-from llmswitch.clock import FakeClock
+from llmswitch._clock import FakeClock
 from tests.conftest import SIM_KEYS, ManagerFactory, sent_429, sim_toml
 
 HELLO = [{"role": "user", "content": "hello"}]
@@ -45,8 +45,8 @@ WORKER = textwrap.dedent(
     import json, sys
     from collections import Counter
     from concurrent.futures import ThreadPoolExecutor
-    from llmswitch.config import load_settings
-    from llmswitch.manager import LLMProviderManager
+    from llmswitch._config import load_settings
+    from llmswitch._manager import LLMProviderManager
     settings = load_settings(sys.argv[1], env=json.loads(sys.argv[2]), dotenv=None)
     llm = LLMProviderManager(settings)
     with ThreadPoolExecutor(8) as pool:

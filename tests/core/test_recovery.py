@@ -7,9 +7,9 @@ from typing import Any
 
 import pytest
 
-from llmswitch.clock import FakeClock
-from llmswitch.errors import ServerError
-from llmswitch.quota import provider_scope
+from llmswitch._clock import FakeClock
+from llmswitch._errors import ServerError
+from llmswitch._quota import provider_scope
 from tests.conftest import ManagerFactory
 
 HELLO = [{"role": "user", "content": "hello"}]

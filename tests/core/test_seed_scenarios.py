@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from llmswitch.clock import FakeClock
+from llmswitch._clock import FakeClock
 from tests.conftest import ManagerFactory, sent_429
 
 

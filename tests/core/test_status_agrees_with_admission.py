@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from llmswitch.manager import LLMProviderManager
+from llmswitch._manager import LLMProviderManager
 
 
 def test_a_key_at_its_daily_soft_limit_is_not_active(make_manager: Any) -> None:

@@ -6,8 +6,8 @@ import collections
 
 import pytest
 
-from llmswitch.errors import ConfigError
-from llmswitch.strategies import ProviderView, WeightedRotation, order
+from llmswitch._errors import ConfigError
+from llmswitch._strategies import ProviderView, WeightedRotation, order
 
 VIEWS = [
     ProviderView("groq", 1, True, weight=5, price_per_mtok=0.75, latency_s=0.9, headroom=0.1),

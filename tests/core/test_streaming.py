@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from llmswitch import MalformedReply, ProviderError
-from llmswitch.types import StreamChunk
+from llmswitch._types import StreamChunk
 from tests.conftest import ManagerFactory
 
 HELLO = [{"role": "user", "content": "tell me a story"}]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from llmswitch.health import (
+from llmswitch._health import (
     Act,
     BreakerPolicy,
     HealthRecord,
@@ -15,7 +15,7 @@ from llmswitch.health import (
     open_seconds,
     verdict,
 )
-from llmswitch.types import FailureKind as K
+from llmswitch._types import FailureKind as K
 
 NO_RETRY = RetryPolicy()
 TWO = RetryPolicy(retries=2, backoff_seconds=0.5)

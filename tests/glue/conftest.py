@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 
 from llmswitch import ChatResult, LLMProviderManager
-from llmswitch.clock import FakeClock
-from llmswitch.config import load_settings
+from llmswitch._clock import FakeClock
+from llmswitch._config import load_settings
 from tests.conftest import SIM_KEYS, sim_toml
 
 #: The simulator's name for a key: its last four characters.

@@ -19,8 +19,8 @@ from typing import Any
 import pytest
 
 from llmswitch import AllProvidersFailed
-from llmswitch.clock import FakeClock
-from llmswitch.quota import next_day_start
+from llmswitch._clock import FakeClock
+from llmswitch._quota import next_day_start
 from tests.conftest import sent_429
 from tests.glue.conftest import GROQ_KEYS, GlueFactory, ask, keys_for
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from llmswitch.health import (
+from llmswitch._health import (
     Act,
     BreakerPolicy,
     HealthRecord,
@@ -22,7 +22,7 @@ from llmswitch.health import (
     tripped,
     verdict,
 )
-from llmswitch.types import FailureKind
+from llmswitch._types import FailureKind
 
 
 @pytest.mark.parametrize(

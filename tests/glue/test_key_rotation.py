@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from llmswitch import LLMProviderManager
-from llmswitch.clock import FakeClock
+from llmswitch._clock import FakeClock
 from tests.conftest import sent_429
 from tests.glue.conftest import GROQ_KEYS, GlueFactory, ask, keys_for
 

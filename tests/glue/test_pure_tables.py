@@ -6,8 +6,8 @@ from datetime import datetime
 
 import pytest
 
-from llmswitch.errors import ConfigError
-from llmswitch.quota import (
+from llmswitch._errors import ConfigError
+from llmswitch._quota import (
     DAY,
     MINUTE,
     LimitObservation,
@@ -23,7 +23,7 @@ from llmswitch.quota import (
     provider_windows,
     zone,
 )
-from llmswitch.strategies import LatencyTracker, ProviderView, WeightedRotation, order
+from llmswitch._strategies import LatencyTracker, ProviderView, WeightedRotation, order
 
 
 def ts(text: str) -> float:

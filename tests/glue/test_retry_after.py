@@ -12,7 +12,7 @@ from typing import Any
 import httpx
 import pytest
 
-from llmswitch.clock import FakeClock
+from llmswitch._clock import FakeClock
 from tests.glue.conftest import GlueFactory, ask, keys_for
 
 

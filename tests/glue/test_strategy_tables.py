@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from llmswitch.clock import FakeClock
+from llmswitch._clock import FakeClock
 from tests.glue.conftest import GlueFactory, keys_for, served_by
 
 FREE = ("groq", "gemini", "openrouter")

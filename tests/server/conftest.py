@@ -13,8 +13,8 @@ from typing import Any
 
 import pytest
 
-from llmswitch.clock import FakeClock
-from llmswitch.manager import LLMProviderManager
+from llmswitch._clock import FakeClock
+from llmswitch._manager import LLMProviderManager
 from llmswitch.server.app import create_app
 from llmswitch.server.dashboard import RequestHistory
 from llmswitch.server.run import BackgroundServer

@@ -5,9 +5,9 @@ from __future__ import annotations
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
 
-from llmswitch.events import StoreHealthChanged, emit
-from llmswitch.state.base import StoreHealth
-from llmswitch.state.memory import MemoryStore
+from llmswitch._events import StoreHealthChanged, emit
+from llmswitch._state.base import StoreHealth
+from llmswitch._state.memory import MemoryStore
 from tests.server.conftest import Gateway, GatewayFactory
 
 USER = [{"role": "user", "content": "alert me"}]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from llmswitch.errors import (
+from llmswitch._errors import (
     AllProvidersFailed,
     BadRequest,
     ConnectionFailed,

@@ -8,8 +8,8 @@ import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from llmswitch.clock import FakeClock
-from llmswitch.events import CallFinished
+from llmswitch._clock import FakeClock
+from llmswitch._events import CallFinished
 from llmswitch.server.dashboard import RequestHistory
 from tests.server.conftest import Gateway
 

@@ -15,9 +15,9 @@ import sys
 import threading
 from collections import Counter
 
-from llmswitch.config import load_settings
-from llmswitch.events import Event, StoreHealthChanged
-from llmswitch.manager import LLMProviderManager
+from llmswitch._config import load_settings
+from llmswitch._events import Event, StoreHealthChanged
+from llmswitch._manager import LLMProviderManager
 
 
 def main() -> None:

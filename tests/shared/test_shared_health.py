@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 
-from llmswitch.clock import FakeClock
-from llmswitch.state import store_from_url
+from llmswitch._clock import FakeClock
+from llmswitch._state import store_from_url
 from tests.conftest import SIM_KEYS, ManagerFactory
 from tests.redis_server import OwnRedis
 

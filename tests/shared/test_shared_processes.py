@@ -25,7 +25,7 @@ from typing import Any
 import httpx
 import pytest
 
-from llmswitch.state import store_from_url
+from llmswitch._state import store_from_url
 from tests.conftest import SIM_KEYS, sent_429, sim_toml
 from tests.redis_server import OwnRedis, free_port
 
@@ -176,7 +176,7 @@ def test_llmswitch_serve_with_four_workers_shares_one_limit(
         [
             sys.executable,
             "-m",
-            "llmswitch.cli",
+            "llmswitch",
             "serve",
             "--workers",
             "4",

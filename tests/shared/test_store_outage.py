@@ -11,10 +11,10 @@ import httpx
 import pytest
 from rich.console import Console
 
-from llmswitch.cli import status_table
-from llmswitch.clock import FakeClock
-from llmswitch.errors import AllProvidersFailed
-from llmswitch.events import Event, StoreHealthChanged
+from llmswitch._cli import status_table
+from llmswitch._clock import FakeClock
+from llmswitch._errors import AllProvidersFailed
+from llmswitch._events import Event, StoreHealthChanged
 from tests.conftest import ManagerFactory
 from tests.redis_server import OwnRedis
 from tests.server.conftest import GatewayFactory

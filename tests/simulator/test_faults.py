@@ -9,10 +9,10 @@ import httpx
 import openai
 import pytest
 
-from llmswitch.errors import MalformedReply
+from llmswitch._errors import MalformedReply
+from llmswitch._wire import CallContext, StreamEvent, wire_for
+from llmswitch._wire.base import StreamDecoder
 from llmswitch.testing import SimulatorHandle
-from llmswitch.wire import CallContext, StreamEvent, wire_for
-from llmswitch.wire.base import StreamDecoder
 
 from .conftest import HELLO, KEYS, MODELS, gemini_body, native, sdk
 

@@ -7,8 +7,8 @@ from multiprocessing.queues import Queue
 from multiprocessing.synchronize import Barrier
 from typing import Any
 
-from llmswitch.quota import make_window
-from llmswitch.state import store_from_url
+from llmswitch._quota import make_window
+from llmswitch._state import store_from_url
 
 
 def hammer(

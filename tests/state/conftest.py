@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from llmswitch.state import store_from_url
-from llmswitch.state.base import Store
+from llmswitch._state import store_from_url
+from llmswitch._state.base import Store
 
 REDIS_URL = "redis://127.0.0.1:6379/0"
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import pytest
 
-from llmswitch.clock import FakeClock
-from llmswitch.errors import ConfigError, StorageError
-from llmswitch.health import HealthRecord
-from llmswitch.state.memory import MemoryStore
+from llmswitch._clock import FakeClock
+from llmswitch._errors import ConfigError, StorageError
+from llmswitch._health import HealthRecord
+from llmswitch._state.memory import MemoryStore
 from tests.conftest import ManagerFactory
 
 BIG, SMALL = "openai/gpt-oss-120b", "openai/gpt-oss-20b"  # groq's models; BIG is the default

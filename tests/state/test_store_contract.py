@@ -14,9 +14,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from llmswitch.ledger import LedgerEntry, UsageRow, spent_today, utc_day
-from llmswitch.quota import Window, make_window
-from llmswitch.state.base import (
+from llmswitch._ledger import LedgerEntry, UsageRow, spent_today, utc_day
+from llmswitch._quota import Window, make_window
+from llmswitch._state.base import (
     HealthStore,
     LearnedLimitsStore,
     LedgerStore,

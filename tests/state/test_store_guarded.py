@@ -10,11 +10,11 @@ from typing import Any
 
 import pytest
 
-from llmswitch.clock import FakeClock
-from llmswitch.errors import StorageError
-from llmswitch.ledger import LedgerEntry
-from llmswitch.quota import make_window
-from llmswitch.state.base import (
+from llmswitch._clock import FakeClock
+from llmswitch._errors import StorageError
+from llmswitch._ledger import LedgerEntry
+from llmswitch._quota import make_window
+from llmswitch._state.base import (
     AdmissionView,
     HealthStore,
     LearnedLimitsStore,
@@ -23,8 +23,8 @@ from llmswitch.state.base import (
     StoreLifecycle,
     WindowStore,
 )
-from llmswitch.state.guarded import GuardedStore
-from llmswitch.state.memory import MemoryStore
+from llmswitch._state.guarded import GuardedStore
+from llmswitch._state.memory import MemoryStore
 
 T0 = 1_780_000_000.0
 SCOPE = "model:groq/openai/gpt-oss-120b"

@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from llmswitch.quota import make_window
-from llmswitch.state import store_from_url
+from llmswitch._quota import make_window
+from llmswitch._state import store_from_url
 from tests.state._store_workers import hammer
 
 T0 = 1_780_000_000.0

@@ -9,13 +9,13 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
-from llmswitch.errors import StorageError
-from llmswitch.quota import make_window
-from llmswitch.state.base import Store
+from llmswitch._errors import StorageError
+from llmswitch._quota import make_window
+from llmswitch._state.base import Store
 from tests.redis_server import OwnRedis
 
 redis = pytest.importorskip("redis")
-from llmswitch.state.redis import RedisStore  # noqa: E402 - needs the driver
+from llmswitch._state.redis import RedisStore  # noqa: E402 - needs the driver
 
 pytestmark = pytest.mark.redis
 

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from llmswitch.errors import StorageError
-from llmswitch.quota import make_window
-from llmswitch.state.sqlite import SqliteStore
+from llmswitch._errors import StorageError
+from llmswitch._quota import make_window
+from llmswitch._state.sqlite import SqliteStore
 
 T0 = 1_780_000_000.0
 SCOPE = "groq:GROQ_API_KEY"

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from llmswitch.errors import ConfigError
-from llmswitch.state import SCHEMES, store_from_url
-from llmswitch.state.memory import MemoryStore
-from llmswitch.state.sqlite import SqliteStore
+from llmswitch._errors import ConfigError
+from llmswitch._state import SCHEMES, store_from_url
+from llmswitch._state.memory import MemoryStore
+from llmswitch._state.sqlite import SqliteStore
 
 
 def test_memory() -> None:
@@ -61,7 +61,7 @@ def test_registry_is_explicit() -> None:
 
 def test_missing_redis_driver_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(sys.modules, "redis", None)  # import redis -> ImportError
-    monkeypatch.delitem(sys.modules, "llmswitch.state.redis", raising=False)
+    monkeypatch.delitem(sys.modules, "llmswitch._state.redis", raising=False)
     with pytest.raises(ConfigError, match=r"pip install 'llmswitch\[redis\]'") as info:
         store_from_url("redis://:s3cret@127.0.0.1:6379/0")
     assert "s3cret" not in str(info.value)
@@ -69,7 +69,7 @@ def test_missing_redis_driver_names_the_extra(monkeypatch: pytest.MonkeyPatch) -
 
 def test_redis_options_from_query_string_and_keywords() -> None:
     pytest.importorskip("redis")
-    from llmswitch.state.redis import RedisStore
+    from llmswitch._state.redis import RedisStore
 
     store = store_from_url("redis://127.0.0.1:6379/0?prefix=tenant1:&server_time=true")
     assert isinstance(store, RedisStore)
@@ -82,7 +82,7 @@ def test_redis_options_from_query_string_and_keywords() -> None:
 
 def test_redis_default_prefix() -> None:
     pytest.importorskip("redis")
-    from llmswitch.state.redis import RedisStore
+    from llmswitch._state.redis import RedisStore
 
     store = store_from_url("redis://127.0.0.1:6379/0")
     assert isinstance(store, RedisStore) and store.prefix == "llmswitch:"

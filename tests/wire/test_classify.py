@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from llmswitch import errors
-from llmswitch.wire import CallContext, wire_for
-from llmswitch.wire.classify import classify
+from llmswitch import _errors as errors
+from llmswitch._wire import CallContext, wire_for
+from llmswitch._wire.classify import classify
 from tests.wire._bodies import (
     GEMINI_BAD_KEY,
     GROQ_413,

@@ -5,10 +5,10 @@ from typing import Any
 
 import pytest
 
-from llmswitch import errors
-from llmswitch.types import ChatRequest, Message, Usage
-from llmswitch.wire import CallContext, StreamEvent
-from llmswitch.wire.gemini import GeminiWire, finish_reason
+from llmswitch import _errors as errors
+from llmswitch._types import ChatRequest, Message, Usage
+from llmswitch._wire import CallContext, StreamEvent
+from llmswitch._wire.gemini import GeminiWire, finish_reason
 
 CTX = CallContext(provider="gemini", model="gemini-3.6-flash", key_alias="main")
 CANARY = "AIzaCANARY0123456789abcdef"

@@ -22,10 +22,10 @@ import aiohttp
 import httpx
 import pytest
 
-from llmswitch import errors
-from llmswitch.transport import LOCAL_ERRNOS, AiohttpTransport, HttpxTransport
-from llmswitch.types import FailureKind
-from llmswitch.wire import CallContext, HttpRequest
+from llmswitch import _errors as errors
+from llmswitch._transport import LOCAL_ERRNOS, AiohttpTransport, HttpxTransport
+from llmswitch._types import FailureKind
+from llmswitch._wire import CallContext, HttpRequest
 
 CTX = CallContext(provider="local", model="m", key_alias="main")
 CANARY = "sk-CANARY0123456789abcdef"
@@ -169,8 +169,8 @@ def test_sync_real_emfile_in_a_subprocess(listener: socket.socket) -> None:
         f"""
         import os, resource
         from llmswitch import LocalFault
-        from llmswitch.transport import HttpxTransport
-        from llmswitch.wire import CallContext, HttpRequest
+        from llmswitch._transport import HttpxTransport
+        from llmswitch._wire import CallContext, HttpRequest
 
         transport = HttpxTransport(timeout=2.0, connect_timeout=1.0)  # loads TLS certs first
         ctx = CallContext(provider="local", model="m", key_alias="main")

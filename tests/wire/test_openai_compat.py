@@ -5,10 +5,10 @@ from typing import Any
 
 import pytest
 
-from llmswitch import errors
-from llmswitch.types import ChatRequest, Message, Usage
-from llmswitch.wire import CallContext, StreamEvent, wire_for
-from llmswitch.wire.openai_compat import OpenAICompatWire
+from llmswitch import _errors as errors
+from llmswitch._types import ChatRequest, Message, Usage
+from llmswitch._wire import CallContext, StreamEvent, wire_for
+from llmswitch._wire.openai_compat import OpenAICompatWire
 
 CTX = CallContext(provider="groq", model="openai/gpt-oss-20b", key_alias="main")
 CANARY = "gsk_CANARY_9f8e7d6c5b4a"

@@ -2,10 +2,10 @@ from __future__ import annotations
 
 import pytest
 
-from llmswitch.errors import ConfigError
-from llmswitch.quota import LimitObservation
-from llmswitch.wire import read_limit_headers
-from llmswitch.wire.sse import SSEMessage, SSEParser
+from llmswitch._errors import ConfigError
+from llmswitch._quota import LimitObservation
+from llmswitch._wire import read_limit_headers
+from llmswitch._wire.sse import SSEMessage, SSEParser
 
 
 def parse(lines: list[str]) -> list[SSEMessage]:

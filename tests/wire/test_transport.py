@@ -8,9 +8,9 @@ from collections.abc import AsyncIterator, Iterator
 import httpx
 import pytest
 
-from llmswitch import errors
-from llmswitch.transport import AiohttpTransport, HttpxTransport
-from llmswitch.wire import CallContext, HttpRequest
+from llmswitch import _errors as errors
+from llmswitch._transport import AiohttpTransport, HttpxTransport
+from llmswitch._wire import CallContext, HttpRequest
 
 from .conftest import LocalServer
 

@@ -26,7 +26,7 @@ from llmswitch.server.security import BearerAuth, Redactor, api_key_from_env
 from llmswitch.server.status_api import StatusRoutes
 
 if TYPE_CHECKING:
-    from llmswitch.manager import LLMProviderManager
+    from llmswitch._manager import LLMProviderManager
 
 
 def create_app(

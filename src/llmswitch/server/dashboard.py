@@ -25,13 +25,13 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from llmswitch.events import CallFinished, Event
+from llmswitch._events import CallFinished, Event
 from llmswitch.server import shapes
 from llmswitch.server.status_api import redacted_json
 
 if TYPE_CHECKING:
-    from llmswitch.config import ProviderSettings, Settings
-    from llmswitch.manager import LLMProviderManager
+    from llmswitch._config import ProviderSettings, Settings
+    from llmswitch._manager import LLMProviderManager
 
 FAILED = "failed"
 _ASSETS = {

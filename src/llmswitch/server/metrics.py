@@ -14,7 +14,7 @@ Series:
 - ``llmswitch_failovers_total{provider,kind}``: moves away from a provider, by failure kind.
 - ``llmswitch_tokens_total{provider,direction}`` and ``llmswitch_cost_usd_total{provider}``.
 - ``llmswitch_alerts_total{kind,provider}``: alerts raised (provider ``none`` for the store and
-  whole-service alerts); see ``llmswitch.alerts``.
+  whole-service alerts); see ``llmswitch._alerts``.
 - ``llmswitch_request_latency_seconds`` and ``llmswitch_attempt_latency_seconds`` histograms.
 - ``llmswitch_window_used`` / ``_limit`` / ``_remaining{provider,window}``,
   ``llmswitch_provider_status{provider,status}``, ``llmswitch_cooldown_remaining_seconds``,
@@ -35,11 +35,11 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from llmswitch.alerts import Alert
-from llmswitch.events import AttemptFinished, CallFinished, Event, Failover
+from llmswitch._alerts import Alert
+from llmswitch._events import AttemptFinished, CallFinished, Event, Failover
 
 if TYPE_CHECKING:
-    from llmswitch.manager import LLMProviderManager
+    from llmswitch._manager import LLMProviderManager
 
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
 STATUSES = (

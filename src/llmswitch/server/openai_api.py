@@ -29,13 +29,13 @@ from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 from starlette.routing import BaseRoute, Route
 
-from llmswitch.errors import LLMSwitchError, MalformedReply
+from llmswitch._errors import LLMSwitchError, MalformedReply
+from llmswitch._types import Attempt, StreamChunk
 from llmswitch.server import shapes
-from llmswitch.types import Attempt, StreamChunk
 
 if TYPE_CHECKING:
-    from llmswitch.manager import LLMProviderManager
-    from llmswitch.router import AsyncChatStream
+    from llmswitch._manager import LLMProviderManager
+    from llmswitch._router import AsyncChatStream
 
 log = logging.getLogger("llmswitch.server")
 

@@ -17,14 +17,14 @@ import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from llmswitch._errors import ConfigError
 from llmswitch._threaded_uvicorn import tcp_listener, wait_started
-from llmswitch.errors import ConfigError
 from llmswitch.server.security import api_key_from_env, check_bind
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
 
-    from llmswitch.manager import LLMProviderManager
+    from llmswitch._manager import LLMProviderManager
 
 log = logging.getLogger("llmswitch.server")
 WORKER_APP = "llmswitch.server.run:worker_app"
@@ -36,7 +36,7 @@ class BindRefused(ConfigError):
 
 def worker_app() -> FastAPI:
     """uvicorn factory for ``--workers N``: a manager per worker from the shared config."""
-    from llmswitch.manager import LLMProviderManager
+    from llmswitch._manager import LLMProviderManager
     from llmswitch.server.app import create_app
 
     return create_app(LLMProviderManager.from_config(None), owns_manager=True)

@@ -22,7 +22,7 @@ import re
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
-from llmswitch.errors import (
+from llmswitch._errors import (
     AllProvidersFailed,
     BadRequest,
     ConfigError,
@@ -32,7 +32,7 @@ from llmswitch.errors import (
     LocalFault,
     ProviderError,
 )
-from llmswitch.types import Attempt, ChatResult, FailureKind, StreamChunk, Usage
+from llmswitch._types import Attempt, ChatResult, FailureKind, StreamChunk, Usage
 
 Redact = Callable[[str], str]
 

@@ -17,12 +17,12 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from llmswitch.errors import StorageError
-from llmswitch.ledger import PERIODS
+from llmswitch._errors import StorageError
+from llmswitch._ledger import PERIODS
 from llmswitch.server import shapes
 
 if TYPE_CHECKING:
-    from llmswitch.manager import LLMProviderManager
+    from llmswitch._manager import LLMProviderManager
 
 
 def redacted_json(body: Any, redact: shapes.Redact, status: int = 200) -> Response:

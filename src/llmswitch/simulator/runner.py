@@ -13,8 +13,8 @@ from typing import Any
 
 import uvicorn
 
+from llmswitch._clock import Clock
 from llmswitch._threaded_uvicorn import tcp_listener, wait_started
-from llmswitch.clock import Clock
 from llmswitch.simulator.app import create_app
 from llmswitch.simulator.catalog import GEMINI_NATIVE_PREFIX, OPENAI_PREFIX, PROVIDERS
 from llmswitch.simulator.state import Simulator

@@ -12,7 +12,7 @@ import itertools
 import threading
 from typing import Any
 
-from llmswitch.clock import Clock, FakeClock, system_clock
+from llmswitch._clock import Clock, FakeClock, system_clock
 from llmswitch.simulator.catalog import ModelInfo, ProviderSpec, limit_pool
 from llmswitch.simulator.config import ConfigSource, SimConfig, key_id, load_config
 from llmswitch.simulator.faults import Fault, FaultBook, FaultError, parse_fault

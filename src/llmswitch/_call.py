@@ -1,0 +1,487 @@
+"""The call machine: every decision of one call, fed replies, stream lines and errors; no I/O.
+
+A ``Call`` answers "what now?" with a step, the way tenacity's ``BaseRetrying.iter`` answers
+``DoAttempt``/``DoSleep`` to its two drivers:
+
+- ``Send(http, ...)``: perform this request (streamed or not) and feed back what happens;
+- ``Wait(seconds)``: sleep, then ask ``next()`` again (a retry's backoff, or a recovery wait);
+- ``Done(result)``: the call succeeded;
+- ``Fail(error)``: raise this.
+
+The drivers (``router.Router`` over httpx, ``router.AsyncRouter`` over aiohttp) only move bytes
+and sleep, so every rule (retries, breaker, local faults, first-token limit, continuation of a cut
+stream) lives here once. Admission and settlement go through ``AttemptCore``, which reads and
+writes the state store; the async driver runs the steps that touch it on its state thread pool.
+
+Rules, in the order a call meets them:
+
+1. Candidates are tried in plan order; one that admission refuses is skipped (an unsent attempt).
+2. A failure gets a ``health.verdict``: retry the same target after a backoff (``retries``), fail
+   over, try a larger context, or fail the call (bad request, or a fault on our side).
+3. Connection failures are held until the call's end: if every attempt that was sent failed to
+   connect, across at least two providers, the network is ours to blame and nothing is cooled
+   down; otherwise the providers that failed to connect are.
+4. A stream fails over freely until its first content. After it, a cut, stall or garbled stream
+   either continues on the next candidate that accepts an assistant prefill
+   (``stream_continuation``) or ends with the original error, never a truncated answer shown as
+   complete.
+5. When every candidate is out, the call waits for the earliest recovery if it fits
+   ``max_wait_seconds`` (streams too, before their first content), else fails.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import replace
+from typing import TYPE_CHECKING
+
+from llmswitch import _health as health
+from llmswitch._errors import (
+    AllProvidersFailed,
+    BadRequest,
+    LocalFault,
+    ProviderError,
+    Timeout,
+)
+from llmswitch._events import CallFinished, NoProviderAvailable, emit
+from llmswitch._steps import Done, Fail, Send, Step, Wait
+from llmswitch._stream_progress import StreamProgress
+from llmswitch._tokens import estimate_prompt_tokens
+from llmswitch._types import (
+    Attempt,
+    ChatRequest,
+    ChatResult,
+    FailureKind,
+    Message,
+    StreamChunk,
+    Usage,
+)
+from llmswitch._wire import wire_for
+from llmswitch._wire.base import CallContext, StreamEvent
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Mapping
+
+    from llmswitch._attempts import AttemptCore, Ticket
+    from llmswitch._planning import Candidate
+    from llmswitch._transport import RawReply
+
+
+class Call:
+    """One call's decisions. Not thread-safe: one driver feeds it, step by step.
+
+    Args:
+        core: admission, settlement and verdicts carried out against the store.
+        request: the request as the caller sent it.
+        plan: the candidates in order (``planning.Planner.plan``).
+        stream: whether the reply is streamed.
+        max_wait: seconds the caller accepts to wait for a recovery (None: the setting).
+        continuation: continue a cut stream on another candidate (None: the setting).
+        request_no: the call's number, for events.
+        rand: uniform [0, 1) for backoff jitter.
+    """
+
+    def __init__(
+        self,
+        core: AttemptCore,
+        request: ChatRequest,
+        plan: list[Candidate],
+        *,
+        stream: bool = False,
+        max_wait: float | None = None,
+        continuation: bool | None = None,
+        request_no: int = 0,
+        rand: Callable[[], float] = health.system_random,
+    ) -> None:
+        self.core = core
+        self.request = request
+        self.plan = plan
+        self.stream = stream
+        self.attempts: list[Attempt] = []
+        self._settings = core.settings
+        self._max_wait = self._settings.max_wait_seconds if max_wait is None else max_wait
+        self._continuation = continuation
+        self._request_no = request_no
+        self._rand = rand
+        self._started = core.clock()
+        self._timer = time.perf_counter()
+        self._prompt_estimate = estimate_prompt_tokens(request.messages)
+        self._estimate = self._prompt_estimate + (request.max_tokens or 1024)
+        self._index = 0
+        self._retries = 0  # spent on the current candidate
+        self._min_context = 0
+        self._ticket: Ticket | None = None
+        self._held: list[tuple[Ticket, ProviderError]] = []  # connection failures, judged at end
+        # Streams: what this attempt delivered, and what earlier (cut) attempts did.
+        self._p = StreamProgress(prompt_estimate=self._prompt_estimate)
+        self._headers: dict[str, str] = {}  # of the open stream
+        self._sent_at = 0.0
+        self._prefix = ""  # text delivered by cut attempts, continued by this one
+        self._spent = Usage()  # usage of cut attempts
+        self._cost = 0.0
+        self._cut: ProviderError | None = None  # the cut that started a continuation
+
+    # -- steps -----------------------------------------------------------------------------------
+    def next(self) -> Step:
+        """The next thing to do: send to the next admissible candidate, wait, or fail."""
+        while self._index < len(self.plan):
+            cand = self.plan[self._index]
+            if self._prefix and not self._accepts_prefill(cand):
+                self._skip(cand, "cannot continue the cut stream: no assistant prefill")
+                continue
+            ticket = self.core.admit(cand, self._estimate, self._min_context)
+            if isinstance(ticket, Attempt):
+                self.attempts.append(ticket)
+                self._advance()
+                continue
+            self._ticket = ticket
+            return self._send(cand)
+        return self._give_up()
+
+    def replied(self, raw: RawReply) -> Step:
+        """A whole (non-streamed) reply arrived."""
+        ticket = self._current()
+        ctx = self._ctx(ticket.candidate)
+        try:
+            reply = wire_for(ticket.candidate.provider.api).parse(
+                raw.status, raw.headers, raw.body, ctx
+            )
+        except ProviderError as err:
+            return self.failed(err, raw.headers)
+        attempt = self.core.succeeded(ticket, reply.usage, raw.headers, raw.status)
+        self.attempts.append(attempt)
+        return self._done(attempt, reply.text, reply.usage, reply.finish_reason, reply.raw)
+
+    def refused(self, status: int, headers: Mapping[str, str], body: bytes) -> Step:
+        """A stream was answered with an error status instead of events."""
+        ticket = self._current()
+        wire = wire_for(ticket.candidate.provider.api)
+        return self.failed(
+            wire.classify(status, headers, body, self._ctx(ticket.candidate)), headers
+        )
+
+    def opened(self, headers: Mapping[str, str]) -> None:
+        """A stream's events begin."""
+        ticket = self._current()
+        self._p.decoder = wire_for(ticket.candidate.provider.api).stream_decoder(
+            self._ctx(ticket.candidate)
+        )
+        self._headers = dict(headers)
+
+    def feed(self, line: str) -> list[StreamChunk]:
+        """One body line of an open stream; the chunks to pass on to the caller.
+
+        Raises:
+            ProviderError: the stream failed (an error event, or no first content in time);
+                the driver feeds it back through ``failed``.
+        """
+        assert self._p.decoder is not None
+        out = [c for ev in self._p.decoder.feed(line) for c in self._chunk(ev)]
+        if not self._p.content and self._first_token_overdue():
+            raise self.first_token_timeout()
+        return out
+
+    def close_stream(self) -> list[StreamChunk]:
+        """The body ended (EOF): the last chunks the decoder held back.
+
+        Raises:
+            ProviderError: the stream ended unsound (no terminator, no finish).
+        """
+        assert self._p.decoder is not None
+        return [c for ev in self._p.decoder.close() for c in self._chunk(ev)]
+
+    def ended(self) -> Step:
+        """A stream's body ended and ``close_stream`` found it sound: the call is done."""
+        ticket = self._current()
+        usage = self._p.usage_so_far()
+        attempt = self._streamed(self.core.succeeded(ticket, usage, self._headers))
+        self.attempts.append(attempt)
+        text = self._prefix + self._p.text
+        return self._done(attempt, text, self._spent + usage, self._p.finish, {})
+
+    def first_token_timeout(self) -> Timeout:
+        """The error of a stream whose first content did not come in time."""
+        ticket = self._current()
+        limit = self._first_token_limit(ticket.candidate)
+        return self._ctx(ticket.candidate).error(  # type: ignore[return-value]
+            Timeout, f"no first token within {limit:g}s (first_token_seconds)"
+        )
+
+    def failed(self, err: ProviderError, headers: Mapping[str, str] | None = None) -> Step:
+        """The current attempt failed with ``err``."""
+        ticket = self._current()
+        cand = ticket.candidate
+        overdue = self.stream and not self._p.content and isinstance(err, Timeout)
+        if overdue and self._first_token_overdue():  # the read limit was the first-token one
+            err = self.first_token_timeout()
+        if isinstance(err, LocalFault):
+            self.core.release(ticket)
+            self._note(ticket, err, None, sent=False)
+            return self._fail(err)
+        usage = self._p.usage_so_far() if self._p.content else None
+        self._note(ticket, err, usage)
+        if self._prefix and not self._p.content and isinstance(err, BadRequest):
+            # The continuation was refused: this model takes no prefill. Learn it, move on.
+            self.core.no_prefill.add((cand.provider.name, cand.model))
+            self._advance()
+            return self.next()
+        verdict = health.verdict(
+            err.kind,
+            retries_done=self._retries,
+            policy=self.core.retry_policy(cand.provider),
+            retry_after=err.retry_after,
+            rand=self._rand,
+        )
+        if verdict.act is health.Act.RETRY:  # not after content, not a probe, not too late
+            if not self._p.content and not ticket.probing and self._fits(verdict.wait):
+                self._retries += 1
+                self._reset_stream()
+                return Wait(verdict.wait)
+            verdict = health.Verdict(health.Act.FAIL_OVER, health.target_of(err.kind))
+        moving = verdict.act is not health.Act.FAIL and (
+            not self._p.content or self._continues(cand)
+        )
+        if verdict.target is health.Target.PROVIDER and ticket.probe_scope is None:
+            self._held.append((ticket, err))
+        else:
+            self.core.put_out(
+                ticket, err, verdict.target, headers or {}, self._request_no, moving=moving
+            )
+        if verdict.act is health.Act.FAIL:
+            return self._fail(err)
+        if verdict.act is health.Act.LARGER_CONTEXT:
+            self._min_context = max(self._min_context, cand.context_window + 1)
+            rest = self.plan[self._index + 1 :]
+            if not any(c.context_window >= self._min_context or not c.context_window for c in rest):
+                return self._fail(err)
+        if self._p.content:
+            return self._after_cut(err)
+        self._advance()
+        return self.next()
+
+    # -- streams ---------------------------------------------------------------------------------
+    def _chunk(self, ev: StreamEvent) -> list[StreamChunk]:
+        text = self._p.take(ev)
+        if text is None:
+            return []
+        c = self._current().candidate
+        raw = ev.raw if text == ev.text else None  # a stripped echo: the raw chunk is stale
+        return [StreamChunk(text=text, provider=c.provider.name, model=c.model, raw=raw)]
+
+    def _after_cut(self, err: ProviderError) -> Step:
+        """Content reached the caller, then the stream broke: continue it, or end with ``err``."""
+        cand = self._current().candidate
+        if not self._continues(cand):
+            return self._fail(err)
+        spent = self.attempts[-1]
+        self._spent += spent.usage
+        self._cost += spent.cost_usd
+        self._prefix += self._p.text
+        self._cut = self._cut or err
+        self._advance()
+        return self.next()
+
+    def _continues(self, cand: Candidate) -> bool:
+        if self._continuation is not None:
+            return self._continuation
+        own = cand.provider.stream_continuation
+        return self._settings.stream_continuation if own is None else own
+
+    def _accepts_prefill(self, cand: Candidate) -> bool:
+        if (cand.provider.name, cand.model) in self.core.no_prefill:
+            return False
+        return bool(cand.provider.prefill.get(cand.model, False))
+
+    def _first_token_limit(self, cand: Candidate) -> float:
+        own = cand.provider.first_token_seconds
+        return self._settings.first_token_seconds if own is None else own
+
+    def _first_token_overdue(self) -> bool:
+        limit = self._first_token_limit(self._current().candidate)
+        return limit > 0 and time.perf_counter() - self._sent_at > limit
+
+    def _reset_stream(self) -> None:
+        self._p = StreamProgress(prompt_estimate=self._prompt_estimate, echo=self._prefix)
+
+    # -- helpers ---------------------------------------------------------------------------------
+    def _send(self, cand: Candidate) -> Send:
+        request = self.request
+        if self._prefix:
+            prefill = Message("assistant", self._prefix)
+            request = replace(request, messages=(*request.messages, prefill))
+        http = wire_for(cand.provider.api).build(
+            base_url=cand.provider.base_url,
+            api_key=cand.key.secret_value(),
+            model=cand.model,
+            request=request,
+            stream=self.stream,
+            headers=cand.provider.headers,
+        )
+        self._reset_stream()
+        self._sent_at = time.perf_counter()
+        first = self._first_token_limit(cand) if self.stream else 0.0
+        return Send(
+            http,
+            self._ctx(cand),
+            self.stream,
+            self._settings.timeout_seconds,
+            self._settings.stream_stall_seconds if self.stream else None,
+            first or None,
+        )
+
+    def _ctx(self, cand: Candidate) -> CallContext:
+        return CallContext(cand.provider.name, cand.model, cand.key.alias)
+
+    def _current(self) -> Ticket:
+        assert self._ticket is not None, "no attempt in flight"
+        return self._ticket
+
+    def _advance(self) -> None:
+        self._index += 1
+        self._retries = 0
+
+    def _skip(self, cand: Candidate, why: str) -> None:
+        self.attempts.append(
+            Attempt(
+                cand.provider.name,
+                cand.model,
+                cand.key.alias,
+                FailureKind.CANNOT_CONTINUE.value,
+                why,
+            )
+        )
+        self._advance()
+
+    def _note(
+        self, ticket: Ticket, err: ProviderError, usage: Usage | None, *, sent: bool = True
+    ) -> None:
+        if not sent:
+            attempt = Attempt(
+                ticket.candidate.provider.name,
+                ticket.candidate.model,
+                ticket.candidate.key.alias,
+                err.kind.value,
+                err.message,
+            )
+        else:
+            attempt = self._streamed(self.core.failed(ticket, err, usage))
+        self.attempts.append(attempt)
+
+    def _streamed(self, attempt: Attempt) -> Attempt:
+        """``attempt`` with what its stream skipped and whether it continued another."""
+        if not self.stream:
+            return attempt
+        return replace(
+            attempt,
+            skipped_events=self._p.skipped_events,
+            first_bad_event=self._p.first_bad_event,
+            continued=bool(self._prefix),
+        )
+
+    def _fits(self, wait: float) -> bool:
+        """Whether a wait of ``wait`` seconds stays within what the caller accepts to wait."""
+        if wait <= 0:
+            return True
+        elapsed = self.core.clock() - self._started
+        budget = max(self._max_wait, self._settings.retry_after_max_seconds)
+        return elapsed + wait <= budget
+
+    def _judge_held(self) -> bool:
+        """Trip the providers that failed to connect, unless the fault is evidently ours.
+
+        Returns True when it is ours: every sent attempt failed to connect, on two or more
+        providers (DNS or the network down on this machine, or no file descriptors left).
+        """
+        if not self._held:
+            return False
+        sent_kinds = {a.outcome for a in self.attempts if a.outcome not in _SKIPS}
+        providers = {t.candidate.provider.name for t, _ in self._held}
+        ours = sent_kinds == {FailureKind.CONNECTION.value} and len(providers) >= 2
+        if not ours:
+            for ticket, err in self._held:
+                self.core.trip(ticket, err, health.Target.PROVIDER, self._request_no)
+        self._held = []
+        return ours
+
+    def _done(
+        self,
+        attempt: Attempt,
+        text: str,
+        usage: Usage,
+        finish: str | None,
+        raw: dict[str, object] | None,
+    ) -> Step:
+        self._judge_held()
+        latency = time.perf_counter() - self._timer
+        self._finished(attempt.provider, attempt.model, latency)
+        return Done(
+            ChatResult(
+                text=text,
+                provider=attempt.provider,
+                model=attempt.model,
+                usage=usage,
+                cost_usd=attempt.cost_usd + self._cost,
+                latency_s=latency,
+                attempts=tuple(self.attempts),
+                finish_reason=finish,
+                raw=raw,
+            )
+        )
+
+    def _fail(self, err: ProviderError) -> Step:
+        self._judge_held()
+        if self._cut is not None and err is not self._cut:
+            err = self._cut
+        err.attempts = tuple(self.attempts)
+        self._finished(None, None, time.perf_counter() - self._timer)
+        return Fail(err)
+
+    def _give_up(self) -> Step:
+        if self._prefix:  # a continuation found no taker: the caller gets the original cut
+            assert self._cut is not None
+            self._cut.message += "; no remaining candidate could continue the stream"
+            return self._fail(self._cut)
+        ours = self._judge_held()
+        err = self.core.give_up(self.attempts, planned=len(self.plan))
+        if ours:
+            err = AllProvidersFailed(
+                "every provider failed to connect at the same moment: the network, DNS or file "
+                "descriptors of this machine are the likely cause, so no provider was cooled "
+                "down; calls resume as soon as the cause is gone",
+                attempts=self.attempts,
+                local=True,
+            )
+        elapsed = self.core.clock() - self._started
+        wait = err.retry_after
+        if not ours and wait is not None and self._max_wait and wait <= self._max_wait - elapsed:
+            self._index, self._retries = 0, 0
+            self.attempts = []
+            return Wait(wait)
+        if self.plan:
+            emit(
+                self.core.sinks,
+                NoProviderAvailable(self.core.clock(), str(err).splitlines()[0], err.retry_after),
+            )
+        self._finished(None, None, time.perf_counter() - self._timer)
+        return Fail(err)
+
+    def _finished(self, provider: str | None, model: str | None, latency: float) -> None:
+        emit(
+            self.core.sinks,
+            CallFinished(
+                self.core.clock(), provider, model, latency, len(self.attempts), self.stream
+            ),
+        )
+
+
+_SKIPS = frozenset(
+    {
+        FailureKind.NOT_ADMITTED.value,
+        FailureKind.COOLING_DOWN.value,
+        FailureKind.BUDGET.value,
+        FailureKind.STATE_UNAVAILABLE.value,
+        FailureKind.CANNOT_CONTINUE.value,
+        FailureKind.AUTH_FAILED.value,
+        FailureKind.CONTEXT_TOO_LONG.value,
+    }
+)

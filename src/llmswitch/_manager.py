@@ -1,0 +1,515 @@
+"""``LLMProviderManager``: the seed's API over the router, sync and async.
+
+The first four names are the seed's, unchanged: ``get_llm_manager()``,
+``call_llm(system_prompt, user_message, model=None, temperature=0.3, max_tokens=2000,
+provider_name=None) -> str``, ``get_client(provider_name=None) -> (openai.OpenAI, model)`` and
+``get_provider_status() -> dict``. Beyond the seed: ``chat``/``stream`` returning rich results,
+their async twins, and ``get_usage``.
+
+Example:
+    >>> from llmswitch import get_llm_manager
+    >>> llm = get_llm_manager()
+    >>> llm.call_llm("You are terse.", "Say hi")  # doctest: +SKIP
+    'Hi.'
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from llmswitch import _ledger as ledger
+from llmswitch._alerts import AlertHandler, AlertMonitor
+from llmswitch._attempts import AttemptCore
+from llmswitch._clock import (
+    AsyncSleep,
+    Clock,
+    Sleep,
+    system_async_sleep,
+    system_clock,
+    system_sleep,
+)
+from llmswitch._config import Settings, load_settings
+from llmswitch._errors import ConfigError, ManagerClosed, StorageError
+from llmswitch._events import Sink, emit
+from llmswitch._planning import Planner
+from llmswitch._quota import key_scope, provider_windows
+from llmswitch._router import AsyncChatStream, AsyncRouter, ChatStream, Router
+from llmswitch._state import store_from_url
+from llmswitch._state.base import Store
+from llmswitch._state.guarded import guard
+from llmswitch._status import build_status, provider_status
+from llmswitch._strategies import LatencyTracker
+from llmswitch._transport import AiohttpTransport, AsyncTransport, HttpxTransport, Transport
+from llmswitch._types import ChatRequest, ChatResult, Message
+
+if TYPE_CHECKING:
+    import openai
+
+MessagesLike = Iterable[Message | dict[str, Any]]
+
+
+class LLMProviderManager:
+    """Routes every call to the best provider that can take it now, and accounts for it.
+
+    Args:
+        settings: validated configuration (see ``llmswitch._config.load_settings``).
+        store: state backend; default built from ``settings.state``.
+        clock / sleep / async_sleep: time as a dependency (``llmswitch.testing.FakeClock``).
+        transport / async_transport: pooled HTTP clients; built on first use when not given.
+        sinks: event receivers (metrics, alerts, dashboards); see ``llmswitch._events``.
+        on_alert: called with each ``Alert`` (quota, cooldown, auth, budget, outage, store); see
+            ``llmswitch._alerts``. It runs in the call's thread: keep it quick. Errors are logged.
+
+    Close it when done: ``close()`` (or ``with``) for sync use, ``await aclose()`` (or
+    ``async with``) once the async twins were used, so the aiohttp pool is closed in its own loop.
+    Afterwards every call raises ``ManagerClosed``.
+    """
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        store: Store | None = None,
+        clock: Clock | None = None,
+        sleep: Sleep | None = None,
+        async_sleep: AsyncSleep | None = None,
+        transport: Transport | None = None,
+        async_transport: AsyncTransport | None = None,
+        sinks: Sequence[Sink] = (),
+        on_alert: AlertHandler | None = None,
+    ) -> None:
+        self.settings = settings
+        self.clock: Clock = clock or system_clock
+        self.sinks: list[Sink] = list(sinks)
+        self.store = guard(
+            store or store_from_url(settings.state, **self._store_options()),
+            fail_open=settings.fail_open,
+            clock=self.clock,
+            on_change=lambda event: emit(self.sinks, event),
+        )
+        self.latency = LatencyTracker()
+        self.alerts = AlertMonitor(settings, self.store, handlers=[on_alert] if on_alert else ())
+        self.sinks.append(self.alerts)
+        self.core = AttemptCore(
+            settings, self.store, clock=self.clock, sinks=self.sinks, latency=self.latency
+        )
+        self.planner = Planner(settings, headroom=self._headroom, latency=self.latency.get)
+        self._transport = transport
+        self._async_transport = async_transport
+        self._sleep = sleep or system_sleep
+        self._async_sleep = async_sleep or system_async_sleep
+        self._router: Router | None = None
+        self._arouter: AsyncRouter | None = None
+        self._lock = threading.Lock()
+        self._closed = False
+
+    @classmethod
+    def from_config(
+        cls, path_or_settings: str | Path | Settings | None = None, **kwargs: Any
+    ) -> LLMProviderManager:
+        """Build from a ``llmswitch.toml`` path (or ready ``Settings``) plus the environment."""
+        settings = (
+            path_or_settings
+            if isinstance(path_or_settings, Settings)
+            else load_settings(path_or_settings)
+        )
+        return cls(settings, **kwargs)
+
+    def _store_options(self) -> dict[str, Any]:
+        """Redis reads its own clock when we run on the system's, so machines agree on time."""
+        if self.clock is system_clock and self.settings.state.startswith(("redis", "rediss")):
+            return {"server_time": True}
+        return {}
+
+    def add_alert_handler(self, handler: AlertHandler) -> None:
+        """Also send every later ``Alert`` to ``handler`` (keep it quick; errors are logged)."""
+        self.alerts.add_handler(handler)
+
+    def add_sink(self, sink: Sink) -> None:
+        self.sinks.append(sink)
+        self.core.sinks = tuple(self.sinks)
+
+    # -- routers, built on first use ---------------------------------------------------------
+    @property
+    def router(self) -> Router:
+        self._check_open()
+        if self._router is None:
+            with self._lock:
+                if self._router is None:
+                    transport = self._transport or HttpxTransport(
+                        timeout=self.settings.timeout_seconds
+                    )
+                    self._transport = transport
+                    self._router = Router(self.core, self.planner, transport, sleep=self._sleep)
+        return self._router
+
+    @property
+    def async_router(self) -> AsyncRouter:
+        self._check_open()
+        if self._arouter is None:
+            transport = self._async_transport or AiohttpTransport(
+                timeout=self.settings.timeout_seconds
+            )
+            self._async_transport = transport
+            self._arouter = AsyncRouter(
+                self.core,
+                self.planner,
+                transport,
+                sleep=self._async_sleep,
+                offload=self.store.backend != "memory",
+            )
+        return self._arouter
+
+    # -- the seed's API ------------------------------------------------------------------------
+    def call_llm(
+        self,
+        system_prompt: str,
+        user_message: str,
+        model: str | None = None,
+        temperature: float = 0.3,
+        max_tokens: int = 2000,
+        provider_name: str | None = None,
+    ) -> str:
+        """Ask the best available provider; return the reply's text."""
+        request = _seed_request(system_prompt, user_message, model, temperature, max_tokens)
+        return self.router.chat(request, provider_name=provider_name).text
+
+    def get_client(self, provider_name: str | None = None) -> tuple[openai.OpenAI, str]:
+        """An official OpenAI SDK client for a provider and its default model.
+
+        Without a name, the provider llmswitch would pick now. Calls made through this client
+        bypass llmswitch's admission and accounting: prefer ``chat`` when you can.
+        """
+        import openai
+
+        self._check_open()
+        name = provider_name or self.current_provider()
+        usable = self.planner.usable
+        if name is None or name not in usable:
+            choices = ", ".join(usable) or "none has a key"
+            raise ConfigError(f"no usable provider {name!r}; usable providers: {choices}")
+        p = usable[name]
+        client = openai.OpenAI(
+            base_url=p.openai_base_url,
+            api_key=p.keys[0].secret_value(),
+            default_headers=dict(p.headers) or None,
+            timeout=self.settings.timeout_seconds,
+        )
+        return client, p.models[0]
+
+    def get_provider_status(self) -> dict[str, Any]:
+        """The seed's status shape plus windows, cooldowns, errors, cost and masked keys.
+
+        Raises ``ManagerClosed`` after ``close()``, as every call does: its store is closed.
+        """
+        self._check_open()
+        status = build_status(self.settings, self.store, self.clock(), self.latency, None)
+        current = self._first_active(status)
+        status["current_provider"] = current
+        status["alerts"] = self.alerts.recent()
+        if current:
+            status["providers"][current]["is_current"] = True
+        return status
+
+    def current_provider(self) -> str | None:
+        """The provider a call without a model would go to now (None: none can take one).
+
+        Reads providers in the plan's order with the reading the status uses and stops at the
+        first that can take a call, instead of building every provider's status.
+        """
+        self._check_open()
+        try:
+            plan = self.planner.plan(None)
+        except ConfigError:
+            return None
+        now, seen = self.clock(), set()
+        for cand in plan:
+            p = cand.provider
+            if p.name in seen:
+                continue
+            seen.add(p.name)
+            try:
+                status = provider_status(p, self.settings, self.store, now, self.latency, {})
+            except StorageError:
+                continue
+            if status["status"] == "active":
+                return p.name
+        return None
+
+    def _first_active(self, status: dict[str, Any]) -> str | None:
+        try:
+            plan = self.planner.plan(None)
+        except ConfigError:
+            return None
+        for cand in plan:
+            if status["providers"][cand.provider.name]["status"] == "active":
+                return cand.provider.name
+        return None
+
+    # -- beyond the seed -------------------------------------------------------------------------
+    def chat(
+        self,
+        messages: MessagesLike,
+        *,
+        model: str | None = None,
+        provider_name: str | None = None,
+        strict: bool = False,
+        max_wait: float | None = None,
+        **params: Any,
+    ) -> ChatResult:
+        """One call with failover; returns text, provider, model, usage, cost and attempts."""
+        return self.router.chat(
+            _request(messages, model, params),
+            provider_name=provider_name,
+            strict=strict,
+            max_wait=max_wait,
+        )
+
+    def stream(
+        self,
+        messages: MessagesLike,
+        *,
+        model: str | None = None,
+        provider_name: str | None = None,
+        strict: bool = False,
+        max_wait: float | None = None,
+        continuation: bool | None = None,
+        **params: Any,
+    ) -> ChatStream:
+        """Stream a reply; the last chunk carries the ``ChatResult`` (``chunk.result``).
+
+        ``continuation``: when the stream is cut after content, continue it on another model
+        that accepts an assistant prefill (None: the ``stream_continuation`` setting).
+        """
+        return self.router.stream(
+            _request(messages, model, params),
+            provider_name=provider_name,
+            strict=strict,
+            max_wait=max_wait,
+            continuation=continuation,
+        )
+
+    async def acall_llm(
+        self,
+        system_prompt: str,
+        user_message: str,
+        model: str | None = None,
+        temperature: float = 0.3,
+        max_tokens: int = 2000,
+        provider_name: str | None = None,
+    ) -> str:
+        request = _seed_request(system_prompt, user_message, model, temperature, max_tokens)
+        return (await self.async_router.chat(request, provider_name=provider_name)).text
+
+    async def achat(
+        self,
+        messages: MessagesLike,
+        *,
+        model: str | None = None,
+        provider_name: str | None = None,
+        strict: bool = False,
+        max_wait: float | None = None,
+        **params: Any,
+    ) -> ChatResult:
+        return await self.async_router.chat(
+            _request(messages, model, params),
+            provider_name=provider_name,
+            strict=strict,
+            max_wait=max_wait,
+        )
+
+    def astream(
+        self,
+        messages: MessagesLike,
+        *,
+        model: str | None = None,
+        provider_name: str | None = None,
+        strict: bool = False,
+        max_wait: float | None = None,
+        continuation: bool | None = None,
+        **params: Any,
+    ) -> AsyncChatStream:
+        return self.async_router.stream(
+            _request(messages, model, params),
+            provider_name=provider_name,
+            strict=strict,
+            max_wait=max_wait,
+            continuation=continuation,
+        )
+
+    def get_usage(self, period: str = "today") -> dict[str, Any]:
+        """Tokens, calls and cost per provider over ``today|yesterday|week|month|all``."""
+        self._check_open()
+        since, until = ledger.period_days(period, self.clock())
+        rows = self.store.usage_rows(since_day=since, until_day=until)
+        totals = ledger.totals_by_provider(rows)
+        return {
+            "period": period,
+            "since": since,
+            "until": until,
+            "providers": {name: _asdict(t) for name, t in totals.items()},
+            "days": [_asdict(r) for r in rows],
+            "total_cost_usd": round(sum(t.cost_usd for t in totals.values()), 8),
+        }
+
+    def reset_circuit(self, target: str) -> list[str]:
+        """Close circuits by hand; return the scopes cleared.
+
+        For when an operator knows better than the breaker: the provider fixed its outage, or a
+        key was replaced, and waiting out the cooldown would only send traffic elsewhere.
+
+        ``target`` is ``"PROVIDER"`` (its own circuit, every key's and every model's) or
+        ``"PROVIDER/MODEL"`` (that model's circuit only). Model ids may hold ``/`` themselves
+        (groq's ``openai/gpt-oss-120b``), so only the first ``/`` separates the provider. The
+        last errors stay on record for the status; the windows and blocks are untouched (a
+        provider's 429 still holds).
+
+        Raises:
+            ConfigError: unknown provider or model; the message lists the valid ones.
+            StorageError: the state store cannot be reached, so nothing shared was cleared.
+        """
+        from llmswitch._quota import model_scope, provider_scope
+
+        self._check_open()
+        name, sep, model = target.strip().partition("/")
+        providers = {p.name: p for p in self.settings.providers}
+        p = providers.get(name)
+        if p is None:
+            valid = ", ".join(providers) or "none"
+            raise ConfigError(
+                f"reset {target!r}: no provider {name!r}; configured providers: {valid} "
+                "(use PROVIDER or PROVIDER/MODEL)"
+            )
+        if sep:
+            if model not in p.models:
+                raise ConfigError(
+                    f"reset {target!r}: {name} has no model {model!r}; its models: "
+                    f"{', '.join(p.models)}"
+                )
+            scopes = [model_scope(name, model)]
+        else:
+            scopes = [
+                provider_scope(name),
+                *(key_scope(name, k.alias) for k in p.keys),
+                *(model_scope(name, m) for m in p.models),
+            ]
+        for scope in scopes:
+            self.store.clear_health(scope)
+        return scopes
+
+    def _headroom(self, provider: Any) -> float:
+        """The most room any key of ``provider`` has left (0 when the store cannot say: the
+        provider goes last, and admission decides whether it can be called at all)."""
+        now = self.clock()
+        best = 0.0
+        for key in provider.keys:
+            scope = key_scope(provider.name, key.alias)
+            try:
+                windows = provider_windows(provider.windows(), self.store.get_learned_limits(scope))
+                usage = self.store.usage(scope, windows, now=now)
+            except StorageError:
+                return 0.0
+            left = min((1.0 - u.fraction_used for u in usage), default=1.0)
+            best = max(best, left)
+        return best
+
+    # -- lifecycle -----------------------------------------------------------------------------
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise ManagerClosed(
+                "this LLMProviderManager is closed (close(), aclose() or the end of its `with` "
+                "block), so nothing was sent: create a new manager with get_llm_manager() (a "
+                "fresh one once the old one is closed) or LLMProviderManager.from_config(...)"
+            )
+
+    def close(self) -> None:
+        """Release the HTTP pools, the alert workers and the store; idempotent.
+
+        The aiohttp pool of the async twins is closed too when its event loop has ended (or is
+        this thread's running loop); from inside another loop only ``await aclose()`` can.
+        """
+        if self._closed:
+            return
+        self._closed = True
+        if self._transport is not None:
+            self._transport.close()
+        if isinstance(self._async_transport, AiohttpTransport):
+            self._async_transport.close()
+        if self._arouter is not None:
+            self._arouter.close()
+        self.alerts.close()
+        self.store.close()
+
+    async def aclose(self) -> None:
+        """``close()``, awaiting the async transport's ``aclose()`` first; idempotent."""
+        if self._async_transport is not None and not self._closed:
+            await self._async_transport.aclose()
+        self.close()
+
+    def __enter__(self) -> LLMProviderManager:
+        self._check_open()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    async def __aenter__(self) -> LLMProviderManager:
+        self._check_open()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+    def __repr__(self) -> str:
+        names = ", ".join(p.name for p in self.planner.usable.values())
+        return f"<LLMProviderManager providers=[{names}] strategy={self.settings.strategy!r}>"
+
+
+def _asdict(obj: Any) -> dict[str, Any]:
+    return {name: getattr(obj, name) for name in obj.__slots__}
+
+
+def _seed_request(
+    system_prompt: str, user_message: str, model: str | None, temperature: float, max_tokens: int
+) -> ChatRequest:
+    messages = (Message("system", system_prompt), Message("user", user_message))
+    return ChatRequest(
+        messages=messages, model=model, temperature=temperature, max_tokens=max_tokens
+    )
+
+
+def _request(messages: MessagesLike, model: str | None, params: dict[str, Any]) -> ChatRequest:
+    msgs = tuple(m if isinstance(m, Message) else Message.from_openai(m) for m in messages)
+    if not msgs:
+        raise ConfigError("messages is empty; pass at least one {'role': 'user', 'content': ...}")
+    temperature = params.pop("temperature", 0.3)
+    max_tokens = params.pop("max_tokens", None) or params.pop("max_completion_tokens", None) or 2000
+    return ChatRequest(
+        messages=msgs,
+        model=model,
+        temperature=temperature,
+        max_tokens=int(max_tokens),
+        extra=params,
+    )
+
+
+_manager: LLMProviderManager | None = None
+_manager_lock = threading.Lock()
+
+
+def get_llm_manager() -> LLMProviderManager:
+    """The process's manager, built from the environment, ``.env`` and ``llmswitch.toml`` on first
+    use, and again after it was closed (a closed manager is never handed out)."""
+    global _manager
+    if _manager is None or _manager.closed:
+        with _manager_lock:
+            if _manager is None or _manager.closed:
+                _manager = LLMProviderManager.from_config(None)
+    return _manager

@@ -1,0 +1,223 @@
+"""The SQLite schema and the row <-> value mapping, kept apart from the store's transactions.
+
+Triggers keep the summaries (``window_totals``, ``daily_totals``) in step with the rows they
+summarize inside the very statement that changes a row, so a settle, a release or a ledger
+record is one atomic statement and no caller can forget half of it.
+
+``schema_version`` lets a later llmswitch migrate a file written by this one, and refuse a file
+written by a newer one instead of misreading it. A column added with a default (``_COLUMNS``)
+is not a new version: ``create`` adds it to an older file, and an older llmswitch sharing the
+file keeps working because it names the columns it reads and writes. Callers hold the
+transaction; these helpers only read and write rows.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+
+from llmswitch._errors import StorageError
+from llmswitch._health import HealthRecord
+from llmswitch._ledger import LedgerEntry, UsageRow
+
+SCHEMA_VERSION = 1
+
+_TABLES = """
+CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS reservations (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    scope TEXT NOT NULL, ts REAL NOT NULL, tokens INTEGER NOT NULL);
+CREATE INDEX IF NOT EXISTS reservations_by_scope ON reservations (scope, ts);
+CREATE TABLE IF NOT EXISTS window_totals (
+    scope TEXT NOT NULL, shape TEXT NOT NULL, rolling INTEGER NOT NULL,
+    lo REAL NOT NULL, hi REAL NOT NULL, requests INTEGER NOT NULL, tokens INTEGER NOT NULL,
+    PRIMARY KEY (scope, shape));
+CREATE TABLE IF NOT EXISTS blocks (
+    scope TEXT PRIMARY KEY, until REAL NOT NULL, reason TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS health (
+    scope TEXT PRIMARY KEY, open_until REAL NOT NULL, consecutive_failures INTEGER NOT NULL,
+    last_error_kind TEXT, last_error_message TEXT, last_error_at REAL,
+    auth_failed_fingerprint TEXT, probe_until REAL NOT NULL,
+    opened_at REAL NOT NULL DEFAULT 0, opened_by TEXT);
+CREATE TABLE IF NOT EXISTS learned_limits (
+    scope TEXT NOT NULL, window TEXT NOT NULL, value INTEGER NOT NULL,
+    PRIMARY KEY (scope, window));
+CREATE TABLE IF NOT EXISTS ledger (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, ts REAL NOT NULL, day TEXT NOT NULL,
+    provider TEXT NOT NULL, key_alias TEXT NOT NULL, model TEXT NOT NULL, outcome TEXT NOT NULL,
+    prompt_tokens INTEGER NOT NULL, completion_tokens INTEGER NOT NULL, cost_usd REAL NOT NULL,
+    latency_s REAL NOT NULL, free INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS daily_totals (
+    day TEXT NOT NULL, provider TEXT NOT NULL, requests INTEGER NOT NULL,
+    succeeded INTEGER NOT NULL, failed INTEGER NOT NULL, prompt_tokens INTEGER NOT NULL,
+    completion_tokens INTEGER NOT NULL, cost_usd REAL NOT NULL, latency_s_total REAL NOT NULL,
+    PRIMARY KEY (day, provider));
+CREATE TRIGGER IF NOT EXISTS reservation_counted AFTER INSERT ON reservations BEGIN
+    UPDATE window_totals SET requests = requests + 1, tokens = tokens + NEW.tokens
+    WHERE scope = NEW.scope AND NEW.ts < hi AND (NEW.ts > lo OR (rolling = 0 AND NEW.ts = lo));
+END;
+CREATE TRIGGER IF NOT EXISTS reservation_settled AFTER UPDATE OF tokens ON reservations BEGIN
+    UPDATE window_totals SET tokens = tokens + NEW.tokens - OLD.tokens
+    WHERE scope = OLD.scope AND OLD.ts < hi AND (OLD.ts > lo OR (rolling = 0 AND OLD.ts = lo));
+END;
+CREATE TRIGGER IF NOT EXISTS reservation_released AFTER DELETE ON reservations BEGIN
+    UPDATE window_totals SET requests = requests - 1, tokens = tokens - OLD.tokens
+    WHERE scope = OLD.scope AND OLD.ts < hi AND (OLD.ts > lo OR (rolling = 0 AND OLD.ts = lo));
+END;
+CREATE TRIGGER IF NOT EXISTS ledger_totalled AFTER INSERT ON ledger BEGIN
+    INSERT INTO daily_totals VALUES (
+        NEW.day, NEW.provider, 1, NEW.outcome = 'ok', NEW.outcome <> 'ok', NEW.prompt_tokens,
+        NEW.completion_tokens, NEW.cost_usd, NEW.latency_s)
+    ON CONFLICT (day, provider) DO UPDATE SET requests = requests + 1,
+        succeeded = succeeded + excluded.succeeded, failed = failed + excluded.failed,
+        prompt_tokens = prompt_tokens + excluded.prompt_tokens,
+        completion_tokens = completion_tokens + excluded.completion_tokens,
+        cost_usd = cost_usd + excluded.cost_usd,
+        latency_s_total = latency_s_total + excluded.latency_s_total;
+END;
+"""
+
+#: Columns added after a table was first released: (table, column, declaration). ``create``
+#: adds each one a file lacks, so a state file written by an older llmswitch keeps its data.
+_COLUMNS = (
+    ("health", "opened_at", "REAL NOT NULL DEFAULT 0"),
+    ("health", "opened_by", "TEXT"),
+)
+
+#: Tables ``reset`` empties (the schema version stays).
+DATA_TABLES = (
+    "reservations",
+    "window_totals",
+    "blocks",
+    "health",
+    "learned_limits",
+    "ledger",
+    "daily_totals",
+)
+
+_HEALTH_FIELDS = (
+    "open_until",
+    "consecutive_failures",
+    "last_error_kind",
+    "last_error_message",
+    "last_error_at",
+    "auth_failed_fingerprint",
+    "probe_until",
+    "opened_at",
+    "opened_by",
+)
+_LEDGER_FIELDS = (
+    "ts",
+    "day",
+    "provider",
+    "key_alias",
+    "model",
+    "outcome",
+    "prompt_tokens",
+    "completion_tokens",
+    "cost_usd",
+    "latency_s",
+    "free",
+)
+_TOTAL_FIELDS = (
+    "day",
+    "provider",
+    "requests",
+    "succeeded",
+    "failed",
+    "prompt_tokens",
+    "completion_tokens",
+    "cost_usd",
+    "latency_s_total",
+)
+
+
+def create(db: sqlite3.Connection) -> None:
+    """Set the connection up (WAL, NORMAL sync) and create or check the schema."""
+    db.execute("PRAGMA journal_mode = WAL")
+    db.execute("PRAGMA synchronous = NORMAL")
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        for statement in _statements(_TABLES):
+            db.execute(statement)
+        _add_missing_columns(db)
+        row = db.execute("SELECT max(version) FROM schema_version").fetchone()
+        if row[0] is None:
+            db.execute("INSERT INTO schema_version (version) VALUES (?)", (SCHEMA_VERSION,))
+        elif row[0] > SCHEMA_VERSION:
+            raise StorageError(
+                f"the state file has schema version {row[0]}, newer than this llmswitch "
+                f"understands ({SCHEMA_VERSION}); upgrade llmswitch or use another state file",
+                backend="sqlite",
+            )
+    except BaseException:
+        db.execute("ROLLBACK")
+        raise
+    db.execute("COMMIT")
+
+
+def _add_missing_columns(db: sqlite3.Connection) -> None:
+    """Bring a file from an older llmswitch up to date (inside ``create``'s write lock, so two
+    processes opening it at once cannot both add a column)."""
+    for table, column, declaration in _COLUMNS:
+        have = {row[1] for row in db.execute(f"PRAGMA table_info({table})")}
+        if column not in have:
+            db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {declaration}")
+
+
+def _statements(script: str) -> list[str]:
+    """Split a script into statements, keeping trigger bodies whole."""
+    out, buf = [], ""
+    for line in script.strip().splitlines():
+        buf += line + "\n"
+        if sqlite3.complete_statement(buf):
+            out.append(buf)
+            buf = ""
+    return out
+
+
+def read_health(db: sqlite3.Connection, scope: str) -> HealthRecord | None:
+    row = db.execute(
+        f"SELECT {', '.join(_HEALTH_FIELDS)} FROM health WHERE scope = ?",
+        (scope,),
+    ).fetchone()
+    return HealthRecord(*row) if row is not None else None
+
+
+def write_health(db: sqlite3.Connection, scope: str, rec: HealthRecord) -> None:
+    values = tuple(getattr(rec, f) for f in _HEALTH_FIELDS)
+    marks = ", ".join("?" for _ in range(len(_HEALTH_FIELDS) + 1))
+    db.execute(
+        f"INSERT OR REPLACE INTO health (scope, {', '.join(_HEALTH_FIELDS)}) VALUES ({marks})",
+        (scope, *values),
+    )
+
+
+def insert_ledger(db: sqlite3.Connection, e: LedgerEntry) -> None:
+    """One statement: the ``ledger_totalled`` trigger adds it to its day's totals atomically."""
+    values = tuple(getattr(e, f) for f in _LEDGER_FIELDS)
+    marks = ", ".join("?" for _ in _LEDGER_FIELDS)
+    db.execute(f"INSERT INTO ledger ({', '.join(_LEDGER_FIELDS)}) VALUES ({marks})", values)
+
+
+def read_totals(
+    db: sqlite3.Connection, since_day: str | None, until_day: str | None
+) -> list[UsageRow]:
+    rows = db.execute(
+        f"SELECT {', '.join(_TOTAL_FIELDS)} FROM daily_totals "
+        "WHERE (?1 IS NULL OR day >= ?1) AND (?2 IS NULL OR day <= ?2) ORDER BY day, provider",
+        (since_day, until_day),
+    ).fetchall()
+    return [UsageRow(*row) for row in rows]
+
+
+def read_ledger(db: sqlite3.Connection, limit: int) -> list[LedgerEntry]:
+    rows = db.execute(
+        f"SELECT {', '.join(_LEDGER_FIELDS)} FROM ledger ORDER BY id DESC LIMIT ?",
+        (max(0, limit),),
+    ).fetchall()
+    out = []
+    for row in rows:
+        fields = dict(zip(_LEDGER_FIELDS, row, strict=True))
+        fields["free"] = bool(fields["free"])
+        out.append(LedgerEntry(**fields))
+    return out

@@ -1,0 +1,315 @@
+"""The state seam: small capability protocols, one ``Store`` that a backend implements whole.
+
+Policy (``quota``, ``health``, ``router``) never knows the backend. A store keeps, per *scope*
+(one provider key: ``"groq:GROQ_API_KEY"``), five concerns, each behind its own protocol so a
+caller that needs one asks for just that one (``status`` reading circuits could take a
+``HealthStore``; ``ledger.spent_today`` takes any ``LedgerStore``, which is its ``UsageSource``):
+
+- ``WindowStore``: the reservation log that answers "may one more request of ~N tokens go now?"
+  for every window **atomically** with recording it (reserve, then send; never
+  check-then-record), and the blocks ("skip this key until T", from 429s, ``Retry-After`` and
+  rate-limit headers). Blocks live with the windows because ``reserve`` refuses on an active
+  block in the same atomic step as it counts.
+- ``HealthStore``: circuits (cooldowns that only ever lengthen, the single half-open probe, auth
+  failures). Each transition is atomic on its own record; the probe is a compare-and-set.
+- ``LearnedLimitsStore``: limits learned from provider headers, kept across restarts.
+- ``LedgerStore``: every attempt, with daily totals; an entry and its day's totals are written
+  together so they never disagree.
+- ``StoreLifecycle``: ``backend``, ``check``, ``reset``, ``close``.
+
+``Store`` is the combination every backend implements together (as ``limits`` does with its
+storage base and mixins), plus the two composites that span capabilities and exist only to save
+round trips: ``admission_view`` (health + learned limits) and ``settle_and_record`` (windows +
+ledger). They sit on ``Store`` rather than on either capability because only a backend holding
+both halves can answer them at once; the defaults here call the two halves one after the other,
+and a backend overrides them when it can do better:
+
+- ``memory://``: one lock per call; ``admission_view`` under one acquisition.
+- ``sqlite:///path``: one ``BEGIN IMMEDIATE`` transaction per admission; ``settle_and_record``
+  in one transaction (one commit instead of two).
+- ``redis://``: Lua scripts (``lua/*.lua``); ``admission_view`` in one pipeline and
+  ``settle_and_record`` in one script, one round trip each.
+
+``memory://`` is for tests and the demo; ``sqlite:///path`` is the default (survives restarts,
+safe for several processes on one machine); ``redis://`` is shared by several machines.
+``GuardedStore`` wraps a shared backend and decides per capability what an outage means. The
+same contract suite (tests/state) runs over every backend and checks each is every capability.
+
+The capabilities are ``typing.Protocol`` classes, ``runtime_checkable``: backends inherit them
+explicitly through ``Store`` (so mypy checks their signatures and a missing method fails at
+instantiation, as with an ABC), while a caller's narrow annotation, or a protocol a caller
+combines from two of them, is satisfied by any store without the backends naming it.
+
+Every method takes ``now`` (epoch seconds from the injected clock) instead of reading time, so
+the same code runs on simulated time. Backends raise ``StorageError`` for their own failures and
+nothing else.
+"""
+
+from __future__ import annotations
+
+from abc import abstractmethod
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Protocol, runtime_checkable
+
+from llmswitch._health import HealthRecord
+from llmswitch._ledger import LedgerEntry, UsageRow
+from llmswitch._quota import Window, WindowUsage
+
+
+@dataclass(frozen=True, slots=True)
+class Admission:
+    """The answer to a reservation: granted (``ok``) or refused with when to come back.
+
+    When refused, ``window`` names the window that refused (``"rpm"``, ..., or ``"blocked"`` for a
+    block) and ``retry_at`` is the earliest epoch time at which the same reservation could succeed.
+    """
+
+    ok: bool
+    reservation_id: str = ""
+    window: str | None = None
+    retry_at: float | None = None
+    reason: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Block:
+    until: float
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class AdmissionView:
+    """What admission reads before it reserves: the circuits and the key's learned limits.
+
+    ``model_health`` is the circuit of the model on that provider, when the caller asked for it
+    (a model's 5xx cools that model only, so its neighbours on the same provider stay usable).
+    """
+
+    provider_health: HealthRecord | None
+    key_health: HealthRecord | None
+    learned_limits: dict[str, int]
+    model_health: HealthRecord | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class StoreHealth:
+    backend: str
+    ok: bool
+    detail: str = ""
+    extra: dict[str, str] = field(default_factory=dict)
+
+
+@runtime_checkable
+class WindowStore(Protocol):
+    """Quota windows and blocks: the reservation log admission checks and records at once.
+
+    Example:
+        >>> from llmswitch._quota import make_window
+        >>> from llmswitch._state.memory import MemoryStore
+        >>> windows: WindowStore = MemoryStore()
+        >>> windows.reserve("groq:GROQ_API_KEY", [make_window("rpm", 30)], 100, now=0.0).ok
+        True
+    """
+
+    @abstractmethod
+    def reserve(
+        self, scope: str, windows: Sequence[Window], tokens: int, *, now: float
+    ) -> Admission:
+        """Atomically: refuse if a block is active or any window cannot take one more request of
+        ``tokens`` tokens; otherwise record the reservation in every window and grant it.
+
+        A refusal computes ``retry_at``: for a rolling window, when enough of its oldest entries
+        slide out; for a calendar window, its next reset; for a block, its end.
+        """
+
+    @abstractmethod
+    def settle(self, scope: str, reservation_id: str, tokens: int, *, now: float) -> None:
+        """Replace a reservation's token estimate by the real count (the request stays counted)."""
+
+    @abstractmethod
+    def release(self, scope: str, reservation_id: str) -> None:
+        """Forget a reservation whose request never reached the provider."""
+
+    @abstractmethod
+    def usage(self, scope: str, windows: Sequence[Window], *, now: float) -> list[WindowUsage]:
+        """How full each window is now (in the order given)."""
+
+    # -- blocks: the provider told us to wait; ``reserve`` reads them in its atomic step -------
+    @abstractmethod
+    def block(self, scope: str, *, until: float, reason: str) -> Block:
+        """Skip the scope until ``until``; an existing later block is kept (never shortened)."""
+
+    @abstractmethod
+    def get_block(self, scope: str, *, now: float) -> Block | None:
+        """The active block, or None when there is none or it has ended."""
+
+    @abstractmethod
+    def clear_block(self, scope: str) -> None:
+        """Lift the scope's block, if any."""
+
+
+@runtime_checkable
+class HealthStore(Protocol):
+    """Circuits: cooldowns, the single half-open probe, auth failures.
+
+    Example:
+        >>> from llmswitch._state.memory import MemoryStore
+        >>> circuits: HealthStore = MemoryStore()
+        >>> circuits.try_acquire_probe("provider:groq", now=0.0, ttl=35.0)
+        True
+    """
+
+    @abstractmethod
+    def get_health(self, scope: str) -> HealthRecord | None:
+        """The scope's record, or None when nothing has happened to it yet."""
+
+    @abstractmethod
+    def trip(
+        self, scope: str, *, until: float, kind: str, message: str, now: float
+    ) -> HealthRecord:
+        """Record a failure and open the circuit until ``max(current open_until, until)``."""
+
+    @abstractmethod
+    def note_error(self, scope: str, *, kind: str, message: str, now: float) -> HealthRecord:
+        """Record the last error without opening the circuit (e.g. a rate limit)."""
+
+    @abstractmethod
+    def mark_auth_failed(
+        self, scope: str, *, fingerprint: str, message: str, now: float
+    ) -> HealthRecord:
+        """Remember that the key with ``fingerprint`` was refused, until a success clears it."""
+
+    @abstractmethod
+    def record_success(self, scope: str) -> None:
+        """Close the circuit: zero failures, no cooldown, no probe (auth state cleared too)."""
+
+    @abstractmethod
+    def try_acquire_probe(self, scope: str, *, now: float, ttl: float) -> bool:
+        """Take the single half-open probe slot for ``ttl`` seconds; False if another holds it."""
+
+    @abstractmethod
+    def release_probe(self, scope: str) -> None:
+        """Give the probe slot back now, whoever holds it.
+
+        The ``ttl`` only guards against a holder that dies mid-probe. A probe that failed has
+        already re-opened the circuit (``trip``), so holding the slot until the ttl would only
+        make the next half-open period wait ``timeout + 5 s`` for nothing.
+        """
+
+    @abstractmethod
+    def clear_health(self, scope: str) -> None:
+        """Close the circuit by hand (``llmswitch reset``): no cooldown, no failures, no probe,
+        no auth failure, no ``opened_at``/``opened_by``. ``last_error_*`` stay, so status still
+        shows what the last failure was. A scope without a record stays without one.
+        """
+
+
+@runtime_checkable
+class LearnedLimitsStore(Protocol):
+    """Limits learned from provider headers (``{"rpm": 30}``), kept across restarts.
+
+    Example:
+        >>> from llmswitch._state.memory import MemoryStore
+        >>> limits: LearnedLimitsStore = MemoryStore()
+        >>> limits.put_learned_limits("groq:GROQ_API_KEY", {"rpm": 30})
+        >>> limits.get_learned_limits("groq:GROQ_API_KEY")
+        {'rpm': 30}
+    """
+
+    @abstractmethod
+    def put_learned_limits(self, scope: str, limits: dict[str, int]) -> None:
+        """Merge ``limits`` into what the scope has learned (a name given again is replaced)."""
+
+    @abstractmethod
+    def get_learned_limits(self, scope: str) -> dict[str, int]:
+        """What the scope has learned; empty when nothing yet."""
+
+
+@runtime_checkable
+class LedgerStore(Protocol):
+    """Every attempt and its daily totals; a ``LedgerStore`` is a ``ledger.UsageSource``.
+
+    Example:
+        >>> from llmswitch._ledger import spent_today
+        >>> from llmswitch._state.memory import MemoryStore
+        >>> accounts: LedgerStore = MemoryStore()
+        >>> spent_today(accounts, "groq", 0.0)
+        0
+    """
+
+    @abstractmethod
+    def record(self, entry: LedgerEntry) -> None:
+        """Append one attempt to the ledger and add it to its day's totals."""
+
+    @abstractmethod
+    def usage_rows(
+        self, *, since_day: str | None = None, until_day: str | None = None
+    ) -> list[UsageRow]:
+        """Daily totals per provider, ordered by day then provider (days inclusive)."""
+
+    @abstractmethod
+    def ledger_entries(self, *, limit: int = 100) -> list[LedgerEntry]:
+        """The most recent entries, newest first."""
+
+
+@runtime_checkable
+class StoreLifecycle(Protocol):
+    """What every store is besides its data: a named backend that can be checked and closed."""
+
+    backend: str
+
+    @abstractmethod
+    def check(self) -> StoreHealth:
+        """Whether the backend answers now (never raises)."""
+
+    def reset(self) -> None:
+        """Forget everything (tests and ``llmswitch demo``)."""
+        raise NotImplementedError
+
+    def close(self) -> None:
+        """Release connections; the store is unusable afterwards (nothing to release: no-op)."""
+        return None
+
+
+class Store(WindowStore, HealthStore, LearnedLimitsStore, LedgerStore, StoreLifecycle):
+    """Storage for quota, health, learned limits and the ledger. Thread-safe.
+
+    The combination a backend implements together (``class RedisStore(Store)``), and what the
+    router holds. The two methods below span two capabilities each; see the module docstring.
+
+    Example:
+        >>> from llmswitch._state import store_from_url
+        >>> store = store_from_url("memory://")
+        >>> isinstance(store, WindowStore) and isinstance(store, LedgerStore)
+        True
+    """
+
+    backend: str = "abstract"
+
+    def admission_view(
+        self, provider_scope: str, key_scope: str, model_scope: str | None = None
+    ) -> AdmissionView:
+        """``get_health`` of each scope and the key's learned limits (Redis: one round trip).
+
+        Health and learned limits together: admission reads both before every reservation, so a
+        networked backend answers them in one trip. ``model_scope`` None: no model circuit is
+        read and ``model_health`` is None.
+        """
+        return AdmissionView(
+            self.get_health(provider_scope),
+            self.get_health(key_scope),
+            self.get_learned_limits(key_scope),
+            self.get_health(model_scope) if model_scope is not None else None,
+        )
+
+    def settle_and_record(
+        self, scope: str, reservation_id: str, tokens: int, entry: LedgerEntry, *, now: float
+    ) -> None:
+        """``settle`` then ``record`` (SQLite: one transaction; Redis: one script).
+
+        Windows and the ledger together: both are written after every call, so a backend that
+        can do them at once saves a commit or a round trip.
+        """
+        self.settle(scope, reservation_id, tokens, now=now)
+        self.record(entry)

@@ -1,0 +1,324 @@
+"""``sqlite:///path``: the default store; survives restarts, shared by processes on one machine.
+
+Admission is one ``BEGIN IMMEDIATE`` transaction: it takes SQLite's write lock before reading, so
+no other thread or process can reserve between our check and our insert. WAL lets readers
+(status, the dashboard) run beside the writer; ``synchronous=NORMAL`` skips the fsync per commit
+(WAL stays consistent; a power cut may lose the last reservations, which only frees quota we
+would have counted). ``busy_timeout`` makes other processes wait for the lock instead of failing.
+
+One connection per process, behind a lock: threads of one process take turns in Python instead
+of spinning in SQLite's busy handler, and a forked child opens its own connection. Every
+``sqlite3.Error`` becomes ``StorageError(backend="sqlite")`` in ``_errors``.
+
+Example:
+    >>> store = SqliteStore(".llmswitch/_state.db")  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+
+from llmswitch import _health as health
+from llmswitch._errors import StorageError
+from llmswitch._health import HealthRecord
+from llmswitch._ledger import LedgerEntry, UsageRow
+from llmswitch._quota import Window, WindowUsage
+from llmswitch._state import _common
+from llmswitch._state import _sqlite_schema as schema
+from llmswitch._state import _sqlite_windows as wins
+from llmswitch._state.base import Admission, AdmissionView, Block, Store, StoreHealth
+
+PRUNE_EVERY = 300.0  # seconds between prunes of one scope's old reservations (per process)
+
+
+@contextmanager
+def _errors(what: str) -> Iterator[None]:
+    """The one place where ``sqlite3`` exceptions become ours."""
+    try:
+        yield
+    except sqlite3.Error as exc:
+        raise StorageError(f"SQLite state store failed to {what}: {exc}", backend="sqlite") from exc
+
+
+class SqliteStore(Store):
+    """State in one SQLite file; safe for threads and for processes sharing the file."""
+
+    backend = "sqlite"
+
+    def __init__(self, path: str | os.PathLike[str], *, busy_timeout: float = 10.0) -> None:
+        self.path = Path(path)
+        self._busy_ms = int(busy_timeout * 1000)
+        self._lock = threading.RLock()
+        self._periods = _common.CalendarPeriods()
+        self._pruned: dict[str, float] = {}
+        self._db: sqlite3.Connection | None = None
+        self._pid = 0
+        with self._lock:
+            self._conn()
+
+    # -- connection and transactions ------------------------------------------------------------
+    def _conn(self) -> sqlite3.Connection:
+        """This process's connection (opened on first use, again after a fork)."""
+        if self._db is None or self._pid != os.getpid():
+            if self.path.parent != Path():
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+            with _errors("open the database"):
+                db = sqlite3.connect(
+                    self.path, isolation_level=None, check_same_thread=False, timeout=0
+                )
+                db.execute(f"PRAGMA busy_timeout = {self._busy_ms}")
+                schema.create(db)
+            self._db, self._pid = db, os.getpid()
+        return self._db
+
+    @contextmanager
+    def _tx(self, what: str) -> Iterator[sqlite3.Connection]:
+        """One write transaction; the lock is taken before reading so checks stay true."""
+        with self._lock, _errors(what):
+            db = self._conn()
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                yield db
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+            db.execute("COMMIT")
+
+    @contextmanager
+    def _read(self, what: str) -> Iterator[sqlite3.Connection]:
+        """Reads, and single statements (atomic on their own in autocommit mode)."""
+        with self._lock, _errors(what):
+            yield self._conn()
+
+    # -- admission ------------------------------------------------------------------------
+    def reserve(
+        self, scope: str, windows: Sequence[Window], tokens: int, *, now: float
+    ) -> Admission:
+        tokens = max(0, int(tokens))
+        with self._tx("reserve") as db:
+            row = db.execute(
+                "SELECT until, reason FROM blocks WHERE scope = ?", (scope,)
+            ).fetchone()
+            if row is not None and row[0] > now:
+                return _common.blocked(Block(until=row[0], reason=row[1]))
+            totals = wins.refresh(db, scope, windows, now, self._periods)
+            worst: tuple[Window, float | None] | None = None
+            for w in windows:
+                t = totals[wins.shape(w)]
+                need = _common.cost(w, tokens)
+                used = _common.used(w, t.requests, t.tokens)
+                if w.limit > 0 and used + need > w.limit:
+                    refused = (w, wins.retry_at(db, scope, w, t, need=need, used=used))
+                    if _common.later(worst, refused):
+                        worst = refused
+            if worst is not None:
+                return _common.refusal(worst[0], worst[1], tokens=tokens)
+            cur = db.execute(
+                "INSERT INTO reservations (scope, ts, tokens) VALUES (?, ?, ?)",
+                (scope, now, tokens),
+            )
+            if now - self._pruned.get(scope, float("-inf")) >= PRUNE_EVERY:
+                self._pruned[scope] = now
+                wins.prune(db, scope, windows, now)
+        return Admission(ok=True, reservation_id=str(cur.lastrowid))
+
+    def settle(self, scope: str, reservation_id: str, tokens: int, *, now: float) -> None:
+        """One statement; the ``reservation_settled`` trigger adjusts the window totals."""
+        with self._read("settle") as db:
+            db.execute(
+                "UPDATE reservations SET tokens = ? WHERE id = ? AND scope = ?",
+                (max(0, int(tokens)), _rid(reservation_id), scope),
+            )
+
+    def settle_and_record(
+        self, scope: str, reservation_id: str, tokens: int, entry: LedgerEntry, *, now: float
+    ) -> None:
+        """The settle and the ledger entry in one transaction: one commit instead of two."""
+        with self._tx("settle and record to the ledger") as db:
+            db.execute(
+                "UPDATE reservations SET tokens = ? WHERE id = ? AND scope = ?",
+                (max(0, int(tokens)), _rid(reservation_id), scope),
+            )
+            schema.insert_ledger(db, entry)
+
+    def release(self, scope: str, reservation_id: str) -> None:
+        """One statement; the ``reservation_released`` trigger adjusts the window totals."""
+        with self._read("release") as db:
+            db.execute(
+                "DELETE FROM reservations WHERE id = ? AND scope = ?", (_rid(reservation_id), scope)
+            )
+
+    def usage(self, scope: str, windows: Sequence[Window], *, now: float) -> list[WindowUsage]:
+        out = []
+        with self._tx("read usage") as db:  # a write: it saves what slid out
+            totals = wins.refresh(db, scope, windows, now, self._periods)
+            newest = wins.newest(db, scope)
+        for w in windows:
+            t = totals[wins.shape(w)]
+            used = _common.used(w, t.requests, t.tokens)
+            resets: float | None = None
+            if used > 0:
+                resets = t.hi if not w.rolling else (newest or now) + w.period
+            out.append(WindowUsage(w.name, w.limit, used, resets))
+        return out
+
+    # -- blocks -----------------------------------------------------------------------------
+    def block(self, scope: str, *, until: float, reason: str) -> Block:
+        with self._tx("store a block") as db:
+            db.execute(
+                "INSERT INTO blocks (scope, until, reason) VALUES (?, ?, ?) "
+                "ON CONFLICT (scope) DO UPDATE SET until = excluded.until, reason = excluded.reason"
+                " WHERE excluded.until > blocks.until",
+                (scope, until, reason),
+            )
+            row = db.execute(
+                "SELECT until, reason FROM blocks WHERE scope = ?", (scope,)
+            ).fetchone()
+        return Block(until=row[0], reason=row[1])
+
+    def get_block(self, scope: str, *, now: float) -> Block | None:
+        with self._read("read a block") as db:
+            row = db.execute(
+                "SELECT until, reason FROM blocks WHERE scope = ? AND until > ?", (scope, now)
+            ).fetchone()
+        return Block(until=row[0], reason=row[1]) if row is not None else None
+
+    def clear_block(self, scope: str) -> None:
+        with self._tx("clear a block") as db:
+            db.execute("DELETE FROM blocks WHERE scope = ?", (scope,))
+
+    # -- health -----------------------------------------------------------------------------
+    def admission_view(
+        self, provider_scope: str, key_scope: str, model_scope: str | None = None
+    ) -> AdmissionView:
+        with self._read("read health and learned limits") as db:
+            rows = db.execute(
+                "SELECT window, value FROM learned_limits WHERE scope = ?", (key_scope,)
+            ).fetchall()
+            return AdmissionView(
+                schema.read_health(db, provider_scope),
+                schema.read_health(db, key_scope),
+                {k: int(v) for k, v in rows},
+                schema.read_health(db, model_scope) if model_scope is not None else None,
+            )
+
+    def get_health(self, scope: str) -> HealthRecord | None:
+        with self._read("read health") as db:
+            return schema.read_health(db, scope)
+
+    def trip(
+        self, scope: str, *, until: float, kind: str, message: str, now: float
+    ) -> HealthRecord:
+        with self._tx("record a failure") as db:
+            rec = health.tripped(
+                schema.read_health(db, scope), until=until, kind=kind, message=message, now=now
+            )
+            schema.write_health(db, scope, rec)
+        return rec
+
+    def note_error(self, scope: str, *, kind: str, message: str, now: float) -> HealthRecord:
+        with self._tx("record an error") as db:
+            rec = health.noted(schema.read_health(db, scope), kind=kind, message=message, now=now)
+            schema.write_health(db, scope, rec)
+        return rec
+
+    def mark_auth_failed(
+        self, scope: str, *, fingerprint: str, message: str, now: float
+    ) -> HealthRecord:
+        with self._tx("record an auth failure") as db:
+            rec = health.auth_failed(
+                schema.read_health(db, scope), fingerprint=fingerprint, message=message, now=now
+            )
+            schema.write_health(db, scope, rec)
+        return rec
+
+    def record_success(self, scope: str) -> None:
+        with self._tx("record a success") as db:
+            rec = schema.read_health(db, scope)
+            if rec is not None:
+                schema.write_health(db, scope, health.succeeded(rec))
+
+    def try_acquire_probe(self, scope: str, *, now: float, ttl: float) -> bool:
+        with self._tx("take the probe") as db:
+            rec = schema.read_health(db, scope) or HealthRecord()
+            if rec.probe_until > now:
+                return False
+            rec.probe_until = now + ttl
+            schema.write_health(db, scope, rec)
+        return True
+
+    def release_probe(self, scope: str) -> None:
+        with self._read("release the probe") as db:  # one statement: atomic on its own
+            db.execute("UPDATE health SET probe_until = 0 WHERE scope = ?", (scope,))
+
+    def clear_health(self, scope: str) -> None:
+        with self._tx("clear health") as db:
+            rec = schema.read_health(db, scope)
+            if rec is not None:
+                schema.write_health(db, scope, health.cleared(rec))
+
+    # -- learned limits -----------------------------------------------------------------------
+    def put_learned_limits(self, scope: str, limits: dict[str, int]) -> None:
+        with self._tx("store learned limits") as db:
+            db.executemany(
+                "INSERT INTO learned_limits (scope, window, value) VALUES (?, ?, ?) "
+                "ON CONFLICT (scope, window) DO UPDATE SET value = excluded.value",
+                [(scope, k, int(v)) for k, v in limits.items()],
+            )
+
+    def get_learned_limits(self, scope: str) -> dict[str, int]:
+        with self._read("read learned limits") as db:
+            rows = db.execute(
+                "SELECT window, value FROM learned_limits WHERE scope = ?", (scope,)
+            ).fetchall()
+        return {k: int(v) for k, v in rows}
+
+    # -- ledger -------------------------------------------------------------------------------
+    def record(self, entry: LedgerEntry) -> None:
+        with self._read("record to the ledger") as db:  # one statement, totals by trigger
+            schema.insert_ledger(db, entry)
+
+    def usage_rows(
+        self, *, since_day: str | None = None, until_day: str | None = None
+    ) -> list[UsageRow]:
+        with self._read("read daily totals") as db:
+            return schema.read_totals(db, since_day, until_day)
+
+    def ledger_entries(self, *, limit: int = 100) -> list[LedgerEntry]:
+        with self._read("read the ledger") as db:
+            return schema.read_ledger(db, limit)
+
+    # -- lifecycle ----------------------------------------------------------------------------
+    def check(self) -> StoreHealth:
+        extra = {"path": str(self.path)}
+        try:
+            with self._read("check") as db:
+                mode = db.execute("PRAGMA journal_mode").fetchone()[0]
+        except StorageError as exc:
+            return StoreHealth(backend=self.backend, ok=False, detail=str(exc), extra=extra)
+        return StoreHealth(backend=self.backend, ok=True, extra={**extra, "journal_mode": mode})
+
+    def reset(self) -> None:
+        with self._tx("reset") as db:
+            for table in schema.DATA_TABLES:
+                db.execute(f"DELETE FROM {table}")
+        self._pruned.clear()
+
+    def close(self) -> None:
+        with self._lock:
+            if self._db is not None and self._pid == os.getpid():
+                self._db.close()
+            self._db = None
+
+
+def _rid(reservation_id: str) -> int:
+    """Reservation ids are row ids; anything else matches no row."""
+    try:
+        return int(reservation_id)
+    except ValueError:
+        return -1

@@ -1,0 +1,301 @@
+"""The status picture: the seed's ``get_provider_status()`` shape, and more.
+
+Top level, exactly as the seed: ``current_provider`` and ``providers.{name}`` with ``status``,
+``priority``, ``requests_today``, ``requests_this_minute``, ``rate_limit_per_minute``,
+``rate_limit_per_day`` (the seed's example means the daily *token* limit) and ``is_current``.
+Beyond the seed, per provider: every window's limit, used, remaining and reset time, cooldown
+end, last error, tokens and cost today, latency, and the keys, masked. Never a key.
+
+Statuses: ``active`` (can take a call now), ``rate_limited`` (every key at a limit or blocked),
+``cooling_down``, ``auth_failed`` (every key refused), ``budget_exhausted``, ``unavailable``
+(no key configured, or disabled), ``degraded`` (the state store cannot be read, so the provider's
+shared limits cannot be checked and it is not called: see ``state``).
+
+A provider whose default model (the first of ``models``) has an open circuit is ``cooling_down``
+as well: a call without a model would go to that model, and the router skips it. The provider's
+own circuit is ``circuit`` with ``opened_at`` (when it opened) and ``opened_by`` (the kind of
+failure that opened it). ``models`` maps every model id, in configured order, to its own circuit
+(``circuit``, ``cooldown_until``, ``opened_at``, ``last_error_*``), because a model's 5xx,
+timeout or malformed reply cools that model only while connection failures cool the provider.
+
+``state`` says which backend holds the limits and whether it answers: ``status`` is ``ok`` or
+``degraded``; with ``fail_open`` true a degraded store admits on per-process limits instead.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from llmswitch import _health as health
+from llmswitch import _ledger as ledger
+from llmswitch._config import ProviderSettings, Settings
+from llmswitch._errors import StorageError
+from llmswitch._health import HealthRecord
+from llmswitch._quota import (
+    Window,
+    WindowUsage,
+    admission_windows,
+    key_scope,
+    model_scope,
+    provider_scope,
+    provider_windows,
+)
+from llmswitch._state.base import Store
+from llmswitch._strategies import LatencyTracker
+
+
+def provider_status(
+    p: ProviderSettings,
+    settings: Settings,
+    store: Store,
+    now: float,
+    latency: LatencyTracker,
+    today: dict[str, Any],
+) -> dict[str, Any]:
+    record = store.get_health(provider_scope(p.name))
+    to_trip = p.failures_to_trip or settings.failures_to_trip  # the breaker admission uses
+    circuit = health.assess_circuit(record, now=now, failures_to_trip=to_trip)
+    model_records = {m: store.get_health(model_scope(p.name, m)) for m in p.models}
+    models = {m: _model_status(rec, now, to_trip) for m, rec in model_records.items()}
+    default = models[p.models[0]] if p.models else None
+    # The provider is out while its own circuit or its default model's is open; the cooldown
+    # shown is then the one that ends last.
+    cooling = [
+        until
+        for until in (
+            circuit.until if circuit.state is health.CircuitState.OPEN else None,
+            default["cooldown_until"] if default is not None else None,
+        )
+        if until is not None
+    ]
+    cooldown_until = max(cooling) if cooling else circuit.until
+    keys = [_key_status(p, k, store, now, settings.daily_soft_limit) for k in p.keys]
+    windows = _sum_windows(keys)
+    totals = today.get(p.name)
+    if not p.enabled or not p.keys:
+        status = "unavailable"
+    elif cooling:
+        status = "cooling_down"
+    elif all(k["status"] == "auth_failed" for k in keys):
+        status = "auth_failed"
+    elif any(k["status"] == "active" for k in keys):
+        status = "active"
+    else:
+        status = "rate_limited"
+    over_budget = not p.free and 0 < p.daily_budget_usd <= ledger.spent_today(store, p.name, now)
+    if status == "active" and over_budget:
+        status = "budget_exhausted"
+    lat = latency.get(p.name)
+    return {
+        **_configured(p),
+        "status": status,
+        "requests_today": totals.requests if totals else 0,
+        "requests_this_minute": windows.get("rpm", {}).get("used", 0),
+        "windows": windows,
+        "cooldown_until": cooldown_until,
+        "cooldown_remaining_s": max(0.0, cooldown_until - now) if cooldown_until else 0.0,
+        "circuit": circuit.state.value,
+        **_opening(record, circuit.state),
+        "models": models,
+        "last_error": _last_error(_latest_error(record, *model_records.values())),
+        "tokens_today": (totals.prompt_tokens + totals.completion_tokens) if totals else 0,
+        "cost_today_usd": totals.cost_usd if totals else 0.0,
+        "latency_ms": round(lat * 1000, 1) if lat is not None else None,
+        "keys": keys,
+    }
+
+
+def _opening(record: HealthRecord | None, state: health.CircuitState) -> dict[str, Any]:
+    """When and by what kind of failure a circuit that is not closed was opened (else None)."""
+    if record is None or state is health.CircuitState.CLOSED or not record.opened_at:
+        return {"opened_at": None, "opened_by": None}
+    return {"opened_at": record.opened_at, "opened_by": record.opened_by}
+
+
+def _model_status(record: HealthRecord | None, now: float, to_trip: int = 1) -> dict[str, Any]:
+    """One model's circuit on one provider, flat so a dashboard can show it as a row."""
+    circuit = health.assess_circuit(record, now=now, failures_to_trip=to_trip)
+    return {
+        "circuit": circuit.state.value,
+        "cooldown_until": circuit.until if circuit.state is health.CircuitState.OPEN else None,
+        "opened_at": _opening(record, circuit.state)["opened_at"],
+        "last_error_kind": record.last_error_kind if record else None,
+        "last_error_at": record.last_error_at if record else None,
+        "last_error_message": record.last_error_message if record else None,
+    }
+
+
+def _configured(p: ProviderSettings) -> dict[str, Any]:
+    """What the settings say about a provider, whatever its state.
+
+    Not ``models``: that maps each model id (in configured order) to its circuit, so both
+    callers add it with what they could read.
+    """
+    return {
+        "priority": p.priority,
+        "rate_limit_per_minute": p.requests_per_minute,
+        "rate_limit_per_day": p.tokens_per_day,
+        "is_current": False,
+        "free": p.free,
+        "api": p.api,
+        "default_model": p.models[0] if p.models else None,
+        "daily_budget_usd": p.daily_budget_usd,
+    }
+
+
+def read_key(
+    p: ProviderSettings, alias: str, store: Store, now: float, daily_soft_limit: float
+) -> KeyReading:
+    """One key's windows as admission sees them (learned limits, then the daily soft limit)
+    and their usage: the one reading status, ``current_provider`` and alerts share."""
+    scope = key_scope(p.name, alias)
+    windows = provider_windows(p.windows(), store.get_learned_limits(scope))
+    return KeyReading(
+        windows, admission_windows(windows, daily_soft_limit), store.usage(scope, windows, now=now)
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class KeyReading:
+    windows: tuple[Window, ...]  # the key's limits (configured, tightened by learned ones)
+    admitted: tuple[Window, ...]  # what admission reserves against (daily soft limit applied)
+    usage: list[WindowUsage]
+
+    @property
+    def full(self) -> bool:
+        """Admission would refuse the next request: some window is at its admitted limit."""
+        admit = {w.name: w.limit for w in self.admitted}
+        return any(u.used >= admit.get(u.name, u.limit) for u in self.usage)
+
+
+def _key_status(
+    p: ProviderSettings, key: Any, store: Store, now: float, daily_soft_limit: float
+) -> dict[str, Any]:
+    scope = key_scope(p.name, key.alias)
+    reading = read_key(p, key.alias, store, now, daily_soft_limit)
+    usage = reading.usage
+    block = store.get_block(scope, now=now)
+    auth = health.key_auth_failed(store.get_health(scope), key.fingerprint)
+    full = reading.full
+    status = "auth_failed" if auth else "rate_limited" if block or full else "active"
+    return {
+        "alias": key.alias,
+        "masked": key.masked,
+        "status": status,
+        "blocked_until": block.until if block else None,
+        "block_reason": block.reason if block else None,
+        "windows": {
+            u.name: {
+                "limit": u.limit,
+                "used": u.used,
+                "remaining": u.remaining,
+                "resets_at": u.resets_at,
+            }
+            for u in usage
+        },
+    }
+
+
+def _sum_windows(keys: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """A provider's windows summed over its keys (each key has its own limits)."""
+    out: dict[str, dict[str, Any]] = {}
+    for k in keys:
+        for name, w in k["windows"].items():
+            acc = out.setdefault(name, {"limit": 0, "used": 0, "remaining": 0, "resets_at": None})
+            acc["limit"] += w["limit"]
+            acc["used"] += w["used"]
+            acc["remaining"] += w["remaining"]
+            if w["resets_at"] is not None:
+                acc["resets_at"] = min(acc["resets_at"] or w["resets_at"], w["resets_at"])
+    return out
+
+
+def _latest_error(*records: HealthRecord | None) -> HealthRecord | None:
+    """The record whose error is newest: a provider's last error is the last one of it or of
+    any of its models (a 5xx cools the model, yet the provider's row should still show it)."""
+    seen = [r for r in records if r is not None and r.last_error_at is not None]
+    return max(seen, key=lambda r: r.last_error_at or 0.0, default=None)
+
+
+def _last_error(record: HealthRecord | None) -> dict[str, Any] | None:
+    if record is None or record.last_error_kind is None:
+        return None
+    return {
+        "kind": record.last_error_kind,
+        "message": record.last_error_message,
+        "time": record.last_error_at,
+    }
+
+
+def build_status(
+    settings: Settings, store: Store, now: float, latency: LatencyTracker, current: str | None
+) -> dict[str, Any]:
+    store_health = store.check()
+    day = ledger.utc_day(now)
+    try:
+        today = ledger.totals_by_provider(store.usage_rows(since_day=day, until_day=day))
+    except StorageError:
+        today = {}
+    providers = {}
+    for p in settings.providers:
+        try:
+            providers[p.name] = provider_status(p, settings, store, now, latency, today)
+        except StorageError as exc:
+            providers[p.name] = _degraded_status(p, str(exc), now)
+    if current in providers:
+        providers[current]["is_current"] = True
+    return {
+        "current_provider": current,
+        "providers": providers,
+        "strategy": settings.strategy,
+        "time": now,
+        "state": {
+            "backend": store_health.backend,
+            "status": "ok" if store_health.ok else "degraded",
+            "ok": store_health.ok,
+            "detail": store_health.detail,
+            "fail_open": store_health.extra.get("fail_open") == "true",
+            **{k: v for k, v in store_health.extra.items() if k in _STATE_DETAILS},
+        },
+    }
+
+
+_STATE_DETAILS = ("server", "prefix", "path", "pending_ledger_entries")
+
+
+def _degraded_status(p: ProviderSettings, detail: str, now: float) -> dict[str, Any]:
+    """The seed's keys for a provider whose state cannot be read: nothing known, not called."""
+    return {
+        **_configured(p),
+        "status": "degraded" if p.enabled and p.keys else "unavailable",
+        "requests_today": 0,
+        "requests_this_minute": 0,
+        "windows": {},
+        "cooldown_until": None,
+        "cooldown_remaining_s": 0.0,
+        "circuit": "unknown",
+        "opened_at": None,
+        "opened_by": None,
+        "models": {m: _unknown_model() for m in p.models},
+        "last_error": {"kind": "state_unavailable", "message": detail, "time": now},
+        "tokens_today": 0,
+        "cost_today_usd": 0.0,
+        "latency_ms": None,
+        "keys": [
+            {"alias": k.alias, "masked": k.masked, "status": "degraded", "windows": {}}
+            for k in p.keys
+        ],
+    }
+
+
+def _unknown_model() -> dict[str, Any]:
+    """A model whose circuit cannot be read: the same keys as ``_model_status``, nothing known."""
+    return {
+        "circuit": "unknown",
+        "cooldown_until": None,
+        "opened_at": None,
+        "last_error_kind": None,
+        "last_error_at": None,
+        "last_error_message": None,
+    }
