@@ -61,6 +61,7 @@ from llmswitch._types import (
     ChatResult,
     FailureKind,
     Message,
+    Outcome,
     StreamChunk,
     Usage,
 )
@@ -106,6 +107,7 @@ __all__ = [
     "MemoryStore",
     "Message",
     "NoProviderAvailable",
+    "Outcome",
     "ProviderError",
     "QuotaExhausted",
     "RateLimited",

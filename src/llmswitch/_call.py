@@ -10,8 +10,9 @@ A ``Call`` answers "what now?" with a step, the way tenacity's ``BaseRetrying.it
 
 The drivers (``router.Router`` over httpx, ``router.AsyncRouter`` over aiohttp) only move bytes
 and sleep, so every rule (retries, breaker, local faults, first-token limit, continuation of a cut
-stream) lives here once. Admission and settlement go through ``AttemptCore``, which reads and
-writes the state store; the async driver runs the steps that touch it on its state thread pool.
+stream) lives here once. Admission, settlement and putting out of service go through the rooms of
+``AttemptCore`` (``_admission``, ``_settlement``, ``_outage``), which read and write the state
+store; the async driver runs the steps that touch it on its state thread pool.
 
 Rules, in the order a call meets them:
 
@@ -46,24 +47,26 @@ from llmswitch._errors import (
 from llmswitch._events import CallFinished, NoProviderAvailable, emit
 from llmswitch._steps import Done, Fail, Send, Step, Wait
 from llmswitch._stream_progress import StreamProgress
-from llmswitch._tokens import estimate_prompt_tokens
+from llmswitch._tokens import COMPLETION_ESTIMATE, estimate_prompt_tokens
 from llmswitch._types import (
     Attempt,
     ChatRequest,
     ChatResult,
-    FailureKind,
     Message,
+    Outcome,
     StreamChunk,
     Usage,
 )
-from llmswitch._wire import wire_for
+from llmswitch._wire import read_limit_headers, wire_for
 from llmswitch._wire.base import CallContext, StreamEvent
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Mapping
+    from collections.abc import Callable, Mapping, Sequence
 
-    from llmswitch._attempts import AttemptCore, Ticket
+    from llmswitch._admission import Ticket
+    from llmswitch._attempts import AttemptCore
     from llmswitch._planning import Candidate
+    from llmswitch._quota import LimitObservation
     from llmswitch._transport import RawReply
 
 
@@ -106,7 +109,7 @@ class Call:
         self._started = core.clock()
         self._timer = time.perf_counter()
         self._prompt_estimate = estimate_prompt_tokens(request.messages)
-        self._estimate = self._prompt_estimate + (request.max_tokens or 1024)
+        self._estimate = self._prompt_estimate + (request.max_tokens or COMPLETION_ESTIMATE)
         self._index = 0
         self._retries = 0  # spent on the current candidate
         self._min_context = 0
@@ -129,7 +132,7 @@ class Call:
             if self._prefix and not self._accepts_prefill(cand):
                 self._skip(cand, "cannot continue the cut stream: no assistant prefill")
                 continue
-            ticket = self.core.admit(cand, self._estimate, self._min_context)
+            ticket = self.core.admission.admit(cand, self._estimate, self._min_context)
             if isinstance(ticket, Attempt):
                 self.attempts.append(ticket)
                 self._advance()
@@ -148,7 +151,8 @@ class Call:
             )
         except ProviderError as err:
             return self.failed(err, raw.headers)
-        attempt = self.core.succeeded(ticket, reply.usage, raw.headers, raw.status)
+        observed = self._observed(ticket, raw.headers, raw.status)
+        attempt = self.core.settlement.succeeded(ticket, reply.usage, observed)
         self.attempts.append(attempt)
         return self._done(attempt, reply.text, reply.usage, reply.finish_reason, reply.raw)
 
@@ -194,7 +198,8 @@ class Call:
         """A stream's body ended and ``close_stream`` found it sound: the call is done."""
         ticket = self._current()
         usage = self._p.usage_so_far()
-        attempt = self._streamed(self.core.succeeded(ticket, usage, self._headers))
+        observed = self._observed(ticket, self._headers, 200)
+        attempt = self._streamed(self.core.settlement.succeeded(ticket, usage, observed))
         self.attempts.append(attempt)
         text = self._prefix + self._p.text
         return self._done(attempt, text, self._spent + usage, self._p.finish, {})
@@ -215,11 +220,13 @@ class Call:
         if overdue and self._first_token_overdue():  # the read limit was the first-token one
             err = self.first_token_timeout()
         if isinstance(err, LocalFault):
-            self.core.release(ticket)
+            self.core.settlement.release(ticket)
             self._note(ticket, err, None, sent=False)
             return self._fail(err)
         usage = self._p.usage_so_far() if self._p.content else None
         self._note(ticket, err, usage)
+        if headers:
+            self.core.settlement.learn(ticket, self._observed(ticket, headers, err.status or 0))
         if self._prefix and not self._p.content and isinstance(err, BadRequest):
             # The continuation was refused: this model takes no prefill. Learn it, move on.
             self.core.no_prefill.add((cand.provider.name, cand.model))
@@ -228,7 +235,7 @@ class Call:
         verdict = health.verdict(
             err.kind,
             retries_done=self._retries,
-            policy=self.core.retry_policy(cand.provider),
+            policy=self.core.policies.retry_policy(cand.provider),
             retry_after=err.retry_after,
             rand=self._rand,
         )
@@ -244,9 +251,7 @@ class Call:
         if verdict.target is health.Target.PROVIDER and ticket.probe_scope is None:
             self._held.append((ticket, err))
         else:
-            self.core.put_out(
-                ticket, err, verdict.target, headers or {}, self._request_no, moving=moving
-            )
+            self.core.outage.put_out(ticket, err, verdict.target, self._request_no, moving=moving)
         if verdict.act is health.Act.FAIL:
             return self._fail(err)
         if verdict.act is health.Act.LARGER_CONTEXT:
@@ -329,6 +334,13 @@ class Call:
             first or None,
         )
 
+    def _observed(
+        self, ticket: Ticket, headers: Mapping[str, str], status: int
+    ) -> list[LimitObservation]:
+        """What the reply's headers say about the key's limits, read by the wire."""
+        dialect = ticket.candidate.provider.limit_headers
+        return read_limit_headers(dialect, headers, status, now=self.core.clock())
+
     def _ctx(self, cand: Candidate) -> CallContext:
         return CallContext(cand.provider.name, cand.model, cand.key.alias)
 
@@ -342,13 +354,7 @@ class Call:
 
     def _skip(self, cand: Candidate, why: str) -> None:
         self.attempts.append(
-            Attempt(
-                cand.provider.name,
-                cand.model,
-                cand.key.alias,
-                FailureKind.CANNOT_CONTINUE.value,
-                why,
-            )
+            Attempt(cand.provider.name, cand.model, cand.key.alias, Outcome.CANNOT_CONTINUE, why)
         )
         self._advance()
 
@@ -360,11 +366,11 @@ class Call:
                 ticket.candidate.provider.name,
                 ticket.candidate.model,
                 ticket.candidate.key.alias,
-                err.kind.value,
+                Outcome.LOCAL_FAULT,
                 err.message,
             )
         else:
-            attempt = self._streamed(self.core.failed(ticket, err, usage))
+            attempt = self._streamed(self.core.settlement.failed(ticket, err, usage))
         self.attempts.append(attempt)
 
     def _streamed(self, attempt: Attempt) -> Attempt:
@@ -394,12 +400,12 @@ class Call:
         """
         if not self._held:
             return False
-        sent_kinds = {a.outcome for a in self.attempts if a.outcome not in _SKIPS}
+        sent = {a.outcome for a in self.attempts if a.sent}
         providers = {t.candidate.provider.name for t, _ in self._held}
-        ours = sent_kinds == {FailureKind.CONNECTION.value} and len(providers) >= 2
+        ours = sent == {Outcome.CONNECTION} and len(providers) >= 2
         if not ours:
             for ticket, err in self._held:
-                self.core.trip(ticket, err, health.Target.PROVIDER, self._request_no)
+                self.core.outage.trip(ticket, err, health.Target.PROVIDER, self._request_no)
         self._held = []
         return ours
 
@@ -432,17 +438,18 @@ class Call:
         self._judge_held()
         if self._cut is not None and err is not self._cut:
             err = self._cut
-        err.attempts = tuple(self.attempts)
+        err = err.with_attempts(self.attempts)
         self._finished(None, None, time.perf_counter() - self._timer)
         return Fail(err)
 
     def _give_up(self) -> Step:
         if self._prefix:  # a continuation found no taker: the caller gets the original cut
             assert self._cut is not None
-            self._cut.message += "; no remaining candidate could continue the stream"
+            message = f"{self._cut.message}; no remaining candidate could continue the stream"
+            self._cut = self._cut.with_message(message)
             return self._fail(self._cut)
         ours = self._judge_held()
-        err = self.core.give_up(self.attempts, planned=len(self.plan))
+        err = all_failed(self.attempts, planned=len(self.plan), now=self.core.clock())
         if ours:
             err = AllProvidersFailed(
                 "every provider failed to connect at the same moment: the network, DNS or file "
@@ -474,14 +481,30 @@ class Call:
         )
 
 
-_SKIPS = frozenset(
-    {
-        FailureKind.NOT_ADMITTED.value,
-        FailureKind.COOLING_DOWN.value,
-        FailureKind.BUDGET.value,
-        FailureKind.STATE_UNAVAILABLE.value,
-        FailureKind.CANNOT_CONTINUE.value,
-        FailureKind.AUTH_FAILED.value,
-        FailureKind.CONTEXT_TOO_LONG.value,
-    }
-)
+def all_failed(attempts: Sequence[Attempt], *, planned: int, now: float) -> AllProvidersFailed:
+    """The error of a call that ran out of candidates, with the earliest recovery when known."""
+    waits = [  # a refused key comes back when its value changes, not at a time
+        a.retry_after
+        for a in attempts
+        if a.retry_after is not None and a.outcome is not Outcome.AUTH_FAILED
+    ]
+    retry_after = min(waits) if waits else None
+    if planned == 0:
+        message = (
+            "no provider can be called: none has an API key. Set GROQ_API_KEY, "
+            "GEMINI_API_KEY, OPENROUTER_API_KEY, TOGETHER_API_KEY or OPENAI_API_KEY "
+            "(or run `llmswitch setup`; `llmswitch demo` needs no key)"
+        )
+    elif unreadable := [a for a in attempts if a.outcome is Outcome.STATE_UNAVAILABLE]:
+        message = (
+            f"no provider could be admitted: {unreadable[0].message}. Calls resume by "
+            "themselves once the store answers again"
+        )
+    else:
+        message = f"all {len(attempts)} provider attempts failed or were refused"
+    return AllProvidersFailed(
+        message,
+        attempts=attempts,
+        retry_after=retry_after,
+        retry_at=now + retry_after if retry_after is not None else None,
+    )

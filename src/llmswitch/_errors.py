@@ -26,8 +26,9 @@ closed manager) derives from both ``LLMSwitchError`` and ``RuntimeError``.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Self
 
-from llmswitch._types import Attempt, FailureKind
+from llmswitch._types import Attempt, FailureKind, Outcome
 
 
 class LLMSwitchError(Exception):
@@ -72,7 +73,33 @@ class ProviderError(LLMSwitchError):
         self.status = status
         self.retry_after = retry_after
         self.window = window  # which limit was hit, when the provider said ("rpm", "tpd", ...)
-        self.attempts: tuple[Attempt, ...] = ()  # set by the router when it gives up on this error
+        #: every attempt of the call, when this error ended it (``with_attempts``)
+        self.attempts: tuple[Attempt, ...] = ()
+
+    def with_attempts(self, attempts: Sequence[Attempt]) -> Self:
+        """This error as the one that ends a call: a new error, carrying the call's attempts.
+
+        The error a wire raised for one attempt is never changed after the fact; the call
+        machine raises this copy instead.
+        """
+        new = self._copy()
+        new.attempts = tuple(attempts)
+        return new
+
+    def with_message(self, message: str) -> Self:
+        """This error with another message (a new error; the original stays as raised)."""
+        new = self._copy()
+        new.message = message
+        new.args = (message,)
+        return new
+
+    def _copy(self) -> Self:
+        """A shallow copy that skips ``__init__`` (subclasses take other arguments)."""
+        new = type(self).__new__(type(self))
+        new.__dict__.update(self.__dict__)
+        new.args = self.args
+        new.__cause__, new.__context__ = self.__cause__, self.__context__
+        return new
 
     def __str__(self) -> str:
         where = "/".join(p for p in (self.provider, self.model) if p)
@@ -208,10 +235,10 @@ class AllProvidersFailed(LLMSwitchError):
     def all_rate_limited(self) -> bool:
         """True when every attempt was refused for quota (not for errors): an HTTP 429 case."""
         quota = {
-            FailureKind.RATE_LIMITED.value,
-            FailureKind.QUOTA_EXHAUSTED.value,
-            FailureKind.NOT_ADMITTED.value,
-            FailureKind.BUDGET.value,
+            Outcome.RATE_LIMITED,
+            Outcome.QUOTA_EXHAUSTED,
+            Outcome.NOT_ADMITTED,
+            Outcome.BUDGET,
         }
         return bool(self.attempts) and all(a.outcome in quota for a in self.attempts)
 

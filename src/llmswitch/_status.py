@@ -6,10 +6,12 @@ Top level, exactly as the seed: ``current_provider`` and ``providers.{name}`` wi
 Beyond the seed, per provider: every window's limit, used, remaining and reset time, cooldown
 end, last error, tokens and cost today, latency, and the keys, masked. Never a key.
 
-Statuses: ``active`` (can take a call now), ``rate_limited`` (every key at a limit or blocked),
-``cooling_down``, ``auth_failed`` (every key refused), ``budget_exhausted``, ``unavailable``
-(no key configured, or disabled), ``degraded`` (the state store cannot be read, so the provider's
-shared limits cannot be checked and it is not called: see ``state``).
+Statuses (each key's availability is ``_availability.decide``, the decision admission takes):
+``active`` (can take a call now), ``rate_limited`` (every key at a limit or blocked),
+``cooling_down``, ``auth_failed`` (every key refused), ``budget_exhausted`` (what is left of a paid
+provider's daily budget cannot pay for the smallest call: one empty message, no ``max_tokens``),
+``unavailable`` (no key configured, or disabled), ``degraded`` (the state store cannot be read,
+so the provider's shared limits cannot be checked and it is not called: see ``state``).
 
 A provider whose default model (the first of ``models``) has an open circuit is ``cooling_down``
 as well: a call without a model would go to that model, and the router skips it. The provider's
@@ -29,9 +31,11 @@ from typing import Any
 
 from llmswitch import _health as health
 from llmswitch import _ledger as ledger
+from llmswitch._availability import Availability, Budget, decide
 from llmswitch._config import ProviderSettings, Settings
 from llmswitch._errors import StorageError
 from llmswitch._health import HealthRecord
+from llmswitch._policies import ProviderPolicies, budget_of, worst_case_usd
 from llmswitch._quota import (
     Window,
     WindowUsage,
@@ -43,6 +47,8 @@ from llmswitch._quota import (
 )
 from llmswitch._state.base import Store
 from llmswitch._strategies import LatencyTracker
+from llmswitch._tokens import SMALLEST_CALL_ESTIMATE
+from llmswitch._types import Outcome
 
 
 def provider_status(
@@ -54,7 +60,7 @@ def provider_status(
     today: dict[str, Any],
 ) -> dict[str, Any]:
     record = store.get_health(provider_scope(p.name))
-    to_trip = p.failures_to_trip or settings.failures_to_trip  # the breaker admission uses
+    to_trip = ProviderPolicies(settings).breaker(p).failures_to_trip  # the breaker admission uses
     circuit = health.assess_circuit(record, now=now, failures_to_trip=to_trip)
     model_records = {m: store.get_health(model_scope(p.name, m)) for m in p.models}
     models = {m: _model_status(rec, now, to_trip) for m, rec in model_records.items()}
@@ -70,22 +76,18 @@ def provider_status(
         if until is not None
     ]
     cooldown_until = max(cooling) if cooling else circuit.until
-    keys = [_key_status(p, k, store, now, settings.daily_soft_limit) for k in p.keys]
+    # the budget is spent when it cannot pay for the smallest call (no max_tokens) any more
+    smallest = worst_case_usd(p, p.models[0] if p.models else "", SMALLEST_CALL_ESTIMATE)
+    budget = budget_of(p, store, now, smallest)
+    default_health = model_records[p.models[0]] if p.models else None
+    readings = [
+        _key_status(p, k, store, now, settings, record, default_health, budget) for k in p.keys
+    ]
+    keys = [k for k, _ in readings]
+    verdicts = [v for _, v in readings]
     windows = _sum_windows(keys)
     totals = today.get(p.name)
-    if not p.enabled or not p.keys:
-        status = "unavailable"
-    elif cooling:
-        status = "cooling_down"
-    elif all(k["status"] == "auth_failed" for k in keys):
-        status = "auth_failed"
-    elif any(k["status"] == "active" for k in keys):
-        status = "active"
-    else:
-        status = "rate_limited"
-    over_budget = not p.free and 0 < p.daily_budget_usd <= ledger.spent_today(store, p.name, now)
-    if status == "active" and over_budget:
-        status = "budget_exhausted"
+    status = _provider_word(p, verdicts)
     lat = latency.get(p.name)
     return {
         **_configured(p),
@@ -169,17 +171,54 @@ class KeyReading:
         return any(u.used >= admit.get(u.name, u.limit) for u in self.usage)
 
 
+def _provider_word(p: ProviderSettings, keys: list[Availability]) -> str:
+    """A provider's status word from its keys' availability (the decision admission takes)."""
+    if not p.enabled or not p.keys:
+        return "unavailable"
+    if any(k.refused_for(Outcome.COOLING_DOWN) for k in keys):  # circuits are the provider's
+        return "cooling_down"
+    if all(k.refused_for(Outcome.KEY_REFUSED) for k in keys):
+        return "auth_failed"
+    if any(k.available for k in keys):
+        return "active"
+    if any({o for o, _, _ in k.refusals} == {Outcome.BUDGET} for k in keys):
+        return "budget_exhausted"
+    return "rate_limited"
+
+
 def _key_status(
-    p: ProviderSettings, key: Any, store: Store, now: float, daily_soft_limit: float
-) -> dict[str, Any]:
+    p: ProviderSettings,
+    key: Any,
+    store: Store,
+    now: float,
+    settings: Settings,
+    provider_health: HealthRecord | None,
+    model_health: HealthRecord | None,
+    budget: Budget | None,
+) -> tuple[dict[str, Any], Availability]:
+    """One key's row of the status, and the availability decision it was read from."""
     scope = key_scope(p.name, key.alias)
-    reading = read_key(p, key.alias, store, now, daily_soft_limit)
-    usage = reading.usage
+    reading = read_key(p, key.alias, store, now, settings.daily_soft_limit)
     block = store.get_block(scope, now=now)
-    auth = health.key_auth_failed(store.get_health(scope), key.fingerprint)
-    full = reading.full
-    status = "auth_failed" if auth else "rate_limited" if block or full else "active"
-    return {
+    verdict = decide(
+        now=now,
+        model=p.models[0] if p.models else "",
+        provider_health=provider_health,
+        model_health=model_health,
+        key_health=store.get_health(scope),
+        fingerprint=key.fingerprint,
+        failures_to_trip=ProviderPolicies(settings).breaker(p).failures_to_trip,
+        budget=budget,
+        no_room=block is not None or reading.full,
+        no_room_until=block.until if block else None,
+    )
+    if verdict.refused_for(Outcome.KEY_REFUSED):
+        status = "auth_failed"
+    elif verdict.refused_for(Outcome.NOT_ADMITTED):
+        status = "rate_limited"
+    else:
+        status = "active"
+    row = {
         "alias": key.alias,
         "masked": key.masked,
         "status": status,
@@ -192,9 +231,10 @@ def _key_status(
                 "remaining": u.remaining,
                 "resets_at": u.resets_at,
             }
-            for u in usage
+            for u in reading.usage
         },
     }
+    return row, verdict
 
 
 def _sum_windows(keys: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:

@@ -18,6 +18,11 @@ from llmswitch._types import Message
 
 CHARS_PER_TOKEN = 3.5
 PER_MESSAGE_OVERHEAD = 4
+#: What admission reserves for the reply of a call that sets no ``max_tokens``.
+COMPLETION_ESTIMATE = 1024
+#: The estimate of the smallest call there is (one empty message, no ``max_tokens``): what the
+#: status prices when it asks whether a budget can still pay for a call.
+SMALLEST_CALL_ESTIMATE = 3 + PER_MESSAGE_OVERHEAD + COMPLETION_ESTIMATE
 
 
 def estimate_text_tokens(text: str) -> int:

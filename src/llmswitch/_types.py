@@ -11,7 +11,7 @@ from typing import Any
 
 
 class FailureKind(StrEnum):
-    """What went wrong with one attempt; the kind decides the router's action."""
+    """How a sent attempt failed (a ``ProviderError``'s kind); the kind decides the verdict."""
 
     RATE_LIMITED = "rate_limited"
     QUOTA_EXHAUSTED = "quota_exhausted"
@@ -23,11 +23,71 @@ class FailureKind(StrEnum):
     TIMEOUT = "timeout"
     CONNECTION = "connection"
     MALFORMED_REPLY = "malformed_reply"
-    NOT_ADMITTED = "not_admitted"  # refused locally, never sent (a window or the soft limit)
-    COOLING_DOWN = "cooling_down"  # skipped locally: provider/key in cooldown
-    BUDGET = "budget"  # skipped locally: paid provider past its daily budget
-    STATE_UNAVAILABLE = "state_unavailable"  # skipped locally: shared limits cannot be checked
-    CANNOT_CONTINUE = "cannot_continue"  # skipped locally: cannot continue a cut stream
+
+
+class Outcome(StrEnum):
+    """What became of one attempt: it succeeded; it was sent and failed (one member per
+    ``FailureKind``, same value: ``failed``); it was skipped here (``skipped``); or it could not
+    leave this machine (``LOCAL_FAULT``). Only ``sent`` outcomes say anything about a provider.
+
+    A ``StrEnum``, so the words are what the status, the gateway's headers and the events show.
+    """
+
+    OK = "ok"
+    # sent, and the provider (or the way to it) failed: the FailureKind of the error
+    RATE_LIMITED = "rate_limited"
+    QUOTA_EXHAUSTED = "quota_exhausted"
+    AUTH_FAILED = "auth_failed"
+    BAD_REQUEST = "bad_request"
+    CONTENT_FILTER = "content_filter"
+    CONTEXT_TOO_LONG = "context_too_long"
+    SERVER_ERROR = "server_error"
+    TIMEOUT = "timeout"
+    CONNECTION = "connection"
+    MALFORMED_REPLY = "malformed_reply"
+    # skipped locally, never sent
+    NOT_ADMITTED = "not_admitted"  # a window (or the daily soft limit) has no room
+    COOLING_DOWN = "cooling_down"  # the provider's or the model's circuit is open
+    BUDGET = "budget"  # a paid provider past its daily budget
+    STATE_UNAVAILABLE = "state_unavailable"  # the shared limits cannot be checked
+    CANNOT_CONTINUE = "cannot_continue"  # the model cannot continue a cut stream
+    KEY_REFUSED = "key_refused"  # the provider refused this key earlier (until it changes)
+    CONTEXT_TOO_SMALL = "context_too_small"  # the model's context window is too small
+    # could not leave this machine (errors.LocalFault: no file descriptors, no route)
+    LOCAL_FAULT = "local_fault"
+
+    @classmethod
+    def of(cls, kind: FailureKind) -> Outcome:
+        """The outcome of a sent attempt that failed with ``kind``."""
+        return cls(kind.value)
+
+    @property
+    def skipped(self) -> bool:
+        """Passed over here (admission, a stream's continuation): never sent."""
+        return self in _SKIPPED
+
+    @property
+    def sent(self) -> bool:
+        """The request reached the provider, or the way to it (not a skip, not a local fault)."""
+        return self is not Outcome.LOCAL_FAULT and self not in _SKIPPED
+
+    @property
+    def failed(self) -> bool:
+        """Sent, and the provider (or the way to it) failed."""
+        return self.sent and self is not Outcome.OK
+
+
+_SKIPPED = frozenset(
+    {
+        Outcome.NOT_ADMITTED,
+        Outcome.COOLING_DOWN,
+        Outcome.BUDGET,
+        Outcome.STATE_UNAVAILABLE,
+        Outcome.CANNOT_CONTINUE,
+        Outcome.KEY_REFUSED,
+        Outcome.CONTEXT_TOO_SMALL,
+    }
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,7 +158,7 @@ class Attempt:
     provider: str
     model: str
     key_alias: str
-    outcome: str  # "ok" or a FailureKind value
+    outcome: Outcome
     message: str = ""
     status: int | None = None
     latency_s: float = 0.0
@@ -111,7 +171,12 @@ class Attempt:
 
     @property
     def ok(self) -> bool:
-        return self.outcome == "ok"
+        return self.outcome is Outcome.OK
+
+    @property
+    def sent(self) -> bool:
+        """The attempt reached (or tried to reach) the provider; a skip did not."""
+        return self.outcome.sent
 
 
 @dataclass(frozen=True, slots=True)

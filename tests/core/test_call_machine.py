@@ -290,7 +290,7 @@ def test_out_of_file_descriptors_is_our_fault_and_calls_resume_when_it_is_gone(
         with pytest.raises(LocalFault) as info:
             llm.chat(HELLO)
         assert "EMFILE" in info.value.cause
-        assert [a.outcome for a in info.value.attempts] == ["connection"]  # no one else tried
+        assert [a.outcome for a in info.value.attempts] == ["local_fault"]  # ours: nothing sent
         status = llm.get_provider_status()["providers"]
         assert all(status[p]["circuit"] == "closed" for p in status)
         double.exhausted = False

@@ -97,6 +97,19 @@ def test_a_local_fault_fails_the_call_and_sends_nothing_else() -> None:
     assert isinstance(step, Fail) and isinstance(step.error, LocalFault)
 
 
+def test_the_error_that_ends_a_call_is_built_with_its_attempts_and_the_raised_one_is_kept() -> None:
+    call, _ = machine()
+    call.next()
+    raised = LocalFault("no fds", provider="groq", cause="EMFILE: Too many open files")
+    step = call.failed(raised)
+    assert isinstance(step, Fail) and isinstance(step.error, LocalFault)
+    assert step.error is not raised and raised.attempts == (), "what the wire raised is unchanged"
+    assert [(a.provider, a.outcome, a.sent) for a in step.error.attempts] == [
+        ("groq", "local_fault", False)
+    ]
+    assert (step.error.cause, str(step.error)) == (raised.cause, str(raised))
+
+
 def test_two_providers_failing_to_connect_is_ours_and_cools_nothing() -> None:
     call, _ = machine()
     call.next()

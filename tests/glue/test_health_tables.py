@@ -70,7 +70,7 @@ def test_the_retry_gate_edges(retry_after: float, act: Act, wait: float) -> None
     assert (got.act, got.wait) == (act, wait)
 
 
-@pytest.mark.parametrize("kind", [FailureKind.BUDGET, FailureKind.NOT_ADMITTED])
+@pytest.mark.parametrize("kind", [FailureKind.BAD_REQUEST, FailureKind.CONTEXT_TOO_LONG])
 def test_a_kind_without_its_own_target_puts_the_model_out(kind: FailureKind) -> None:
     assert target_of(kind) is Target.MODEL
 

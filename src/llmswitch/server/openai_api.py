@@ -30,7 +30,7 @@ from starlette.responses import Response, StreamingResponse
 from starlette.routing import BaseRoute, Route
 
 from llmswitch._errors import LLMSwitchError, MalformedReply
-from llmswitch._types import Attempt, StreamChunk
+from llmswitch._types import Attempt, Outcome, StreamChunk
 from llmswitch.server import shapes
 
 if TYPE_CHECKING:
@@ -146,7 +146,7 @@ class OpenAIRoutes:
         if first.result is not None:
             attempts: list[Attempt] = list(first.result.attempts)
         else:  # a stream's attempts so far are known once it opens; the serving one is added
-            attempts = [*chunks.attempts, Attempt(first.provider, first.model, "", "ok")]
+            attempts = [*chunks.attempts, Attempt(first.provider, first.model, "", Outcome.OK)]
         headers = shapes.llmswitch_headers(first.provider, first.model, attempts, self._redact)
         headers["cache-control"] = "no-cache"
         headers["x-accel-buffering"] = "no"

@@ -32,7 +32,7 @@ from llmswitch._errors import (
     LocalFault,
     ProviderError,
 )
-from llmswitch._types import Attempt, ChatResult, FailureKind, StreamChunk, Usage
+from llmswitch._types import Attempt, ChatResult, FailureKind, Outcome, StreamChunk, Usage
 
 Redact = Callable[[str], str]
 
@@ -221,9 +221,7 @@ def error_status(exc: LLMSwitchError) -> tuple[int, str, str | None]:
 
 
 def _upstream(a: Attempt) -> bool:
-    return a.outcome in UPSTREAM_FAILURES or (
-        a.outcome == FailureKind.AUTH_FAILED.value and a.status is not None
-    )
+    return a.outcome in UPSTREAM_FAILURES or a.outcome is Outcome.AUTH_FAILED  # sent: a 401/403
 
 
 def error_attempts(exc: LLMSwitchError) -> tuple[Attempt, ...]:

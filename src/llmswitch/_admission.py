@@ -1,0 +1,170 @@
+"""Admit: may this candidate be sent now? If so, reserve its quota and hand out a ``Ticket``.
+
+The step of a call between ordering the candidates and sending one. The decision itself is
+``_availability.decide`` (circuits, the key's auth, the budget), the same one the status and
+``current_provider()`` ask; then the recovery probe of a half-open circuit is won in the store,
+and the windows are reserved atomically there (``store.reserve`` over
+``quota.admission_windows``). A refusal is an unsent ``Attempt`` with a skip ``Outcome``.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from llmswitch._availability import Availability, Budget, decide
+from llmswitch._clock import Clock
+from llmswitch._config import Settings
+from llmswitch._errors import StorageError
+from llmswitch._events import AttemptFinished, Sink, emit
+from llmswitch._planning import Candidate
+from llmswitch._policies import ProviderPolicies, budget_of, worst_case_usd
+from llmswitch._quota import (
+    admission_windows,
+    model_scope,
+    provider_scope,
+    provider_windows,
+)
+from llmswitch._state.base import AdmissionView, Store
+from llmswitch._types import Attempt, Outcome
+
+
+@dataclass(slots=True)
+class Ticket:
+    """A granted admission: what must be settled or released after the attempt."""
+
+    candidate: Candidate
+    reservation_id: str
+    estimate: int
+    started: float
+    probing: bool
+    had_failures: bool
+    timer: float = 0.0  # time.perf_counter() at admission: latency is real time, not the clock's
+    learned: dict[str, int] | None = None  # the key's learned limits read at admission
+    probe_scope: str | None = None  # the half-open circuit whose probe this attempt holds
+    provider_failures: int = 0  # consecutive failures of the provider's circuit at admission
+    model_failures: int = 0  # ... and of the model's
+
+
+def availability(
+    cand: Candidate,
+    view: AdmissionView,
+    budget: Budget | None,
+    *,
+    now: float,
+    failures_to_trip: int,
+    no_room: bool = False,
+    no_room_until: float | None = None,
+    no_room_reason: str = "a limit is reached",
+) -> Availability:
+    """``decide`` for one candidate from what the store returned for it."""
+    return decide(
+        now=now,
+        model=cand.model,
+        provider_health=view.provider_health,
+        model_health=view.model_health,
+        key_health=view.key_health,
+        fingerprint=cand.key.fingerprint,
+        failures_to_trip=failures_to_trip,
+        budget=budget,
+        no_room=no_room,
+        no_room_until=no_room_until,
+        no_room_reason=no_room_reason,
+    )
+
+
+class Admission:
+    """Admits candidates against the store (one instance per manager, shared by its calls)."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        store: Store,
+        policies: ProviderPolicies,
+        *,
+        clock: Clock,
+        sinks: Sequence[Sink] = (),
+    ) -> None:
+        self.settings = settings
+        self.store = store
+        self.policies = policies
+        self.clock = clock
+        self.sinks = tuple(sinks)
+
+    def admit(self, cand: Candidate, estimate: int, min_context: int) -> Ticket | Attempt:
+        """Reserve quota for ``cand`` or say why it is skipped (an unsent ``Attempt``).
+
+        A state store that cannot be read skips the candidate (fail closed): calling a provider
+        whose shared limits cannot be checked could overshoot them.
+        """
+        try:
+            return self._admit(cand, estimate, min_context)
+        except StorageError as exc:
+            return self.skip(cand, Outcome.STATE_UNAVAILABLE, str(exc), exc.retry_after)
+
+    def _admit(self, cand: Candidate, estimate: int, min_context: int) -> Ticket | Attempt:
+        now = self.clock()
+        p = cand.provider
+        if min_context and 0 < cand.context_window < min_context:
+            return self.skip(cand, Outcome.CONTEXT_TOO_SMALL, "context window too small")
+        pscope, mscope = provider_scope(p.name), model_scope(p.name, cand.model)
+        view = self.store.admission_view(pscope, cand.scope, mscope)
+        worst = worst_case_usd(p, cand.model, estimate)
+        verdict = availability(
+            cand,
+            view,
+            budget_of(p, self.store, now, worst),
+            now=now,
+            failures_to_trip=self.policies.breaker(p).failures_to_trip,
+        )
+        if not verdict.available:
+            assert verdict.refusal is not None
+            wait = verdict.until - now if verdict.until is not None else None
+            return self.skip(cand, verdict.refusal, verdict.reason, wait)
+        probe_scope = {"provider": pscope, "model": mscope, None: None}[verdict.probe]
+        if probe_scope is not None and not self.store.try_acquire_probe(
+            probe_scope, now=now, ttl=self.settings.timeout_seconds + 5
+        ):
+            return self.skip(cand, Outcome.COOLING_DOWN, "recovery probe in flight", 1.0)
+        windows = admission_windows(
+            provider_windows(p.windows(), view.learned_limits),
+            self.settings.daily_soft_limit,
+        )
+        adm = self.store.reserve(cand.scope, windows, estimate, now=now)
+        if not adm.ok:
+            if probe_scope is not None:
+                self.store.release_probe(probe_scope)
+            wait = adm.retry_at - now if adm.retry_at is not None else None
+            why = adm.reason or f"{adm.window} limit reached"
+            return self.skip(cand, Outcome.NOT_ADMITTED, why, wait)
+        pfail = view.provider_health.consecutive_failures if view.provider_health else 0
+        mfail = view.model_health.consecutive_failures if view.model_health else 0
+        return Ticket(
+            cand,
+            adm.reservation_id,
+            estimate,
+            now,
+            probe_scope is not None,
+            bool(pfail or mfail),
+            time.perf_counter(),
+            view.learned_limits,
+            probe_scope,
+            pfail,
+            mfail,
+        )
+
+    def skip(
+        self, cand: Candidate, outcome: Outcome, why: str, wait: float | None = None
+    ) -> Attempt:
+        """An unsent attempt: ``cand`` is passed over for ``outcome``, and the sinks hear it."""
+        attempt = Attempt(
+            provider=cand.provider.name,
+            model=cand.model,
+            key_alias=cand.key.alias,
+            outcome=outcome,
+            message=why,
+            retry_after=max(0.0, wait) if wait is not None else None,
+        )
+        emit(self.sinks, AttemptFinished(self.clock(), attempt, sent=False))
+        return attempt
