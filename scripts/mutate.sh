@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Mutation testing of the decision modules with mutmut (pinned in the `dev` extra).
 #
-#   scripts/mutate.sh                     # strategies, health, quota, planning, call
+#   scripts/mutate.sh                     # strategies, health, quota, availability, planning, call
 #   scripts/mutate.sh strategies quota    # only these modules
 #
 # Runs in a throwaway copy of the committed tree (git archive HEAD), never in the working tree:
@@ -16,7 +16,7 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 PY="$ROOT/.venv/bin"
 MODULES=("$@")
-[ ${#MODULES[@]} -eq 0 ] && MODULES=(strategies health quota planning call)
+[ ${#MODULES[@]} -eq 0 ] && MODULES=(strategies health quota availability planning call)
 OUT=${OUT:-$ROOT/bench/results/mutation-run.txt}
 LIMIT=${MUTATE_TIMEOUT:-1200}
 CHILDREN=${MUTATE_CHILDREN:-2}
@@ -35,11 +35,11 @@ mkdir -p "$(dirname "$OUT")"
 for module in "${MODULES[@]}"; do
     start=$(date +%s)
     status=0
-    # Mutant names are module paths: llmswitch.<module>.x_<function>__mutmut_<n>.
-    timeout "$LIMIT" "$PY/mutmut" run --max-children "$CHILDREN" "llmswitch.$module.*" \
+    # Mutant names are module paths: llmswitch._<module>.x_<function>__mutmut_<n>.
+    timeout "$LIMIT" "$PY/mutmut" run --max-children "$CHILDREN" "llmswitch._$module.*" \
         >"$WORK/run-$module.log" 2>&1 || status=$?
     took=$(($(date +%s) - start))
-    results=$("$PY/mutmut" results --all true 2>/dev/null | grep "^ *llmswitch\.$module\." || true)
+    results=$("$PY/mutmut" results --all true 2>/dev/null | grep "^ *llmswitch\._$module\." || true)
     counts=$(echo "$results" | awk -F': ' 'NF > 1 {n[$NF]++} END {for (k in n) printf "%s %d, ", k, n[k]}')
     {
         echo
@@ -47,9 +47,9 @@ for module in "${MODULES[@]}"; do
         for name in $(echo "$results" | awk -F': ' 'NF > 1 && $NF != "killed" && $NF != "not checked" {print $1}'); do
             diff=$("$PY/mutmut" show "$name" 2>/dev/null | grep '^[-+][^-+]' || true)
             old=$(echo "$diff" | grep '^-' | head -n 1 | sed 's/^-[[:space:]]*//')
-            line=$([ -n "$old" ] && grep -nF -- "$old" "src/llmswitch/$module.py" | head -n 1 | cut -d: -f1 || true)
+            line=$([ -n "$old" ] && grep -nF -- "$old" "src/llmswitch/_$module.py" | head -n 1 | cut -d: -f1 || true)
             echo "### $name ($(echo "$results" | grep -F "$name:" | awk -F': ' '{print $NF}'))" \
-                "src/llmswitch/$module.py:${line:-?}"
+                "src/llmswitch/_$module.py:${line:-?}"
             echo "$diff"
         done
     } >>"$OUT"
