@@ -54,10 +54,38 @@ def serve(
     insecure: Annotated[
         bool, typer.Option(help="Allow a non-loopback host without LLMSWITCH_API_KEY.")
     ] = False,
+    header_timeout: Annotated[
+        float, typer.Option(min=0.001, help="Seconds for a request's headers to arrive (408).")
+    ] = 10.0,
+    body_timeout: Annotated[
+        float, typer.Option(min=0.001, help="Seconds for a request's body to arrive (408).")
+    ] = 30.0,
+    keep_alive_timeout: Annotated[
+        float, typer.Option(min=0.001, help="Seconds an idle keep-alive connection stays open.")
+    ] = 5.0,
+    max_connections: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            help="Open client connections before 503 (default: half the open-file limit).",
+        ),
+    ] = None,
+    max_body_mb: Annotated[
+        float, typer.Option(min=0.001, help="Largest request body in MiB (413).")
+    ] = 20.0,
 ) -> None:
     """Run the OpenAI-compatible gateway, status API, metrics and dashboard."""
     from llmswitch._errors import ConfigError
+    from llmswitch.server.limits import MiB, ServerLimits
     from llmswitch.server.run import serve as run_serve
+
+    limits = ServerLimits(
+        header_timeout=header_timeout,
+        body_timeout=body_timeout,
+        keep_alive_timeout=keep_alive_timeout,
+        max_body_bytes=int(max_body_mb * MiB),
+        **({"max_connections": max_connections} if max_connections else {}),
+    )
 
     console.print(
         f"llmswitch gateway: http://{host}:{port}/v1  dashboard: http://{host}:{port}/",
@@ -72,6 +100,7 @@ def serve(
             workers=workers,
             insecure=insecure,
             config=config,
+            limits=limits,
         )
     except ConfigError as exc:
         err.print(f"[red]{exc}[/]", highlight=False)

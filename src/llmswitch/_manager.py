@@ -35,12 +35,12 @@ from llmswitch._config import Settings, load_settings
 from llmswitch._errors import ConfigError, ManagerClosed, StorageError
 from llmswitch._events import Sink, emit
 from llmswitch._planning import Planner
-from llmswitch._quota import key_scope, provider_windows
+from llmswitch._quota import key_scope
 from llmswitch._router import AsyncChatStream, AsyncRouter, ChatStream, Router
 from llmswitch._state import store_from_url
 from llmswitch._state.base import Store
 from llmswitch._state.guarded import guard
-from llmswitch._status import build_status, provider_status
+from llmswitch._status import build_status, headroom, provider_status
 from llmswitch._strategies import LatencyTracker
 from llmswitch._transport import AiohttpTransport, AsyncTransport, HttpxTransport, Transport
 from llmswitch._types import ChatRequest, ChatResult, Message
@@ -96,7 +96,11 @@ class LLMProviderManager:
         self.core = AttemptCore(
             settings, self.store, clock=self.clock, sinks=self.sinks, latency=self.latency
         )
-        self.planner = Planner(settings, headroom=self._headroom, latency=self.latency.get)
+        self.planner = Planner(
+            settings,
+            headroom=lambda p: headroom(p, self.store, self.clock()),
+            latency=self.latency.get,
+        )
         self._transport = transport
         self._async_transport = async_transport
         self._sleep = sleep or system_sleep
@@ -399,22 +403,6 @@ class LLMProviderManager:
         for scope in scopes:
             self.store.clear_health(scope)
         return scopes
-
-    def _headroom(self, provider: Any) -> float:
-        """The most room any key of ``provider`` has left (0 when the store cannot say: the
-        provider goes last, and admission decides whether it can be called at all)."""
-        now = self.clock()
-        best = 0.0
-        for key in provider.keys:
-            scope = key_scope(provider.name, key.alias)
-            try:
-                windows = provider_windows(provider.windows(), self.store.get_learned_limits(scope))
-                usage = self.store.usage(scope, windows, now=now)
-            except StorageError:
-                return 0.0
-            left = min((1.0 - u.fraction_used for u in usage), default=1.0)
-            best = max(best, left)
-        return best
 
     # -- lifecycle -----------------------------------------------------------------------------
     @property

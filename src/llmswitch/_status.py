@@ -158,6 +158,22 @@ def read_key(
     )
 
 
+def headroom(p: ProviderSettings, store: Store, now: float) -> float:
+    """The most room any key of ``p`` has left, as a fraction of its fullest window (the
+    ``headroom`` strategy's input; 0 when the store cannot say: the provider goes last, and
+    admission decides whether it can be called at all)."""
+    best = 0.0
+    for key in p.keys:
+        scope = key_scope(p.name, key.alias)
+        try:
+            windows = provider_windows(p.windows(), store.get_learned_limits(scope))
+            usage = store.usage(scope, windows, now=now)
+        except StorageError:
+            return 0.0
+        best = max(best, min((1.0 - u.fraction_used for u in usage), default=1.0))
+    return best
+
+
 @dataclass(frozen=True, slots=True)
 class KeyReading:
     windows: tuple[Window, ...]  # the key's limits (configured, tightened by learned ones)

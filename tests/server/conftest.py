@@ -17,6 +17,7 @@ from llmswitch._clock import FakeClock
 from llmswitch._manager import LLMProviderManager
 from llmswitch.server.app import create_app
 from llmswitch.server.dashboard import RequestHistory
+from llmswitch.server.limits import ServerLimits
 from llmswitch.server.run import BackgroundServer
 from tests.conftest import ManagerFactory
 
@@ -43,11 +44,13 @@ def make_gateway(
 ) -> Iterator[GatewayFactory]:
     servers: list[BackgroundServer] = []
 
-    def factory(*, api_key: str | None = "", **manager_kwargs: Any) -> Gateway:
+    def factory(
+        *, api_key: str | None = "", limits: ServerLimits | None = None, **manager_kwargs: Any
+    ) -> Gateway:
         manager = make_manager(**manager_kwargs)
         history = RequestHistory(bucket_s=1.0, buckets=60, clock=clock)
         app = create_app(manager, api_key=api_key, history=history, owns_manager=True)
-        server = BackgroundServer(app).start()
+        server = BackgroundServer(app, limits=limits).start()
         servers.append(server)
         return Gateway(server.base_url, manager, sim, clock, app)
 
