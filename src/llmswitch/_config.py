@@ -244,7 +244,7 @@ class Settings(BaseModel):
     cooldown_seconds: float = 300.0
     daily_soft_limit: float = 0.95
     timeout_seconds: float = 30.0
-    state: str = "sqlite:///.llmswitch/_state.db"
+    state: str = "sqlite:///.llmswitch/state.db"
     fail_open: bool = False
     stream_stall_seconds: float = 30.0
     max_wait_seconds: float = 0.0

@@ -37,7 +37,7 @@ def _sqlite(url: str, options: dict[str, Any]) -> Store:
     if parts.netloc or not parts.path.lstrip("/"):
         raise ConfigError(
             f"state = {url!r}: a SQLite URL needs three slashes and a path, e.g. "
-            "'sqlite:///.llmswitch/_state.db' (relative) or 'sqlite:////var/lib/llmswitch.db'"
+            "'sqlite:///.llmswitch/state.db' (relative) or 'sqlite:////var/lib/llmswitch.db'"
         )
     path = Path(parts.path[1:])
     for key, value in parse_qsl(parts.query):

@@ -11,7 +11,7 @@ of spinning in SQLite's busy handler, and a forked child opens its own connectio
 ``sqlite3.Error`` becomes ``StorageError(backend="sqlite")`` in ``_errors``.
 
 Example:
-    >>> store = SqliteStore(".llmswitch/_state.db")  # doctest: +SKIP
+    >>> store = SqliteStore(".llmswitch/state.db")  # doctest: +SKIP
 """
 
 from __future__ import annotations
