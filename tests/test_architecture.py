@@ -17,7 +17,7 @@ SRC = Path(__file__).resolve().parents[1] / "src"
 PACKAGE = SRC / "llmswitch"
 
 #: Value types: what every room speaks. They import only each other.
-VALUES = {"types", "errors", "events", "clock", "tokens"}
+VALUES = {"types", "errors", "events", "clock", "tokens", "secrets"}
 #: Pure decisions over values and a clock: no store, no wire, no settings object, no I/O.
 POLICY = {"quota", "health", "ledger", "strategies", "availability"}
 

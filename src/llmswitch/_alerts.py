@@ -31,7 +31,10 @@ so a key's windows are read at most once per ``check_interval_seconds`` of the i
 triggered by that key's sent attempts. Between checks the sink costs a dict lookup.
 
 Alerts carry provider names and key aliases (the variable a key came from, ``GROQ_API_KEY``),
-never a key.
+never a key: messages are built from names and numbers, and the few that quote a text from
+elsewhere (an outage's detail, why no provider could take a call, which may quote a provider's
+echo of a key) are redacted by value against the configured keys before any handler, the log,
+the recent list or the webhook sees them.
 
 Example:
     >>> from llmswitch import get_llm_manager
@@ -46,7 +49,7 @@ import re
 import threading
 from collections import deque
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -61,6 +64,7 @@ from llmswitch._events import (
     StoreHealthChanged,
 )
 from llmswitch._quota import DAY, WindowUsage, key_scope, next_day_start
+from llmswitch._secrets import SecretRedactor
 from llmswitch._state.base import Store
 from llmswitch._status import read_key
 
@@ -177,6 +181,7 @@ class AlertMonitor:
         self._providers = {p.name: p for p in settings.providers}
         self._store = store
         self._soft_limit = settings.daily_soft_limit
+        self._redact = SecretRedactor(k.secret_value() for p in settings.providers for k in p.keys)
         if webhook is None and self.config.webhook_url is not None:
             from llmswitch._webhook import WebhookSender
 
@@ -316,6 +321,7 @@ class AlertMonitor:
 
     # -- fan-out ---------------------------------------------------------------------------------
     def _deliver(self, alert: Alert) -> None:
+        alert = replace(alert, message=self._redact(alert.message))
         with self._lock:
             self._recent.append(alert)
             handlers = self._handlers

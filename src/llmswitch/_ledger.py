@@ -4,10 +4,17 @@ Costs are computed from the catalog's USD-per-million-token prices. A free-tier 
 nothing, but we still price it at the paid fallback's rate to report what the free tiers saved.
 Paid providers are held to ``daily_budget_usd``: a call whose worst-case cost would cross the
 budget is not admitted.
+
+Retention: a store keeps every entry (the raw rows) for ``ledger_retention_days`` and, from the
+first entry on, a daily roll-up per provider, model and key alias (``RollupRow``) that is kept
+for good. Both are written in the same step as the entry, so the totals never depend on raw rows
+still being there: pruning them loses detail, never a count or a cent. ``usage_rows`` (per
+provider and day) and ``rollup_rows`` (per provider, model and key and day) read the roll-ups.
 """
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
@@ -18,7 +25,14 @@ from llmswitch._types import Usage
 
 @dataclass(frozen=True, slots=True)
 class LedgerEntry:
-    """One attempt, as accounted: never a key, only its alias."""
+    """One attempt, as accounted: never a key, only its alias.
+
+    ``entry_id`` makes writing it idempotent: a store applies an entry (and the settlement that
+    comes with it) once, however often the write is retried or replayed, e.g. a write that timed
+    out during a Redis stall, that Redis runs later, and that the outage guard writes again when
+    the store is back. ``entry()`` gives every entry a fresh one; an entry built without one
+    (``""``) is not deduplicated.
+    """
 
     ts: float
     day: str  # "YYYY-MM-DD" (UTC) the entry is totalled under
@@ -31,6 +45,7 @@ class LedgerEntry:
     cost_usd: float = 0.0
     latency_s: float = 0.0
     free: bool = True
+    entry_id: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,6 +61,29 @@ class UsageRow:
     completion_tokens: int = 0
     cost_usd: float = 0.0
     latency_s_total: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class RollupRow:
+    """Totals for one provider, model and key alias on one day: what outlives the raw rows."""
+
+    day: str
+    provider: str
+    model: str
+    key_alias: str
+    requests: int = 0
+    succeeded: int = 0
+    failed: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cost_usd: float = 0.0
+    latency_s_total: float = 0.0
+
+
+#: Raw ledger rows are kept this many days by default (``ledger_retention_days``): a week of
+#: per-call detail answers "what happened on each call this week"; every usage period is read
+#: from the roll-ups, and at one call a second a week of rows is ~600,000 (see bench/README.md).
+DEFAULT_RETENTION_DAYS = 7.0
 
 
 def utc_day(ts: float) -> str:
@@ -163,6 +201,7 @@ def entry(
         cost_usd=cost,
         latency_s=latency_s,
         free=free,
+        entry_id=uuid.uuid4().hex,
     )
 
 
@@ -183,6 +222,28 @@ def add_entry(row: UsageRow | None, entry: LedgerEntry) -> UsageRow:
         cost_usd=row.cost_usd + entry.cost_usd,
         latency_s_total=row.latency_s_total + entry.latency_s,
     )
+
+
+def add_to_rollup(row: RollupRow | None, entry: LedgerEntry) -> RollupRow:
+    """``row`` (the day's totals for the entry's provider, model and key) with ``entry`` added."""
+    row = row or RollupRow(
+        day=entry.day, provider=entry.provider, model=entry.model, key_alias=entry.key_alias
+    )
+    ok = entry.outcome == "ok"
+    return replace(
+        row,
+        requests=row.requests + 1,
+        succeeded=row.succeeded + ok,
+        failed=row.failed + (not ok),
+        prompt_tokens=row.prompt_tokens + entry.prompt_tokens,
+        completion_tokens=row.completion_tokens + entry.completion_tokens,
+        cost_usd=row.cost_usd + entry.cost_usd,
+        latency_s_total=row.latency_s_total + entry.latency_s,
+    )
+
+
+def rollup_key(entry: LedgerEntry) -> tuple[str, str, str, str]:
+    return (entry.day, entry.provider, entry.model, entry.key_alias)
 
 
 def in_days(day: str, since_day: str | None, until_day: str | None) -> bool:

@@ -37,6 +37,7 @@ from llmswitch._events import Sink, emit
 from llmswitch._planning import Planner
 from llmswitch._quota import key_scope
 from llmswitch._router import AsyncChatStream, AsyncRouter, ChatStream, Router
+from llmswitch._secrets import log_redaction
 from llmswitch._state import store_from_url
 from llmswitch._state.base import Store
 from llmswitch._state.guarded import guard
@@ -84,11 +85,14 @@ class LLMProviderManager:
         self.settings = settings
         self.clock: Clock = clock or system_clock
         self.sinks: list[Sink] = list(sinks)
+        secrets = [k.secret_value() for p in settings.providers for k in p.keys]
+        log_redaction(secrets)  # no llmswitch log line carries a key, whole or in part
         self.store = guard(
             store or store_from_url(settings.state, **self._store_options()),
             fail_open=settings.fail_open,
             clock=self.clock,
             on_change=lambda event: emit(self.sinks, event),
+            secrets=secrets,
         )
         self.latency = LatencyTracker()
         self.alerts = AlertMonitor(settings, self.store, handlers=[on_alert] if on_alert else ())

@@ -83,7 +83,9 @@ def store_from_url(url: str, **options: Any) -> Store:
     Args:
         url: ``memory://``, ``sqlite:///path`` or ``redis://host:port/db`` (``rediss://``).
         **options: backend options, e.g. ``prefix="tenant1:"`` or ``server_time=True`` (Redis),
-            ``busy_timeout=10.0`` (SQLite). They win over the same options in the query string.
+            ``busy_timeout=10.0`` (SQLite), ``ledger_retention_days=7`` (every backend: how
+            long raw ledger entries are kept). They win over the same options in the query
+            string.
 
     Raises:
         ConfigError: unknown scheme, malformed URL or option, or a missing optional driver.

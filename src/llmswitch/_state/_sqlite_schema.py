@@ -17,7 +17,7 @@ import sqlite3
 
 from llmswitch._errors import StorageError
 from llmswitch._health import HealthRecord
-from llmswitch._ledger import LedgerEntry, UsageRow
+from llmswitch._ledger import LedgerEntry, RollupRow, UsageRow
 
 SCHEMA_VERSION = 1
 
@@ -51,6 +51,11 @@ CREATE TABLE IF NOT EXISTS daily_totals (
     succeeded INTEGER NOT NULL, failed INTEGER NOT NULL, prompt_tokens INTEGER NOT NULL,
     completion_tokens INTEGER NOT NULL, cost_usd REAL NOT NULL, latency_s_total REAL NOT NULL,
     PRIMARY KEY (day, provider));
+CREATE TABLE IF NOT EXISTS rollups (
+    day TEXT NOT NULL, provider TEXT NOT NULL, model TEXT NOT NULL, key_alias TEXT NOT NULL,
+    requests INTEGER NOT NULL, succeeded INTEGER NOT NULL, failed INTEGER NOT NULL,
+    prompt_tokens INTEGER NOT NULL, completion_tokens INTEGER NOT NULL, cost_usd REAL NOT NULL,
+    latency_s_total REAL NOT NULL, PRIMARY KEY (day, provider, model, key_alias));
 CREATE TRIGGER IF NOT EXISTS reservation_counted AFTER INSERT ON reservations BEGIN
     UPDATE window_totals SET requests = requests + 1, tokens = tokens + NEW.tokens
     WHERE scope = NEW.scope AND NEW.ts < hi AND (NEW.ts > lo OR (rolling = 0 AND NEW.ts = lo));
@@ -74,6 +79,32 @@ CREATE TRIGGER IF NOT EXISTS ledger_totalled AFTER INSERT ON ledger BEGIN
         cost_usd = cost_usd + excluded.cost_usd,
         latency_s_total = latency_s_total + excluded.latency_s_total;
 END;
+CREATE TRIGGER IF NOT EXISTS ledger_rolled_up AFTER INSERT ON ledger BEGIN
+    INSERT INTO rollups VALUES (
+        NEW.day, NEW.provider, NEW.model, NEW.key_alias, 1, NEW.outcome = 'ok',
+        NEW.outcome <> 'ok', NEW.prompt_tokens, NEW.completion_tokens, NEW.cost_usd,
+        NEW.latency_s)
+    ON CONFLICT (day, provider, model, key_alias) DO UPDATE SET requests = requests + 1,
+        succeeded = succeeded + excluded.succeeded, failed = failed + excluded.failed,
+        prompt_tokens = prompt_tokens + excluded.prompt_tokens,
+        completion_tokens = completion_tokens + excluded.completion_tokens,
+        cost_usd = cost_usd + excluded.cost_usd,
+        latency_s_total = latency_s_total + excluded.latency_s_total;
+END;
+"""
+
+#: Made after ``_COLUMNS`` are in place (the index names a column an older file lacks). A
+#: partial index: entries without an id (an older llmswitch sharing the file) are never equal.
+_INDEXES = """
+CREATE UNIQUE INDEX IF NOT EXISTS ledger_by_entry_id ON ledger (entry_id)
+    WHERE entry_id IS NOT NULL;
+"""
+
+#: A file from before the roll-ups: its ledger rows are rolled up once, in ``create``'s lock.
+_BACKFILL_ROLLUPS = """
+INSERT INTO rollups SELECT day, provider, model, key_alias, count(*), total(outcome = 'ok'),
+    total(outcome <> 'ok'), total(prompt_tokens), total(completion_tokens), total(cost_usd),
+    total(latency_s) FROM ledger GROUP BY day, provider, model, key_alias
 """
 
 #: Columns added after a table was first released: (table, column, declaration). ``create``
@@ -81,6 +112,7 @@ END;
 _COLUMNS = (
     ("health", "opened_at", "REAL NOT NULL DEFAULT 0"),
     ("health", "opened_by", "TEXT"),
+    ("ledger", "entry_id", "TEXT"),
 )
 
 #: Tables ``reset`` empties (the schema version stays).
@@ -92,6 +124,7 @@ DATA_TABLES = (
     "learned_limits",
     "ledger",
     "daily_totals",
+    "rollups",
 )
 
 _HEALTH_FIELDS = (
@@ -117,6 +150,7 @@ _LEDGER_FIELDS = (
     "cost_usd",
     "latency_s",
     "free",
+    "entry_id",
 )
 _TOTAL_FIELDS = (
     "day",
@@ -137,9 +171,19 @@ def create(db: sqlite3.Connection) -> None:
     db.execute("PRAGMA synchronous = NORMAL")
     db.execute("BEGIN IMMEDIATE")
     try:
+        new_rollups = (
+            db.execute(
+                "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'rollups'"
+            ).fetchone()
+            is None
+        )
         for statement in _statements(_TABLES):
             db.execute(statement)
         _add_missing_columns(db)
+        for statement in _statements(_INDEXES):
+            db.execute(statement)
+        if new_rollups:
+            db.execute(_BACKFILL_ROLLUPS)
         row = db.execute("SELECT max(version) FROM schema_version").fetchone()
         if row[0] is None:
             db.execute("INSERT INTO schema_version (version) VALUES (?)", (SCHEMA_VERSION,))
@@ -193,10 +237,40 @@ def write_health(db: sqlite3.Connection, scope: str, rec: HealthRecord) -> None:
 
 
 def insert_ledger(db: sqlite3.Connection, e: LedgerEntry) -> None:
-    """One statement: the ``ledger_totalled`` trigger adds it to its day's totals atomically."""
-    values = tuple(getattr(e, f) for f in _LEDGER_FIELDS)
+    """One statement: the triggers add it to its day's totals and roll-up atomically; an entry
+    whose id is in the ledger already is not inserted, so nothing is added twice."""
+    values = (*(getattr(e, f) for f in _LEDGER_FIELDS[:-1]), e.entry_id or None)
     marks = ", ".join("?" for _ in _LEDGER_FIELDS)
-    db.execute(f"INSERT INTO ledger ({', '.join(_LEDGER_FIELDS)}) VALUES ({marks})", values)
+    db.execute(
+        f"INSERT INTO ledger ({', '.join(_LEDGER_FIELDS)}) VALUES ({marks}) "
+        "ON CONFLICT (entry_id) WHERE entry_id IS NOT NULL DO NOTHING",
+        values,
+    )
+
+
+def prune_ledger(db: sqlite3.Connection, before: float) -> int:
+    """Delete the raw rows older than ``before`` (totals and roll-ups stay); how many went.
+
+    Rows are appended in time order, so the cut is found walking up from the oldest id, which
+    touches only the rows that go (a late replay of an old entry goes with a later prune).
+    """
+    row = db.execute("SELECT id FROM ledger WHERE ts >= ? ORDER BY id LIMIT 1", (before,))
+    cut = row.fetchone()
+    if cut is None:
+        return db.execute("DELETE FROM ledger").rowcount
+    return db.execute("DELETE FROM ledger WHERE id < ?", (cut[0],)).rowcount
+
+
+def read_rollups(
+    db: sqlite3.Connection, since_day: str | None, until_day: str | None
+) -> list[RollupRow]:
+    rows = db.execute(
+        f"SELECT day, provider, model, key_alias, {', '.join(_TOTAL_FIELDS[2:])} FROM rollups "
+        "WHERE (?1 IS NULL OR day >= ?1) AND (?2 IS NULL OR day <= ?2) "
+        "ORDER BY day, provider, model, key_alias",
+        (since_day, until_day),
+    ).fetchall()
+    return [RollupRow(*row) for row in rows]
 
 
 def read_totals(
@@ -219,5 +293,6 @@ def read_ledger(db: sqlite3.Connection, limit: int) -> list[LedgerEntry]:
     for row in rows:
         fields = dict(zip(_LEDGER_FIELDS, row, strict=True))
         fields["free"] = bool(fields["free"])
+        fields["entry_id"] = fields["entry_id"] or ""
         out.append(LedgerEntry(**fields))
     return out

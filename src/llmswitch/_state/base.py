@@ -14,7 +14,9 @@ caller that needs one asks for just that one (``status`` reading circuits could 
   failures). Each transition is atomic on its own record; the probe is a compare-and-set.
 - ``LearnedLimitsStore``: limits learned from provider headers, kept across restarts.
 - ``LedgerStore``: every attempt, with daily totals; an entry and its day's totals are written
-  together so they never disagree.
+  together so they never disagree, and once (an entry carries an id: a retried or replayed
+  write is applied once). Raw entries are kept ``ledger_retention_days``; the daily roll-ups per
+  provider, model and key alias for good (see ``llmswitch._ledger``).
 - ``StoreLifecycle``: ``backend``, ``check``, ``reset``, ``close``.
 
 ``Store`` is the combination every backend implements together (as ``limits`` does with its
@@ -48,13 +50,14 @@ nothing else.
 from __future__ import annotations
 
 from abc import abstractmethod
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
 
 from llmswitch._health import HealthRecord
-from llmswitch._ledger import LedgerEntry, UsageRow
+from llmswitch._ledger import LedgerEntry, RollupRow, UsageRow
 from llmswitch._quota import Window, WindowUsage
+from llmswitch._secrets import SecretRedactor
 
 
 @dataclass(frozen=True, slots=True)
@@ -240,7 +243,8 @@ class LedgerStore(Protocol):
 
     @abstractmethod
     def record(self, entry: LedgerEntry) -> None:
-        """Append one attempt to the ledger and add it to its day's totals."""
+        """Append one attempt to the ledger and add it to its day's totals, once: an entry whose
+        ``entry_id`` was recorded already is ignored (a retry, a replay after an outage)."""
 
     @abstractmethod
     def usage_rows(
@@ -249,8 +253,15 @@ class LedgerStore(Protocol):
         """Daily totals per provider, ordered by day then provider (days inclusive)."""
 
     @abstractmethod
+    def rollup_rows(
+        self, *, since_day: str | None = None, until_day: str | None = None
+    ) -> list[RollupRow]:
+        """Daily totals per provider, model and key alias, ordered by day, provider, model, key
+        (days inclusive); kept after the raw entries are pruned."""
+
+    @abstractmethod
     def ledger_entries(self, *, limit: int = 100) -> list[LedgerEntry]:
-        """The most recent entries, newest first."""
+        """The most recent entries still kept (``ledger_retention_days``), newest first."""
 
 
 @runtime_checkable
@@ -271,6 +282,13 @@ class StoreLifecycle(Protocol):
         """Release connections; the store is unusable afterwards (nothing to release: no-op)."""
         return None
 
+    def add_secrets(self, secrets: Iterable[str]) -> None:
+        """Keep these values (the configured keys) out of every text the store writes from now
+        on: last error messages and block reasons are redacted by value before they are kept,
+        so neither a SQLite file nor Redis (its keys, values and append-only file) ever holds
+        an echoed key, whole or in part. Values add up (a store shared by two managers)."""
+        raise NotImplementedError
+
 
 class Store(WindowStore, HealthStore, LearnedLimitsStore, LedgerStore, StoreLifecycle):
     """Storage for quota, health, learned limits and the ledger. Thread-safe.
@@ -286,6 +304,17 @@ class Store(WindowStore, HealthStore, LearnedLimitsStore, LedgerStore, StoreLife
     """
 
     backend: str = "abstract"
+    _redactor: SecretRedactor | None = None
+
+    def add_secrets(self, secrets: Iterable[str]) -> None:
+        if self._redactor is None:
+            self._redactor = SecretRedactor()
+        self._redactor.add(secrets)
+
+    def _scrub(self, text: str) -> str:
+        """``text`` as the store may keep it: without any configured secret (see add_secrets)."""
+        redactor = self._redactor
+        return text if redactor is None else redactor(text)
 
     def admission_view(
         self, provider_scope: str, key_scope: str, model_scope: str | None = None
@@ -309,7 +338,8 @@ class Store(WindowStore, HealthStore, LearnedLimitsStore, LedgerStore, StoreLife
         """``settle`` then ``record`` (SQLite: one transaction; Redis: one script).
 
         Windows and the ledger together: both are written after every call, so a backend that
-        can do them at once saves a commit or a round trip.
+        can do them at once saves a commit or a round trip. Idempotent: the settle sets a count
+        (again the same one on a replay) and the entry is recorded once by its ``entry_id``.
         """
         self.settle(scope, reservation_id, tokens, now=now)
         self.record(entry)

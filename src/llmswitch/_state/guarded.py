@@ -15,7 +15,9 @@ per-process limits, multiplying every provider's limit by the number of processe
 
 Either way writes after a call never fail it: a settle or a cooldown that cannot reach the store is
 kept locally; ledger entries wait in a bounded buffer and are written when the store is back
-("nothing is lost"; past ``pending_limit`` the oldest are dropped with a count in the log). While
+("nothing is lost"; past ``pending_limit`` the oldest are dropped with a count in the log). A
+write that timed out may still have reached the store (a stalled Redis runs it when it wakes);
+writing it again is safe because every entry carries an id the store applies once. While
 down, the real store is tried again at most once per ``retry_interval`` seconds (one caller at a
 time), so a dead Redis costs one connection attempt per interval, not one per call. Recovery is
 automatic and announced: ``on_change`` receives a ``StoreHealthChanged`` event both ways.
@@ -33,7 +35,7 @@ import functools
 import logging
 import threading
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from operator import methodcaller
 from typing import Concatenate, ParamSpec, TypeVar
 
@@ -322,6 +324,7 @@ class GuardedStore(Store):
     get_learned_limits = _guarded(_read, Store.get_learned_limits)
 
     usage_rows = _guarded(_read, Store.usage_rows)
+    rollup_rows = _guarded(_read, Store.rollup_rows)
     ledger_entries = _guarded(_read, Store.ledger_entries)
 
     admission_view = _guarded(_read, Store.admission_view)
@@ -347,6 +350,12 @@ class GuardedStore(Store):
     def close(self) -> None:
         self.primary.close()
 
+    def add_secrets(self, secrets: Iterable[str]) -> None:
+        """Both stores a text can land in (the real one and the outage's local one) hide them."""
+        values = tuple(secrets)
+        self.primary.add_secrets(values)
+        self.local.add_secrets(values)
+
     def __repr__(self) -> str:
         mode = "fail open" if self.fail_open else "fail closed"
         return f"<GuardedStore {self.backend} {mode}{' DEGRADED' if self.degraded else ''}>"
@@ -358,11 +367,17 @@ def guard(
     fail_open: bool,
     clock: Clock,
     on_change: Callable[[StoreHealthChanged], None] | None = None,
+    secrets: Iterable[str] = (),
 ) -> Store:
-    """Wrap ``store`` unless it cannot fail (memory) or is wrapped already."""
-    if isinstance(store, GuardedStore | MemoryStore):
-        return store
-    return GuardedStore(store, fail_open=fail_open, clock=clock, on_change=on_change)
+    """Wrap ``store`` unless it cannot fail (memory) or is wrapped already; either way it hides
+    ``secrets`` (the configured key values) in every text it keeps from now on."""
+    guarded = (
+        store
+        if isinstance(store, GuardedStore | MemoryStore)
+        else GuardedStore(store, fail_open=fail_open, clock=clock, on_change=on_change)
+    )
+    guarded.add_secrets(secrets)
+    return guarded
 
 
 def _noop() -> None:

@@ -7,6 +7,11 @@ each deque and compares totals with limits: O(1) amortized instead of a sum over
 entries. An entry carries a bit mask of the counters that still hold it, so settle and release
 adjust exactly those and nothing is subtracted twice.
 
+A reservation is kept only as long as a window of its scope needs it (the longest period seen,
+plus ``LATE_WINDOW_MARGIN`` for a limit learned from the first reply's headers); one of a scope
+with no window is not kept at all. The ledger keeps the last ``LEDGER_CAPACITY`` entries of the
+last ``ledger_retention_days`` and the daily roll-ups.
+
 Example:
     >>> from llmswitch._quota import make_window
     >>> store = MemoryStore()
@@ -25,12 +30,20 @@ from dataclasses import replace
 from llmswitch import _health as health
 from llmswitch import _ledger as ledger
 from llmswitch._health import HealthRecord
-from llmswitch._ledger import LedgerEntry, UsageRow
+from llmswitch._ledger import DEFAULT_RETENTION_DAYS, LedgerEntry, RollupRow, UsageRow
 from llmswitch._quota import Window, WindowUsage
 from llmswitch._state import _common
 from llmswitch._state.base import Admission, AdmissionView, Block, Store, StoreHealth
 
 LEDGER_CAPACITY = 10_000  # recent entries kept for ``ledger_entries``; daily totals are exact
+#: How long past its longest window a reservation stays: a window learned from a reply's
+#: headers (rpd, say) then still counts the reservations made just before it was learned.
+LATE_WINDOW_MARGIN = 120.0
+
+
+def _retain(w: Window) -> float:
+    """How long ``w`` needs a reservation: its period, or the longest day for a calendar one."""
+    return (w.period if w.rolling else _common.LONGEST_DAY) + LATE_WINDOW_MARGIN
 
 
 class _Entry:
@@ -116,7 +129,7 @@ class _Scope:
         self.log: deque[_Entry] = deque()  # every entry in reservation order, for pruning
         self.counters: dict[tuple[float, str], _Counter] = {}
         self.block: Block | None = None
-        self.retain = _common.retain_seconds(())
+        self.retain = 0.0  # no window yet: nothing needs a reservation
 
     def counter(self, w: Window, now: float, periods: _common.CalendarPeriods) -> _Counter:
         """The counter for ``w``, brought up to ``now`` (created and filled on first use)."""
@@ -124,7 +137,7 @@ class _Scope:
         if c is None:
             c = _Counter(1 << len(self.counters), w)
             self.counters[(w.period, w.reset)] = c
-            self.retain = max(self.retain, _common.retain_seconds((w,)))
+            self.retain = max(self.retain, _retain(w))
             if c.rolling:
                 self._refill(c, now - w.period, float("inf"), inclusive=False)
         if c.rolling:
@@ -157,15 +170,18 @@ class MemoryStore(Store):
 
     backend = "memory"
 
-    def __init__(self) -> None:
+    def __init__(self, *, ledger_retention_days: float = DEFAULT_RETENTION_DAYS) -> None:
+        self.ledger_retention = ledger_retention_days * 86_400.0
         self._lock = threading.Lock()
         self._ids = itertools.count(1)
         self._periods = _common.CalendarPeriods()
         self._scopes: dict[str, _Scope] = {}
         self._health: dict[str, HealthRecord] = {}
         self._limits: dict[str, dict[str, int]] = {}
-        self._ledger: deque[LedgerEntry] = deque(maxlen=LEDGER_CAPACITY)
+        self._ledger: deque[LedgerEntry] = deque()
+        self._recorded: set[str] = set()  # entry ids of ``_ledger``, to apply each entry once
         self._totals: dict[tuple[str, str], UsageRow] = {}
+        self._rollups: dict[tuple[str, str, str, str], RollupRow] = {}
 
     def _scope(self, scope: str) -> _Scope:
         sc = self._scopes.get(scope)
@@ -195,12 +211,13 @@ class MemoryStore(Store):
             if worst is not None:
                 return _common.refusal(worst[0], worst[1], tokens=tokens)
             rid = str(next(self._ids))
-            e = _Entry(rid, now, tokens)
-            for c in counters:
-                if not e.mask & c.bit:
-                    c.add(e)
-            sc.entries[rid] = e
-            sc.log.append(e)
+            if sc.retain > 0:  # some window needs it (a scope without one keeps nothing)
+                e = _Entry(rid, now, tokens)
+                for c in counters:
+                    if not e.mask & c.bit:
+                        c.add(e)
+                sc.entries[rid] = e
+                sc.log.append(e)
             sc.prune(now)
         return Admission(ok=True, reservation_id=rid)
 
@@ -240,6 +257,7 @@ class MemoryStore(Store):
 
     # -- blocks -----------------------------------------------------------------------------
     def block(self, scope: str, *, until: float, reason: str) -> Block:
+        reason = self._scrub(reason)
         with self._lock:
             sc = self._scope(scope)
             if sc.block is None or until > sc.block.until:
@@ -285,6 +303,7 @@ class MemoryStore(Store):
     def trip(
         self, scope: str, *, until: float, kind: str, message: str, now: float
     ) -> HealthRecord:
+        message = self._scrub(message)
         with self._lock:
             rec = health.tripped(
                 self._health.get(scope), until=until, kind=kind, message=message, now=now
@@ -292,6 +311,7 @@ class MemoryStore(Store):
             return self._update(scope, rec)
 
     def note_error(self, scope: str, *, kind: str, message: str, now: float) -> HealthRecord:
+        message = self._scrub(message)
         with self._lock:
             rec = health.noted(self._health.get(scope), kind=kind, message=message, now=now)
             return self._update(scope, rec)
@@ -299,6 +319,7 @@ class MemoryStore(Store):
     def mark_auth_failed(
         self, scope: str, *, fingerprint: str, message: str, now: float
     ) -> HealthRecord:
+        message = self._scrub(message)
         with self._lock:
             rec = health.auth_failed(
                 self._health.get(scope), fingerprint=fingerprint, message=message, now=now
@@ -342,9 +363,22 @@ class MemoryStore(Store):
     # -- ledger -------------------------------------------------------------------------------
     def record(self, entry: LedgerEntry) -> None:
         with self._lock:
+            if entry.entry_id:
+                if entry.entry_id in self._recorded:
+                    return
+                self._recorded.add(entry.entry_id)
             self._ledger.append(entry)
             key = (entry.day, entry.provider)
             self._totals[key] = ledger.add_entry(self._totals.get(key), entry)
+            rkey = ledger.rollup_key(entry)
+            self._rollups[rkey] = ledger.add_to_rollup(self._rollups.get(rkey), entry)
+            self._prune_ledger(entry.ts)
+
+    def _prune_ledger(self, now: float) -> None:
+        """Drop raw entries past the capacity or the retention (the totals stay)."""
+        kept, edge = self._ledger, now - self.ledger_retention
+        while kept and (len(kept) > LEDGER_CAPACITY or kept[0].ts < edge):
+            self._recorded.discard(kept.popleft().entry_id)
 
     def usage_rows(
         self, *, since_day: str | None = None, until_day: str | None = None
@@ -352,6 +386,15 @@ class MemoryStore(Store):
         with self._lock:
             rows = [r for r in self._totals.values() if ledger.in_days(r.day, since_day, until_day)]
         return sorted(rows, key=lambda r: (r.day, r.provider))
+
+    def rollup_rows(
+        self, *, since_day: str | None = None, until_day: str | None = None
+    ) -> list[RollupRow]:
+        with self._lock:
+            rows = [
+                r for k, r in self._rollups.items() if ledger.in_days(k[0], since_day, until_day)
+            ]
+        return sorted(rows, key=lambda r: (r.day, r.provider, r.model, r.key_alias))
 
     def ledger_entries(self, *, limit: int = 100) -> list[LedgerEntry]:
         with self._lock:
@@ -369,4 +412,6 @@ class MemoryStore(Store):
             self._health.clear()
             self._limits.clear()
             self._ledger.clear()
+            self._recorded.clear()
             self._totals.clear()
+            self._rollups.clear()

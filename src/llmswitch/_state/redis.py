@@ -5,7 +5,9 @@ and records the reservation atomically (Redis runs a script alone). Rolling wind
 sets of reservation ids scored by time, with running totals beside them so a reserve touches only
 what slid out; calendar days are counters keyed by the day's start. Every key expires once no
 window can see it, so Redis does not grow forever (health, learned limits and the ledger's daily
-totals are small and kept).
+totals and roll-ups are small and kept). The ledger's raw entries are a list capped at
+``LEDGER_CAPACITY`` and trimmed to ``ledger_retention_days``; the ids of a day's entries are a set
+that expires three days later, which is how long a replayed write is recognized.
 
 Time: scripts use the ``now`` the caller passes, so a ``FakeClock`` drives them in tests. With
 ``server_time=True`` they read Redis ``TIME`` instead, so machines whose clocks differ still
@@ -40,30 +42,40 @@ from redis.retry import Retry
 
 from llmswitch._errors import StorageError
 from llmswitch._health import HealthRecord
-from llmswitch._ledger import LedgerEntry, UsageRow
+from llmswitch._ledger import DEFAULT_RETENTION_DAYS, LedgerEntry, RollupRow, UsageRow
 from llmswitch._quota import Window, WindowUsage, day_start, next_day_start
 from llmswitch._state import _common
 from llmswitch._state.base import Admission, AdmissionView, Block, Store, StoreHealth
 
 LEDGER_CAPACITY = 10_000  # recent entries kept in the capped list
 MARGIN_MS = 60_000  # keys outlive the windows that read them by this much
-_SCRIPTS = ("reserve", "usage", "settle", "settle_record", "release", "probe", "health", "block")
+IDS_MS = 3 * 86_400_000  # an entry id is remembered (a replay deduplicated) 3 days past its day
+_SCRIPTS = (
+    "reserve",
+    "usage",
+    "settle",
+    "settle_record",
+    "record",
+    "release",
+    "probe",
+    "health",
+    "block",
+)
 #: Lua shared by several scripts, put before them (Redis scripts cannot import one another).
 _PRELUDES = {
-    "reserve": "_windows",
-    "usage": "_windows",
-    "settle": "_settle",
-    "settle_record": "_settle",
+    "reserve": ("_windows",),
+    "usage": ("_windows",),
+    "settle": ("_settle",),
+    "settle_record": ("_settle", "_record"),
+    "record": ("_record",),
 }
 _TOTAL_INTS = ("requests", "succeeded", "failed", "prompt_tokens", "completion_tokens")
 
 
 def _load(name: str) -> str:
-    text = resources.files("llmswitch._state").joinpath(f"lua/{name}.lua").read_text("utf-8")
-    if name in _PRELUDES:
-        prelude = resources.files("llmswitch._state").joinpath(f"lua/{_PRELUDES[name]}.lua")
-        text = prelude.read_text("utf-8") + "\n" + text
-    return text
+    lua = resources.files("llmswitch._state").joinpath("lua")
+    parts = [*_PRELUDES.get(name, ()), name]
+    return "\n".join(lua.joinpath(f"{part}.lua").read_text("utf-8") for part in parts)
 
 
 def _num(x: float) -> str:
@@ -90,6 +102,7 @@ class RedisStore(Store):
         url: str = "redis://127.0.0.1:6379/0",
         prefix: str = "llmswitch:",
         server_time: bool = False,
+        ledger_retention_days: float = DEFAULT_RETENTION_DAYS,
     ) -> None:
         self._owns_pool = client is None
         if client is None:
@@ -103,6 +116,7 @@ class RedisStore(Store):
         self._client = client
         self.prefix = prefix
         self.server_time = server_time
+        self.ledger_retention = ledger_retention_days * 86_400.0
         kw = client.connection_pool.connection_kwargs
         self._where = f"{kw.get('host', '?')}:{kw.get('port', '?')}/{kw.get('db', 0)}"
         self._scripts = {name: client.register_script(_load(name)) for name in _SCRIPTS}
@@ -187,6 +201,7 @@ class RedisStore(Store):
 
     # -- blocks -----------------------------------------------------------------------------
     def block(self, scope: str, *, until: float, reason: str) -> Block:
+        reason = self._scrub(reason)
         reply = self._run("block", "store a block", self._base(scope), _num(until), reason)
         return Block(until=float(reply[0]), reason=_text(reply[1]))
 
@@ -244,14 +259,15 @@ class RedisStore(Store):
     def trip(
         self, scope: str, *, until: float, kind: str, message: str, now: float
     ) -> HealthRecord:
-        return self._health_op(scope, "trip", _num(now), kind, message, _num(until))
+        return self._health_op(scope, "trip", _num(now), kind, self._scrub(message), _num(until))
 
     def note_error(self, scope: str, *, kind: str, message: str, now: float) -> HealthRecord:
-        return self._health_op(scope, "note", _num(now), kind, message, "")
+        return self._health_op(scope, "note", _num(now), kind, self._scrub(message), "")
 
     def mark_auth_failed(
         self, scope: str, *, fingerprint: str, message: str, now: float
     ) -> HealthRecord:
+        message = self._scrub(message)
         return self._health_op(scope, "auth", _num(now), "auth_failed", message, fingerprint)
 
     def record_success(self, scope: str) -> None:
@@ -283,26 +299,28 @@ class RedisStore(Store):
         return {_text(k): int(v) for k, v in raw.items()}
 
     # -- ledger -------------------------------------------------------------------------------
+    def _record_args(self, entry: LedgerEntry) -> list[str]:
+        """``record()``'s arguments in ``lua/_record.lua``."""
+        return [
+            self.prefix,
+            json.dumps(asdict(entry)),
+            entry.entry_id,
+            entry.day,
+            entry.provider,
+            json.dumps([entry.provider, entry.model, entry.key_alias]),
+            "1" if entry.outcome == "ok" else "0",
+            str(int(entry.prompt_tokens)),
+            str(int(entry.completion_tokens)),
+            _num(entry.cost_usd),
+            _num(entry.latency_s),
+            str(LEDGER_CAPACITY),
+            _num(entry.ts - self.ledger_retention),
+            str(IDS_MS),
+        ]
+
     def record(self, entry: LedgerEntry) -> None:
-        """The entry and its day's totals in one MULTI, so they never disagree."""
-        day = f"{self.prefix}day:{entry.day}"
-        ok = int(entry.outcome == "ok")
-        with self._errors("record to the ledger"):
-            pipe = self._client.pipeline(transaction=True)
-            pipe.lpush(self.prefix + "ledger", json.dumps(asdict(entry)))
-            pipe.ltrim(self.prefix + "ledger", 0, LEDGER_CAPACITY - 1)
-            for name, value in (
-                ("requests", 1),
-                ("succeeded", ok),
-                ("failed", 1 - ok),
-                ("prompt_tokens", entry.prompt_tokens),
-                ("completion_tokens", entry.completion_tokens),
-            ):
-                pipe.hincrby(day, f"{entry.provider}|{name}", value)
-            pipe.hincrbyfloat(day, f"{entry.provider}|cost_usd", entry.cost_usd)
-            pipe.hincrbyfloat(day, f"{entry.provider}|latency_s_total", entry.latency_s)
-            pipe.zadd(self.prefix + "days", {entry.day: 0})
-            pipe.execute()
+        """The entry, its day's totals and roll-up in one script, once per ``entry_id``."""
+        self._run("record", "record to the ledger", *self._record_args(entry))
 
     def settle_and_record(
         self, scope: str, reservation_id: str, tokens: int, entry: LedgerEntry, *, now: float
@@ -314,16 +332,7 @@ class RedisStore(Store):
             self._base(scope),
             reservation_id,
             str(max(0, int(tokens))),
-            self.prefix,
-            json.dumps(asdict(entry)),
-            entry.day,
-            entry.provider,
-            "1" if entry.outcome == "ok" else "0",
-            str(int(entry.prompt_tokens)),
-            str(int(entry.completion_tokens)),
-            _num(entry.cost_usd),
-            _num(entry.latency_s),
-            str(LEDGER_CAPACITY),
+            *self._record_args(entry),
         )
 
     def usage_rows(
@@ -339,6 +348,20 @@ class RedisStore(Store):
             totals = pipe.execute()
         rows = [row for day, raw in zip(days, totals, strict=True) for row in _rows(day, raw)]
         return sorted(rows, key=lambda r: (r.day, r.provider))
+
+    def rollup_rows(
+        self, *, since_day: str | None = None, until_day: str | None = None
+    ) -> list[RollupRow]:
+        lo = f"[{since_day}" if since_day else "-"
+        hi = f"[{until_day}" if until_day else "+"
+        with self._errors("read daily roll-ups"):
+            days = [_text(d) for d in self._client.zrangebylex(self.prefix + "days", lo, hi)]
+            pipe = self._client.pipeline(transaction=False)
+            for day in days:
+                pipe.hgetall(f"{self.prefix}rollup:{day}")
+            hashes = pipe.execute()
+        rows = [row for day, raw in zip(days, hashes, strict=True) for row in _rollups(day, raw)]
+        return sorted(rows, key=lambda r: (r.day, r.provider, r.model, r.key_alias))
 
     def ledger_entries(self, *, limit: int = 100) -> list[LedgerEntry]:
         if limit <= 0:
@@ -402,6 +425,29 @@ def _health(pairs: dict[str, str]) -> HealthRecord:
         opened_at=float(pairs.get("opened_at", 0.0)),
         opened_by=pairs.get("opened_by"),
     )
+
+
+def _rollups(day: str, raw: dict[Any, Any]) -> list[RollupRow]:
+    """One day's roll-up hash (``["provider", "model", "key"]|field`` -> value) as rows."""
+    fields: dict[str, dict[str, str]] = {}
+    for key, value in raw.items():
+        who, _, name = _text(key).rpartition("|")
+        fields.setdefault(who, {})[name] = _text(value)
+    rows = []
+    for who, f in fields.items():
+        provider, model, key_alias = json.loads(who)
+        rows.append(
+            RollupRow(
+                day=day,
+                provider=provider,
+                model=model,
+                key_alias=key_alias,
+                cost_usd=float(f.get("cost_usd", 0.0)),
+                latency_s_total=float(f.get("latency_s_total", 0.0)),
+                **{name: int(f.get(name, 0)) for name in _TOTAL_INTS},
+            )
+        )
+    return rows
 
 
 def _rows(day: str, raw: dict[Any, Any]) -> list[UsageRow]:

@@ -6,16 +6,21 @@ no other thread or process can reserve between our check and our insert. WAL let
 (WAL stays consistent; a power cut may lose the last reservations, which only frees quota we
 would have counted). ``busy_timeout`` makes other processes wait for the lock instead of failing.
 
+The ledger's raw rows are deleted past ``ledger_retention_days`` (at most once an hour of entry
+time); triggers keep the daily totals and roll-ups, which stay. The file and the folders made for
+it are created private (0600/0700).
+
 One connection per process, behind a lock: threads of one process take turns in Python instead
 of spinning in SQLite's busy handler, and a forked child opens its own connection. Every
 ``sqlite3.Error`` becomes ``StorageError(backend="sqlite")`` in ``_errors``.
 
 Example:
-    >>> store = SqliteStore(".llmswitch/state.db")  # doctest: +SKIP
+    >>> store = SqliteStore(".llmswitch/_state.db")  # doctest: +SKIP
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sqlite3
 import threading
@@ -26,7 +31,7 @@ from pathlib import Path
 from llmswitch import _health as health
 from llmswitch._errors import StorageError
 from llmswitch._health import HealthRecord
-from llmswitch._ledger import LedgerEntry, UsageRow
+from llmswitch._ledger import DEFAULT_RETENTION_DAYS, LedgerEntry, RollupRow, UsageRow
 from llmswitch._quota import Window, WindowUsage
 from llmswitch._state import _common
 from llmswitch._state import _sqlite_schema as schema
@@ -34,14 +39,15 @@ from llmswitch._state import _sqlite_windows as wins
 from llmswitch._state.base import Admission, AdmissionView, Block, Store, StoreHealth
 
 PRUNE_EVERY = 300.0  # seconds between prunes of one scope's old reservations (per process)
+PRUNE_LEDGER_EVERY = 3600.0  # seconds (of entry time) between prunes of raw ledger rows
 
 
 @contextmanager
 def _errors(what: str) -> Iterator[None]:
-    """The one place where ``sqlite3`` exceptions become ours."""
+    """The one place where ``sqlite3`` exceptions (and the file system's) become ours."""
     try:
         yield
-    except sqlite3.Error as exc:
+    except (sqlite3.Error, OSError) as exc:
         raise StorageError(f"SQLite state store failed to {what}: {exc}", backend="sqlite") from exc
 
 
@@ -50,9 +56,17 @@ class SqliteStore(Store):
 
     backend = "sqlite"
 
-    def __init__(self, path: str | os.PathLike[str], *, busy_timeout: float = 10.0) -> None:
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        busy_timeout: float = 10.0,
+        ledger_retention_days: float = DEFAULT_RETENTION_DAYS,
+    ) -> None:
         self.path = Path(path)
         self._busy_ms = int(busy_timeout * 1000)
+        self.ledger_retention = ledger_retention_days * 86_400.0
+        self._ledger_pruned = float("-inf")
         self._lock = threading.RLock()
         self._periods = _common.CalendarPeriods()
         self._pruned: dict[str, float] = {}
@@ -65,9 +79,8 @@ class SqliteStore(Store):
     def _conn(self) -> sqlite3.Connection:
         """This process's connection (opened on first use, again after a fork)."""
         if self._db is None or self._pid != os.getpid():
-            if self.path.parent != Path():
-                self.path.parent.mkdir(parents=True, exist_ok=True)
             with _errors("open the database"):
+                _create_private(self.path)
                 db = sqlite3.connect(
                     self.path, isolation_level=None, check_same_thread=False, timeout=0
                 )
@@ -145,6 +158,7 @@ class SqliteStore(Store):
                 (max(0, int(tokens)), _rid(reservation_id), scope),
             )
             schema.insert_ledger(db, entry)
+            self._prune_ledger(db, entry.ts)
 
     def release(self, scope: str, reservation_id: str) -> None:
         """One statement; the ``reservation_released`` trigger adjusts the window totals."""
@@ -174,7 +188,7 @@ class SqliteStore(Store):
                 "INSERT INTO blocks (scope, until, reason) VALUES (?, ?, ?) "
                 "ON CONFLICT (scope) DO UPDATE SET until = excluded.until, reason = excluded.reason"
                 " WHERE excluded.until > blocks.until",
-                (scope, until, reason),
+                (scope, until, self._scrub(reason)),
             )
             row = db.execute(
                 "SELECT until, reason FROM blocks WHERE scope = ?", (scope,)
@@ -214,6 +228,7 @@ class SqliteStore(Store):
     def trip(
         self, scope: str, *, until: float, kind: str, message: str, now: float
     ) -> HealthRecord:
+        message = self._scrub(message)
         with self._tx("record a failure") as db:
             rec = health.tripped(
                 schema.read_health(db, scope), until=until, kind=kind, message=message, now=now
@@ -222,6 +237,7 @@ class SqliteStore(Store):
         return rec
 
     def note_error(self, scope: str, *, kind: str, message: str, now: float) -> HealthRecord:
+        message = self._scrub(message)
         with self._tx("record an error") as db:
             rec = health.noted(schema.read_health(db, scope), kind=kind, message=message, now=now)
             schema.write_health(db, scope, rec)
@@ -230,6 +246,7 @@ class SqliteStore(Store):
     def mark_auth_failed(
         self, scope: str, *, fingerprint: str, message: str, now: float
     ) -> HealthRecord:
+        message = self._scrub(message)
         with self._tx("record an auth failure") as db:
             rec = health.auth_failed(
                 schema.read_health(db, scope), fingerprint=fingerprint, message=message, now=now
@@ -282,6 +299,20 @@ class SqliteStore(Store):
     def record(self, entry: LedgerEntry) -> None:
         with self._read("record to the ledger") as db:  # one statement, totals by trigger
             schema.insert_ledger(db, entry)
+            self._prune_ledger(db, entry.ts)
+
+    def _prune_ledger(self, db: sqlite3.Connection, now: float) -> None:
+        """At most once an hour of entry time: raw rows past the retention go (the day's totals
+        and roll-ups stay; SQLite reuses the freed pages, so the file stops growing)."""
+        if now - self._ledger_pruned >= PRUNE_LEDGER_EVERY:
+            self._ledger_pruned = now
+            schema.prune_ledger(db, now - self.ledger_retention)
+
+    def rollup_rows(
+        self, *, since_day: str | None = None, until_day: str | None = None
+    ) -> list[RollupRow]:
+        with self._read("read daily roll-ups") as db:
+            return schema.read_rollups(db, since_day, until_day)
 
     def usage_rows(
         self, *, since_day: str | None = None, until_day: str | None = None
@@ -308,12 +339,36 @@ class SqliteStore(Store):
             for table in schema.DATA_TABLES:
                 db.execute(f"DELETE FROM {table}")
         self._pruned.clear()
+        self._ledger_pruned = float("-inf")
 
     def close(self) -> None:
         with self._lock:
             if self._db is not None and self._pid == os.getpid():
                 self._db.close()
             self._db = None
+
+
+def _create_private(path: Path) -> None:
+    """Create ``path``'s missing folders 0700 and the file itself 0600, whatever the umask.
+
+    The file holds who called which provider, with which key alias, and the last error texts;
+    other users of the machine have no business reading it. SQLite creates its ``-wal`` and
+    ``-shm`` files with the database file's mode, so they follow. Files and folders that exist
+    already are left as they are (an operator may share one with a group on purpose).
+    """
+    missing = [p for p in reversed(path.parents) if p != Path() and not p.exists()]
+    for folder in missing:
+        with contextlib.suppress(FileExistsError):  # another process made it first
+            folder.mkdir(mode=0o700)
+            os.chmod(folder, 0o700)  # mkdir's mode is masked by the umask
+    try:
+        fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
+    except FileExistsError:
+        return
+    try:
+        os.fchmod(fd, 0o600)
+    finally:
+        os.close(fd)
 
 
 def _rid(reservation_id: str) -> int:

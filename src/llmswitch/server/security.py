@@ -20,10 +20,11 @@ import hmac
 import ipaddress
 import json
 import os
-import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 
 from starlette.types import ASGIApp, Receive, Scope, Send
+
+from llmswitch._secrets import SecretRedactor
 
 ENV_API_KEY = "LLMSWITCH_API_KEY"
 PROTECTED_PREFIXES = ("/v1/", "/api/")
@@ -117,18 +118,10 @@ def check_bind(host: str, *, api_key: str | None, insecure: bool) -> str | None:
     )
 
 
-class Redactor:
+class Redactor(SecretRedactor):
     """Replaces configured secrets in outgoing text with their masked tail.
 
     A last line of defence at the boundary: the core never puts a key in a message, but an
-    upstream error body could echo one, and nothing we send should ever carry it.
+    upstream error body could echo one, whole or half masked (``gsk_cana****NARY``), and
+    nothing we send should ever carry it. The rules are ``llmswitch._secrets``' (by value).
     """
-
-    def __init__(self, secrets: Iterable[str]) -> None:
-        unique = sorted({s for s in secrets if len(s) >= 8}, key=len, reverse=True)
-        self._pattern = re.compile("|".join(re.escape(s) for s in unique)) if unique else None
-
-    def __call__(self, text: str) -> str:
-        if self._pattern is None:
-            return text
-        return self._pattern.sub(lambda m: "…" + m.group(0)[-4:], text)
