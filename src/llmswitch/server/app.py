@@ -1,9 +1,9 @@
 """The gateway's FastAPI app: the same manager as the library, behind OpenAI's HTTP API.
 
-``create_app`` wires four small route sets (``/v1`` proxy, ``/api`` status, ``/metrics``, the
-dashboard) and subscribes the metrics and the dashboard's history to the manager as event sinks.
-Interactive API docs are off: they would load assets from a CDN, and the gateway serves every
-byte it shows.
+``create_app`` wires five small route sets (``/v1`` proxy, ``/api`` status, ``/metrics``, the
+dashboard, ``/openapi.json``) and subscribes the metrics and the dashboard's history to the
+manager as event sinks. Interactive API docs are off: they would load assets from a CDN, and the
+gateway serves every byte it shows; the OpenAPI document itself is published.
 
 Example:
     >>> from llmswitch import LLMProviderManager
@@ -21,7 +21,8 @@ from fastapi import FastAPI
 
 from llmswitch.server.dashboard import DashboardRoutes, RequestHistory
 from llmswitch.server.metrics import GatewayMetrics
-from llmswitch.server.openai_api import OpenAIRoutes
+from llmswitch.server.openai_api import OpenAIRoutes, largest_context_window
+from llmswitch.server.openapi import OpenAPIRoute, openapi_document
 from llmswitch.server.security import BearerAuth, Redactor, api_key_from_env
 from llmswitch.server.status_api import StatusRoutes
 
@@ -76,6 +77,9 @@ def create_app(
         StatusRoutes(manager, redact),
         metrics,
         DashboardRoutes(manager, history, redact),
+        OpenAPIRoute(
+            openapi_document(max_tokens=largest_context_window(manager), auth=key is not None)
+        ),
     ):
         app.router.routes.extend(group.routes())
     if key:

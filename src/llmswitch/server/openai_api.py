@@ -18,7 +18,7 @@ An error after the first token is sent as an SSE ``error`` event and the stream 
 
 from __future__ import annotations
 
-import json
+import functools
 import logging
 import time
 import uuid
@@ -32,6 +32,7 @@ from starlette.routing import BaseRoute, Route
 from llmswitch._errors import LLMSwitchError, MalformedReply
 from llmswitch._types import Attempt, Outcome, StreamChunk
 from llmswitch.server import shapes
+from llmswitch.server.request_schema import validate_chat_body
 
 if TYPE_CHECKING:
     from llmswitch._manager import LLMProviderManager
@@ -58,6 +59,31 @@ def models_body(manager: LLMProviderManager) -> dict[str, Any]:
     return {"object": "list", "data": data}
 
 
+def max_output(manager: LLMProviderManager, model: str | None) -> int | None:
+    """The largest context window among the models ``model`` can reach, or None if unknown.
+
+    ``max_tokens`` above it can never be honoured, so the request is refused before any quota is
+    spent. An unknown model is left to the manager, whose error lists the valid ones.
+    """
+    try:
+        choice = manager.planner.resolve(model)
+    except LLMSwitchError:
+        return None
+    usable = manager.planner.usable
+    windows = [usable[name].context_window(target) for name, target in choice.models.items()]
+    if not windows or any(not w for w in windows):
+        return None
+    return max(w for w in windows if w)
+
+
+def largest_context_window(manager: LLMProviderManager) -> int | None:
+    """The largest configured context window, or None when some model's is unknown."""
+    windows = [p.context_window(m) for p in manager.planner.usable.values() for m in p.models]
+    if not windows or any(not w for w in windows):
+        return None
+    return max(w for w in windows if w)
+
+
 def _model(model_id: str, owner: str) -> dict[str, Any]:
     return {"id": model_id, "object": "model", "created": 0, "owned_by": owner}
 
@@ -74,6 +100,7 @@ class OpenAIRoutes:
         self._manager = manager
         self._redact = redact
         self._models = shapes.dumps(models_body(manager))
+        self._max_output = functools.lru_cache(maxsize=256)(functools.partial(max_output, manager))
 
     def routes(self) -> list[BaseRoute]:
         return [
@@ -86,10 +113,8 @@ class OpenAIRoutes:
 
     async def chat_completions(self, request: Request) -> Response:
         try:
-            payload = json.loads(await request.body())
+            payload = validate_chat_body(await request.body(), max_output=self._max_output)
             messages, model, stream, include_usage, params = shapes.parse_chat(payload)
-        except ValueError:
-            return json_response(*shapes.bad_input_reply(shapes.BadInput("the body is not JSON")))
         except shapes.BadInput as exc:
             return json_response(*shapes.bad_input_reply(exc))
         flag = request.headers.get("x-llmswitch-continuation", "").strip().lower()

@@ -58,11 +58,16 @@ def dumps(body: Any) -> bytes:
 
 
 class BadInput(Exception):
-    """The request body is not a valid chat completion request; the message says why."""
+    """The request body is not a valid chat completion request; the message says why.
 
-    def __init__(self, message: str, *, param: str | None = None) -> None:
+    ``param`` names the field (``messages[0].role``) and ``code`` the kind of fault
+    (``invalid_json``, ``invalid_value``, ``missing_required_parameter``...), as OpenAI does.
+    """
+
+    def __init__(self, message: str, *, param: str | None = None, code: str | None = None) -> None:
         super().__init__(message)
         self.param = param
+        self.code = code
 
 
 # -- replies ----------------------------------------------------------------------------------
@@ -254,7 +259,7 @@ def bad_input_reply(exc: BadInput) -> tuple[int, dict[str, Any]]:
             "message": str(exc),
             "type": "invalid_request_error",
             "param": exc.param,
-            "code": None,
+            "code": exc.code,
         }
     }
 
