@@ -246,6 +246,7 @@ class Settings(BaseModel):
     timeout_seconds: float = 30.0
     state: str = "sqlite:///.llmswitch/state.db"
     fail_open: bool = False
+    ledger_retention_days: float = 7.0  # raw ledger rows; daily roll-ups are kept for good
     stream_stall_seconds: float = 30.0
     max_wait_seconds: float = 0.0
     probe_after_seconds: float = 0.0  # 0: first probe after cooldown_seconds (the seed)

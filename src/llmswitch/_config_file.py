@@ -61,6 +61,9 @@ class _FileGlobal(BaseModel):
         description="a store URL: memory://, sqlite:///path/to/state.db or redis://host:port/db",
     )
     fail_open: bool | None = Field(None, description="true or false (only with redis:// state)")
+    ledger_retention_days: float | None = Field(
+        None, gt=0, description="days of raw ledger rows to keep (> 0); roll-ups stay"
+    )
     stream_stall_seconds: _Seconds | None = Field(
         None, description="a number of seconds >= 0 (0 turns stall detection off)"
     )

@@ -242,7 +242,43 @@ def add_to_rollup(row: RollupRow | None, entry: LedgerEntry) -> RollupRow:
     )
 
 
-def rollup_key(entry: LedgerEntry) -> tuple[str, str, str, str]:
+def rollup_totals(rows: list[RollupRow]) -> list[dict[str, float | int | str]]:
+    """The roll-ups of a period summed per provider, model and key alias (JSON-able), for the
+    usage report's breakdown; ordered by provider, model, key."""
+    acc: dict[tuple[str, str, str], RollupRow] = {}
+    for r in rows:
+        who = (r.provider, r.model, r.key_alias)
+        a = acc.get(who) or RollupRow(
+            day="", provider=r.provider, model=r.model, key_alias=r.key_alias
+        )
+        acc[who] = replace(
+            a,
+            requests=a.requests + r.requests,
+            succeeded=a.succeeded + r.succeeded,
+            failed=a.failed + r.failed,
+            prompt_tokens=a.prompt_tokens + r.prompt_tokens,
+            completion_tokens=a.completion_tokens + r.completion_tokens,
+            cost_usd=a.cost_usd + r.cost_usd,
+            latency_s_total=a.latency_s_total + r.latency_s_total,
+        )
+    return [
+        {
+            "provider": a.provider,
+            "model": a.model,
+            "key_alias": a.key_alias,
+            "requests": a.requests,
+            "succeeded": a.succeeded,
+            "failed": a.failed,
+            "prompt_tokens": a.prompt_tokens,
+            "completion_tokens": a.completion_tokens,
+            "cost_usd": round(a.cost_usd, 8),
+            "latency_s_mean": a.latency_s_total / a.requests if a.requests else 0.0,
+        }
+        for _, a in sorted(acc.items())
+    ]
+
+
+def rollup_key(entry: LedgerEntry | RollupRow) -> tuple[str, str, str, str]:
     return (entry.day, entry.provider, entry.model, entry.key_alias)
 
 

@@ -88,7 +88,12 @@ class LLMProviderManager:
         secrets = [k.secret_value() for p in settings.providers for k in p.keys]
         log_redaction(secrets)  # no llmswitch log line carries a key, whole or in part
         self.store = guard(
-            store or store_from_url(settings.state, **self._store_options()),
+            store
+            or store_from_url(
+                settings.state,
+                **self._store_options(),
+                ledger_retention_days=settings.ledger_retention_days,
+            ),
             fail_open=settings.fail_open,
             clock=self.clock,
             on_change=lambda event: emit(self.sinks, event),

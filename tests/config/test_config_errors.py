@@ -12,6 +12,7 @@ from llmswitch._errors import ConfigError
 LIMIT = "expected an integer >= 0 (0 turns the window off)"
 GLOBAL_KEYS = (
     "strategy, cooldown_seconds, daily_soft_limit, timeout_seconds, state, fail_open, "
+    "ledger_retention_days, "
     "stream_stall_seconds, max_wait_seconds, probe_after_seconds, failures_to_trip, retries, "
     "retry_backoff_seconds, retry_after_max_seconds, retry_timeouts, first_token_seconds, "
     "stream_continuation"

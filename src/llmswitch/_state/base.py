@@ -61,11 +61,26 @@ from llmswitch._secrets import SecretRedactor
 
 
 @dataclass(frozen=True, slots=True)
+class Counted:
+    """What a shared store counted when it answered a reservation, for the outage guard.
+
+    ``counts`` holds, per window in the order asked, the requests and tokens it holds now (the
+    granted reservation included); ``processes`` is how many processes reserved on the scope
+    within its longest window. Failing open, a process starts from these counts and takes only
+    its share of what is left, so the processes together never overshoot the shared limit.
+    """
+
+    processes: int
+    counts: tuple[tuple[int, int], ...]
+
+
+@dataclass(frozen=True, slots=True)
 class Admission:
     """The answer to a reservation: granted (``ok``) or refused with when to come back.
 
     When refused, ``window`` names the window that refused (``"rpm"``, ..., or ``"blocked"`` for a
     block) and ``retry_at`` is the earliest epoch time at which the same reservation could succeed.
+    ``counted``: set by a shared store (Redis), see ``Counted``; not part of the answer's value.
     """
 
     ok: bool
@@ -73,6 +88,7 @@ class Admission:
     window: str | None = None
     retry_at: float | None = None
     reason: str = ""
+    counted: Counted | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True, slots=True)

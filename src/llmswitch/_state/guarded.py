@@ -10,8 +10,11 @@ per-process limits, multiplying every provider's limit by the number of processe
   it cannot check and, when nothing can be admitted, fails the call with a message naming the
   store. Nothing is sent that could overshoot a shared limit.
 - **fail open** (``fail_open = true``): the same reads go to a per-process ``MemoryStore``, so calls
-  keep flowing under each process's own count of the configured limits. It is logged as an error
-  when it starts, because the shared limits no longer hold.
+  keep flowing. Its count starts from what the shared store counted at the last reservation of
+  each scope, and this process admits only its share of what was left (``_fallback``): one
+  process alone never overshoots, several together neither. A scope this process never reserved
+  on before the outage has no reading and is admitted on the process's own count. It is logged as
+  an error when it starts, because the shared store no longer arbitrates.
 
 Either way writes after a call never fail it: a settle or a cooldown that cannot reach the store is
 kept locally; ledger entries wait in a bounded buffer and are written when the store is back
@@ -44,6 +47,7 @@ from llmswitch._errors import StorageError
 from llmswitch._events import StoreHealthChanged
 from llmswitch._ledger import LedgerEntry
 from llmswitch._quota import Window
+from llmswitch._state import _common, _fallback
 from llmswitch._state.base import Admission, Store, StoreHealth
 from llmswitch._state.memory import MemoryStore
 
@@ -115,6 +119,8 @@ class GuardedStore(Store):
         self._down_detail: str | None = None
         self._next_try = 0.0
         self._local_reservations: set[str] = set()
+        self._readings: dict[str, _fallback.Reading] = {}  # scope -> the last shared count
+        self._periods = _common.CalendarPeriods()
         self._pending: deque[LedgerEntry] = deque(maxlen=pending_limit)
         self._dropped = 0
 
@@ -173,7 +179,7 @@ class GuardedStore(Store):
         if self.fail_open:
             log.error(
                 "llmswitch: FAILING OPEN: %s; admitting on per-process limits until it returns "
-                "(shared limits no longer hold: every process counts alone)",
+                "(each process takes its share of what the store had left at its last reading)",
                 exc,
             )
         else:
@@ -254,16 +260,24 @@ class GuardedStore(Store):
     def reserve(
         self, scope: str, windows: Sequence[Window], tokens: int, *, now: float
     ) -> Admission:
+        def shared() -> Admission:
+            adm = self.primary.reserve(scope, windows, tokens, now=now)
+            if adm.counted is not None:  # what the fallback would start from
+                self._readings[scope] = _fallback.Reading(now, tuple(windows), adm.counted)
+            elif adm.window == "blocked" and adm.retry_at is not None:
+                self.local.block(scope, until=adm.retry_at, reason=adm.reason)
+            return adm
+
         def local() -> Admission:
-            adm = self.local.reserve(scope, windows, tokens, now=now)
+            mine = _fallback.share(windows, self._readings.get(scope), now, self._periods)
+            if isinstance(mine, Admission):
+                return mine
+            adm = self.local.reserve(scope, mine, tokens, now=now)
             if adm.ok:
                 self._local_reservations.add(adm.reservation_id)
             return adm
 
-        return self._guard(
-            lambda: self.primary.reserve(scope, windows, tokens, now=now),
-            local if self.fail_open else None,
-        )
+        return self._guard(shared, local if self.fail_open else None)
 
     def settle(self, scope: str, reservation_id: str, tokens: int, *, now: float) -> None:
         # Unreachable: the reservation stays counted at its estimate, an overcount.

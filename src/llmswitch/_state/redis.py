@@ -30,9 +30,10 @@ Example:
 from __future__ import annotations
 
 import json
+import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from importlib import resources
 from typing import Any
 
@@ -45,7 +46,7 @@ from llmswitch._health import HealthRecord
 from llmswitch._ledger import DEFAULT_RETENTION_DAYS, LedgerEntry, RollupRow, UsageRow
 from llmswitch._quota import Window, WindowUsage, day_start, next_day_start
 from llmswitch._state import _common
-from llmswitch._state.base import Admission, AdmissionView, Block, Store, StoreHealth
+from llmswitch._state.base import Admission, AdmissionView, Block, Counted, Store, StoreHealth
 
 LEDGER_CAPACITY = 10_000  # recent entries kept in the capped list
 MARGIN_MS = 60_000  # keys outlive the windows that read them by this much
@@ -117,6 +118,8 @@ class RedisStore(Store):
         self.prefix = prefix
         self.server_time = server_time
         self.ledger_retention = ledger_retention_days * 86_400.0
+        #: names this process (this store) among those reserving on a scope (``Counted``)
+        self.process_id = uuid.uuid4().hex[:16]
         kw = client.connection_pool.connection_kwargs
         self._where = f"{kw.get('host', '?')}:{kw.get('port', '?')}/{kw.get('db', 0)}"
         self._scripts = {name: client.register_script(_load(name)) for name in _SCRIPTS}
@@ -170,16 +173,18 @@ class RedisStore(Store):
             str(tokens),
             str(retain_ms),
             str(MARGIN_MS),
+            self.process_id,
             *self._window_args(windows, now),
         )
         if int(reply[0]) == 1:
-            return Admission(ok=True, reservation_id=_text(reply[1]))
+            return Admission(ok=True, reservation_id=_text(reply[1]), counted=_counted(reply[2:]))
         name, retry = _text(reply[1]), _text(reply[2])
         retry_at = float(retry) if retry else None
         if name == "blocked":
             return _common.blocked(Block(until=float(retry), reason=_text(reply[3])))
         window = next(w for w in windows if w.name == name)
-        return _common.refusal(window, retry_at, tokens=tokens)
+        refused = _common.refusal(window, retry_at, tokens=tokens)
+        return replace(refused, counted=_counted(reply[4:]))
 
     def settle(self, scope: str, reservation_id: str, tokens: int, *, now: float) -> None:
         self._run("settle", "settle", self._base(scope), reservation_id, str(max(0, int(tokens))))
@@ -397,6 +402,12 @@ class RedisStore(Store):
         self._client.close()
         if self._owns_pool:  # redis-py leaves a pool it was given open
             self._client.connection_pool.disconnect()
+
+
+def _counted(reply: list[Any]) -> Counted:
+    """``processes, n1, t1, n2, t2, ...`` of ``reserve.lua``'s answer."""
+    counts = tuple((int(n), int(t)) for n, t in zip(reply[1::2], reply[2::2], strict=True))
+    return Counted(processes=int(reply[0]), counts=counts)
 
 
 def _text(value: Any) -> str:

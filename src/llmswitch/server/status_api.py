@@ -1,9 +1,11 @@
 """``GET /api/llm-providers``, ``GET /api/usage`` and ``GET /healthz``.
 
 ``/api/llm-providers`` is exactly ``manager.get_provider_status()`` (the seed promised this
-endpoint and its shape), so scripts written against the seed keep working. ``/healthz`` is for
-load balancers and stays open even when the gateway needs a key: it says only whether the process
-and its state store answer.
+endpoint and its shape), so scripts written against the seed keep working. ``/api/usage`` is
+``manager.get_usage(period)`` plus ``by_model_and_key``: the period's daily roll-ups per
+provider, model and key alias, which outlive the raw ledger rows (``ledger_retention_days``).
+``/healthz`` is for load balancers and stays open even when the gateway needs a key: it says only
+whether the process and its state store answer.
 
 Every body passes through the redactor before it leaves: the core already masks keys, and this
 makes a leak impossible rather than merely unlikely.
@@ -18,7 +20,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from llmswitch._errors import StorageError
-from llmswitch._ledger import PERIODS
+from llmswitch._ledger import PERIODS, rollup_totals
 from llmswitch.server import shapes
 
 if TYPE_CHECKING:
@@ -71,6 +73,10 @@ class StatusRoutes:
             )
         try:
             usage = self._manager.get_usage(period)
+            rollups = self._manager.store.rollup_rows(
+                since_day=usage["since"], until_day=usage["until"]
+            )
+            usage["by_model_and_key"] = rollup_totals(rollups)
         except StorageError as exc:  # the ledger lives in the store: say so, as a 503
             status, body, _ = shapes.error_reply(exc, self._redact)
             return redacted_json(body, self._redact, status=status)
