@@ -124,7 +124,7 @@ RULES: dict[str, tuple[set[str], set[str]]] = {
         VALUES
         | POLICY
         | CALL_ROOMS
-        | {"config", "transport", "wire"}
+        | {"config", "names", "transport", "wire"}
         | {"stream_progress", "steps", "llmswitch"}
         | {"state"},  # state.base only: checked below
     ),

@@ -40,6 +40,7 @@ from llmswitch import _health as health
 from llmswitch._errors import (
     AllProvidersFailed,
     BadRequest,
+    ContextTooLong,
     LocalFault,
     ProviderError,
     Timeout,
@@ -47,7 +48,7 @@ from llmswitch._errors import (
 from llmswitch._events import CallFinished, NoProviderAvailable, emit
 from llmswitch._steps import Done, Fail, Send, Step, Wait
 from llmswitch._stream_progress import StreamProgress
-from llmswitch._tokens import COMPLETION_ESTIMATE, estimate_prompt_tokens
+from llmswitch._tokens import estimate_prompt_tokens
 from llmswitch._types import (
     Attempt,
     ChatRequest,
@@ -109,7 +110,13 @@ class Call:
         self._started = core.clock()
         self._timer = time.perf_counter()
         self._prompt_estimate = estimate_prompt_tokens(request.messages)
-        self._estimate = self._prompt_estimate + (request.max_tokens or COMPLETION_ESTIMATE)
+        self._cap = request.completion_cap()  # the caller's completion limit, times n
+        self._asked = max(
+            (c for c in (request.max_tokens, request.extra.get("max_completion_tokens")) if c),
+            default=0,
+        )
+        n = request.extra.get("n")
+        self._choices = n if isinstance(n, int) and n > 1 else 1
         self._index = 0
         self._retries = 0  # spent on the current candidate
         self._min_context = 0
@@ -132,7 +139,11 @@ class Call:
             if self._prefix and not self._accepts_prefill(cand):
                 self._skip(cand, "cannot continue the cut stream: no assistant prefill")
                 continue
-            ticket = self.core.admission.admit(cand, self._estimate, self._min_context)
+            if self._asked and 0 < cand.context_window < self._asked:
+                window = f"{cand.target}'s context window is {cand.context_window}"
+                self._skip(cand, f"asks for {self._asked} completion tokens; {window}", small=True)
+                continue
+            ticket = self.core.admission.admit(cand, self._estimate(cand), self._min_context)
             if isinstance(ticket, Attempt):
                 self.attempts.append(ticket)
                 self._advance()
@@ -352,10 +363,18 @@ class Call:
         self._index += 1
         self._retries = 0
 
-    def _skip(self, cand: Candidate, why: str) -> None:
-        self.attempts.append(
-            Attempt(cand.provider.name, cand.model, cand.key.alias, Outcome.CANNOT_CONTINUE, why)
-        )
+    def _estimate(self, cand: Candidate) -> int:
+        """What admission reserves for ``cand``: the prompt's estimate plus the caller's cap, or
+        without one the provider's ``estimate_completion_tokens`` per choice; settled later."""
+        if self._cap is not None:
+            return self._prompt_estimate + self._cap
+        own = cand.provider.estimate_completion_tokens
+        per_choice = self._settings.estimate_completion_tokens if own is None else own
+        return self._prompt_estimate + per_choice * self._choices
+
+    def _skip(self, cand: Candidate, why: str, *, small: bool = False) -> None:
+        outcome = Outcome.CONTEXT_TOO_SMALL if small else Outcome.CANNOT_CONTINUE
+        self.attempts.append(Attempt(cand.provider.name, cand.model, cand.key.alias, outcome, why))
         self._advance()
 
     def _note(
@@ -449,6 +468,13 @@ class Call:
             self._cut = self._cut.with_message(message)
             return self._fail(self._cut)
         ours = self._judge_held()
+        if self.attempts and all(a.outcome is Outcome.CONTEXT_TOO_SMALL for a in self.attempts):
+            windows = ", ".join(sorted({f"{c.target}: {c.context_window}" for c in self.plan}))
+            too_long = ContextTooLong(
+                f"max_tokens {self._asked} is more than the context window of every model that "
+                f"could serve this request ({windows}); ask for fewer tokens"
+            )
+            return self._fail(too_long)
         err = all_failed(self.attempts, planned=len(self.plan), now=self.core.clock())
         if ours:
             err = AllProvidersFailed(

@@ -46,6 +46,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
+import platformdirs
 from dotenv import dotenv_values
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
@@ -56,6 +57,7 @@ from llmswitch._config_file import (
     _fail,
     _FileAlerts,
     _FileGlobal,
+    _FileModelGroup,
     _FileProvider,
     _toml_key,
     find_config,
@@ -63,7 +65,9 @@ from llmswitch._config_file import (
     read_toml,
 )
 from llmswitch._errors import ConfigError
+from llmswitch._names import check_names
 from llmswitch._quota import Window, make_window
+from llmswitch._tokens import COMPLETION_ESTIMATE
 
 MULTI = "multi"
 AUTO = "auto"
@@ -157,6 +161,7 @@ class ProviderSettings(BaseModel):
     retries: int | None = None
     first_token_seconds: float | None = None
     stream_continuation: bool | None = None
+    estimate_completion_tokens: int | None = None  # None: the global estimate
 
     @property
     def default_model(self) -> str:
@@ -206,6 +211,24 @@ class ProviderSettings(BaseModel):
         return self.context_windows.get(resolved)
 
 
+class ModelGroup(BaseModel):
+    """One ``[models.NAME]`` group: targets tried in order, then the fallback groups.
+
+    Example:
+        >>> group = ModelGroup(name="smart", targets=(("groq", "openai/gpt-oss-120b"),))
+        >>> group.targets[0], group.strategy, group.fallbacks
+        (('groq', 'openai/gpt-oss-120b'), None, ())
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    name: str
+    targets: tuple[tuple[str, str], ...]  # (provider, the provider's own model id)
+    strategy: Strategy | None = None  # None: the listed order
+    fallbacks: tuple[str, ...] = ()
+    paid_last: bool | None = None  # None: the global setting
+
+
 class AlertSettings(BaseModel):
     """The ``[alerts]`` table: when llmswitch warns about quota, health and the state store.
 
@@ -244,7 +267,7 @@ class Settings(BaseModel):
     cooldown_seconds: float = 300.0
     daily_soft_limit: float = 0.95
     timeout_seconds: float = 30.0
-    state: str = "sqlite:///.llmswitch/state.db"
+    state: str = Field(default_factory=lambda: default_state_url(os.environ))
     fail_open: bool = False
     ledger_retention_days: float = 7.0  # raw ledger rows; daily roll-ups are kept for good
     stream_stall_seconds: float = 30.0
@@ -257,6 +280,9 @@ class Settings(BaseModel):
     retry_timeouts: bool = False
     first_token_seconds: float = 15.0  # 0 turns it off
     stream_continuation: bool = False
+    paid_last: bool = True  # paid providers only when no free one can serve (the seed)
+    estimate_completion_tokens: int = COMPLETION_ESTIMATE  # a reply without max_tokens
+    models: dict[str, ModelGroup] = Field(default_factory=dict)  # [models.NAME] groups
     alerts: AlertSettings = Field(default_factory=AlertSettings)
     providers: tuple[ProviderSettings, ...] = ()
     llm_provider: str = MULTI  # LLM_PROVIDER: "multi", or the provider moved first
@@ -328,14 +354,21 @@ def load_settings(
             p.model_copy(update={"priority": 0}) if p.name == chosen else p for p in providers
         ]
     model = environ.get("LLM_MODEL", "").strip()
-    return Settings(
-        **_global_values(source, parsed.llmswitch),
+    values = _global_values(source, parsed.llmswitch)
+    values["state"] = (
+        environ.get("LLMSWITCH_STATE") or values.get("state") or default_state_url(environ)
+    )
+    settings = Settings(
+        **values,
         alerts=_alert_settings(parsed.alerts),
         providers=tuple(sorted(providers, key=lambda p: p.priority)),
+        models=_model_groups(source, parsed.models, providers),
         llm_provider=chosen,
         llm_model=AUTO if model.lower() in ("", AUTO) else model,
         config_path=config_path,
     )
+    check_names(settings, source)
+    return settings
 
 
 def _global_values(source: Path | str, section: _FileGlobal) -> dict[str, Any]:
@@ -348,6 +381,69 @@ def _global_values(source: Path | str, section: _FileGlobal) -> dict[str, Any]:
             "(fail_open only decides what to do when a shared Redis is down)",
         )
     return values
+
+
+def _model_groups(
+    source: Path | str, groups: Mapping[str, _FileModelGroup], providers: list[ProviderSettings]
+) -> dict[str, ModelGroup]:
+    """``[models.NAME]`` tables as groups, each target resolved to its provider's own id.
+
+    A target is ``provider/model``; the provider must be configured and serve the model (an id
+    or an alias). Whether a provider has a key does not matter here: keys come and go, and a
+    target without one is skipped at call time like any provider without a key.
+    """
+    by_name = {p.name: p for p in providers}
+    out: dict[str, ModelGroup] = {}
+    for name, group in groups.items():
+        targets = []
+        for i, target in enumerate(group.targets):
+            key = f"models.{_toml_key(name)}.targets[{i}]"
+            provider, sep, model = target.partition("/")
+            p = by_name.get(provider)
+            if not sep or not model or p is None:
+                raise _fail(
+                    source,
+                    key,
+                    f"expected 'provider/model' naming a configured provider; got {target!r}; "
+                    f"providers: {', '.join(by_name)}",
+                )
+            own = p.resolve_model(model)
+            if own is None:
+                raise _fail(
+                    source,
+                    key,
+                    f"{provider} serves no model {model!r} (a target no provider serves); its "
+                    f"models: {', '.join(p.models)}. Add it to providers.{provider}.models or "
+                    f"name one of those",
+                )
+            targets.append((provider, own))
+        out[name] = ModelGroup(
+            name=name,
+            targets=tuple(targets),
+            strategy=group.strategy,
+            fallbacks=tuple(group.fallbacks or ()),
+            paid_last=group.paid_last,
+        )
+    return out
+
+
+#: Where state lived before it moved to the user's state directory: still used when it exists.
+LEGACY_STATE = Path(".llmswitch") / "state.db"
+
+
+def default_state_url(environ: Mapping[str, str]) -> str:
+    """The state store when nothing names one: one SQLite file per user, shared by every
+    process of that user wherever it starts (limits belong to a key, not to a directory).
+
+    ``$XDG_STATE_HOME/llmswitch/state.db`` (platformdirs' user state directory otherwise:
+    ``~/.local/state/llmswitch`` on Linux). A ``./.llmswitch/state.db`` left by an earlier
+    version is still used, so nobody loses counts on upgrade; the status names the file.
+    """
+    if LEGACY_STATE.is_file():
+        return f"sqlite:///{LEGACY_STATE}"
+    xdg = environ.get("XDG_STATE_HOME", "").strip()
+    folder = Path(xdg) / "llmswitch" if xdg else platformdirs.user_state_path("llmswitch")
+    return f"sqlite:///{folder / 'state.db'}"
 
 
 def _alert_settings(section: _FileAlerts) -> AlertSettings:
@@ -442,9 +538,17 @@ def _provider(
     file_key = overrides.pop("api_key", None)
     if isinstance(overrides.get("api_key_env"), str):
         overrides["api_key_env"] = [overrides["api_key_env"]]
+    own_aliases = set(overrides.get("aliases") or ())
     for merged in _DICT_FIELDS & overrides.keys():
         overrides[merged] = {**values.get(merged, {}), **overrides[merged]}
     values.update(overrides)
+    # a built-in alias of a model the file dropped from models goes with it; the file's own
+    # aliases are checked (check_names) and must name one of the models
+    values["aliases"] = {
+        alias: target
+        for alias, target in values.get("aliases", {}).items()
+        if alias in own_aliases or target in values["models"]
+    }
     _check_provider(source, name, values)
     keys = _keys(values["api_key_env"], environ, file_key)
     return ProviderSettings(**values, keys=keys)

@@ -80,6 +80,12 @@ class _FileGlobal(BaseModel):
         None, description="a number of seconds >= 0 (0 turns the first-token limit off)"
     )
     stream_continuation: bool | None = Field(None, description="true or false")
+    paid_last: bool | None = Field(
+        None, description="true (paid providers only when no free one can serve) or false"
+    )
+    estimate_completion_tokens: int | None = Field(
+        None, ge=1, description="an integer >= 1 (tokens reserved for a reply without max_tokens)"
+    )
 
 
 class _FileProvider(BaseModel):
@@ -132,6 +138,30 @@ class _FileProvider(BaseModel):
     prefill: dict[str, bool] | None = Field(
         None, description="a table of model = true/false (continues a trailing assistant turn)"
     )
+    aliases: dict[str, _Text] | None = Field(
+        None, description="a table of name = one of this provider's model ids"
+    )
+    estimate_completion_tokens: int | None = Field(
+        None, ge=1, description="an integer >= 1 (tokens reserved for a reply without max_tokens)"
+    )
+
+
+_GroupName = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._:@-]*$")]
+
+
+class _FileModelGroup(BaseModel):
+    model_config = _FILE_CONFIG
+
+    targets: Annotated[list[_Text], Field(min_length=1)] = Field(
+        description="a non-empty list of 'provider/model' targets, tried in order"
+    )
+    strategy: Strategy | None = Field(
+        None, description=f"one of {', '.join(STRATEGIES)} (default: the listed order)"
+    )
+    fallbacks: list[_Text] | None = Field(
+        None, description="a list of other [models.NAME] groups, tried when every target refuses"
+    )
+    paid_last: bool | None = Field(None, description="true or false (default: the global one)")
 
 
 def _webhook_url(value: str) -> str:
@@ -180,11 +210,15 @@ class _File(BaseModel):
         default_factory=lambda: _FileAlerts.model_validate({}),
         description="a table of alert settings",
     )
+    models: dict[_GroupName, _FileModelGroup] = Field(
+        default_factory=dict,
+        description="a table per model group, [models.NAME] (letters, digits, . _ : @ -; no /)",
+    )
 
 
 # --- Turning validation errors into messages that name the file, the key and the fix -------
 
-_DICT_FIELDS = frozenset({"prices", "context_windows", "headers", "prefill"})
+_DICT_FIELDS = frozenset({"prices", "context_windows", "headers", "prefill", "aliases"})
 
 
 def _toml_key(part: str | int) -> str:
@@ -213,6 +247,8 @@ def _owner(loc: tuple[str | int, ...]) -> tuple[type[BaseModel], int]:
         return _FileGlobal, 2
     if loc[0] == "alerts" and len(loc) >= 2:
         return _FileAlerts, 2
+    if loc[0] == "models" and len(loc) >= 3:
+        return _FileModelGroup, 3
     return _File, 1
 
 
@@ -221,6 +257,16 @@ def _problem(error: Mapping[str, Any]) -> tuple[str, str]:
     loc: tuple[str | int, ...] = tuple(error["loc"])
     if loc[0] == "providers" and len(loc) == 2:
         return f"providers.{_toml_key(loc[1])}", "expected a table of provider settings"
+    if loc[0] == "models" and len(loc) == 3 and loc[2] == "[key]":
+        return f"models.{_toml_key(loc[1])}", (
+            "expected a group name of letters, digits, '.', '_', ':', '@' and '-' (no '/': "
+            "'provider/model' pins a provider)"
+        )
+    if loc[0] == "models" and len(loc) == 2:
+        return f"models.{_toml_key(loc[1])}", (
+            "expected a table of group settings (targets = [...]) under a name of letters, "
+            "digits, '.', '_', ':', '@' and '-'"
+        )
     owner, depth = _owner(loc)
     field = str(loc[depth - 1])
     keep = depth + 1 if field in _DICT_FIELDS and len(loc) > depth else depth

@@ -16,7 +16,7 @@ Example:
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -34,7 +34,7 @@ from llmswitch._clock import (
 from llmswitch._config import Settings, load_settings
 from llmswitch._errors import ConfigError, ManagerClosed, StorageError
 from llmswitch._events import Sink, emit
-from llmswitch._planning import Planner
+from llmswitch._planning import Planner, ProviderPreferences
 from llmswitch._quota import key_scope
 from llmswitch._router import AsyncChatStream, AsyncRouter, ChatStream, Router
 from llmswitch._secrets import log_redaction
@@ -220,6 +220,7 @@ class LLMProviderManager:
         """
         self._check_open()
         status = build_status(self.settings, self.store, self.clock(), self.latency, None)
+        status["order"] = self._order()
         current = self._first_active(status)
         status["current_provider"] = current
         status["alerts"] = self.alerts.recent()
@@ -252,6 +253,14 @@ class LLMProviderManager:
                 return p.name
         return None
 
+    def _order(self) -> list[str]:
+        """The providers a call without a model tries, in the order it tries them now."""
+        try:
+            plan = self.planner.plan(None)
+        except ConfigError:
+            return []
+        return list(dict.fromkeys(c.provider.name for c in plan))
+
     def _first_active(self, status: dict[str, Any]) -> str | None:
         try:
             plan = self.planner.plan(None)
@@ -271,14 +280,32 @@ class LLMProviderManager:
         provider_name: str | None = None,
         strict: bool = False,
         max_wait: float | None = None,
+        models: Sequence[str] | None = None,
+        provider: ProviderPreferences | Mapping[str, Any] | None = None,
         **params: Any,
     ) -> ChatResult:
-        """One call with failover; returns text, provider, model, usage, cost and attempts."""
+        """One call with failover; returns text, provider, model, usage, cost and attempts.
+
+        Sends only what the caller passed (``temperature``, ``max_tokens``,
+        ``max_completion_tokens``, tools and every other OpenAI field in ``params``); the seed's
+        0.3 and 2000 belong to ``call_llm`` alone.
+
+        Args:
+            model: a group, an alias, a model id, ``provider/model`` or ``auto`` (see the README's
+                routing table).
+            provider_name: try this provider first, whatever its tier; ``strict=True``: only it.
+            models: OpenRouter's ``models``: more names tried after ``model``, in order.
+            provider: OpenRouter's ``provider`` object (``order``, ``only``, ``ignore``,
+                ``allow_fallbacks``) or a ``ProviderPreferences``.
+            max_wait: seconds to wait for a recovery when every candidate is out.
+        """
         return self.router.chat(
             _request(messages, model, params),
             provider_name=provider_name,
             strict=strict,
             max_wait=max_wait,
+            models=models,
+            provider=provider,
         )
 
     def stream(
@@ -289,6 +316,8 @@ class LLMProviderManager:
         provider_name: str | None = None,
         strict: bool = False,
         max_wait: float | None = None,
+        models: Sequence[str] | None = None,
+        provider: ProviderPreferences | Mapping[str, Any] | None = None,
         continuation: bool | None = None,
         **params: Any,
     ) -> ChatStream:
@@ -302,6 +331,8 @@ class LLMProviderManager:
             provider_name=provider_name,
             strict=strict,
             max_wait=max_wait,
+            models=models,
+            provider=provider,
             continuation=continuation,
         )
 
@@ -325,6 +356,8 @@ class LLMProviderManager:
         provider_name: str | None = None,
         strict: bool = False,
         max_wait: float | None = None,
+        models: Sequence[str] | None = None,
+        provider: ProviderPreferences | Mapping[str, Any] | None = None,
         **params: Any,
     ) -> ChatResult:
         return await self.async_router.chat(
@@ -332,6 +365,8 @@ class LLMProviderManager:
             provider_name=provider_name,
             strict=strict,
             max_wait=max_wait,
+            models=models,
+            provider=provider,
         )
 
     def astream(
@@ -342,6 +377,8 @@ class LLMProviderManager:
         provider_name: str | None = None,
         strict: bool = False,
         max_wait: float | None = None,
+        models: Sequence[str] | None = None,
+        provider: ProviderPreferences | Mapping[str, Any] | None = None,
         continuation: bool | None = None,
         **params: Any,
     ) -> AsyncChatStream:
@@ -350,6 +387,8 @@ class LLMProviderManager:
             provider_name=provider_name,
             strict=strict,
             max_wait=max_wait,
+            models=models,
+            provider=provider,
             continuation=continuation,
         )
 
@@ -483,17 +522,22 @@ def _seed_request(
 
 
 def _request(messages: MessagesLike, model: str | None, params: dict[str, Any]) -> ChatRequest:
+    """The request exactly as the caller gave it: no default is added for what they left out."""
     msgs = tuple(m if isinstance(m, Message) else Message.from_openai(m) for m in messages)
     if not msgs:
         raise ConfigError("messages is empty; pass at least one {'role': 'user', 'content': ...}")
-    temperature = params.pop("temperature", 0.3)
-    max_tokens = params.pop("max_tokens", None) or params.pop("max_completion_tokens", None) or 2000
+    temperature = params.pop("temperature", None)
+    max_tokens = params.pop("max_tokens", None)
+    for name, value in (
+        ("max_tokens", max_tokens),
+        ("max_completion_tokens", params.get("max_completion_tokens")),
+    ):
+        if value is not None and (
+            isinstance(value, bool) or not isinstance(value, int) or value < 1
+        ):
+            raise ConfigError(f"{name} must be an integer >= 1 or None; got {value!r}")
     return ChatRequest(
-        messages=msgs,
-        model=model,
-        temperature=temperature,
-        max_tokens=int(max_tokens),
-        extra=params,
+        messages=msgs, model=model, temperature=temperature, max_tokens=max_tokens, extra=params
     )
 
 

@@ -39,6 +39,8 @@ class _Driver:
             request.model,
             provider_name=options.pop("provider_name", None),
             strict=options.pop("strict", False),
+            models=options.pop("models", None),
+            provider=options.pop("provider", None),
         )
         return Call(
             self.core, request, plan, stream=stream, request_no=next(self._counter), **options

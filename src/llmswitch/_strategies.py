@@ -1,7 +1,8 @@
 """Candidate ordering policies: which provider to try first.
 
-Every strategy orders free providers before paid ones (a paid provider serves only when no free
-one can take the call) and breaks ties by priority, so orders are deterministic and testable.
+Every strategy orders free providers before paid ones while ``paid_last`` holds (the default: a
+paid provider serves only when no free one can take the call) and breaks ties by priority, so
+orders are deterministic and testable.
 
 - ``priority``: the configured priority (Groq 1, Gemini 2, ...). The default.
 - ``weighted``: smooth weighted round robin (nginx's algorithm) over ``weight``: spreads load
@@ -82,8 +83,10 @@ class WeightedRotation:
 
 
 def _free_first(
-    key: Callable[[ProviderView], tuple[float, ...]],
+    key: Callable[[ProviderView], tuple[float, ...]], paid_last: bool = True
 ) -> Callable[[ProviderView], tuple[float, ...]]:
+    if not paid_last:
+        return lambda v: (*key(v), float(v.priority))
     return lambda v: (0.0 if v.free else 1.0, *key(v), float(v.priority))
 
 
@@ -96,13 +99,17 @@ _ORDER_KEYS: Mapping[str, Callable[[ProviderView], tuple[float, ...]]] = {
 
 
 def order(
-    strategy: str, views: Sequence[ProviderView], *, rotation: WeightedRotation | None = None
+    strategy: str,
+    views: Sequence[ProviderView],
+    *,
+    rotation: WeightedRotation | None = None,
+    paid_last: bool = True,
 ) -> list[str]:
-    """Provider names in the order to try them."""
+    """Provider names in the order to try them (``paid_last``: free ones first)."""
     if strategy == "weighted":
         rotation = rotation or WeightedRotation()
-        ranked = sorted(views, key=_free_first(_ORDER_KEYS["priority"]))
-        free = [v for v in ranked if v.free]
+        ranked = sorted(views, key=_free_first(_ORDER_KEYS["priority"], paid_last))
+        free = [v for v in ranked if v.free] if paid_last else []
         first = rotation.next_first(free or ranked)
         return [first] + [v.name for v in ranked if v.name != first] if first else []
     try:
@@ -111,4 +118,4 @@ def order(
         raise ConfigError(
             f"unknown strategy {strategy!r}; valid strategies: {', '.join(STRATEGIES)}"
         ) from None
-    return [v.name for v in sorted(views, key=_free_first(key))]
+    return [v.name for v in sorted(views, key=_free_first(key, paid_last))]

@@ -130,9 +130,18 @@ class ChatRequest:
 
     messages: tuple[Message, ...]
     model: str | None = None
-    temperature: float | None = 0.3
-    max_tokens: int | None = 2000
+    temperature: float | None = None  # None: not sent (the provider's default)
+    max_tokens: int | None = None  # None: not sent; max_completion_tokens travels in extra
     extra: dict[str, Any] = field(default_factory=dict)
+
+    def completion_cap(self) -> int | None:
+        """The most completion tokens the caller allows over all choices (None: no cap):
+        the larger of ``max_tokens`` and ``max_completion_tokens``, times ``n``."""
+        caps = [c for c in (self.max_tokens, self.extra.get("max_completion_tokens")) if c]
+        if not caps:
+            return None
+        n = self.extra.get("n")
+        return int(max(caps)) * (n if isinstance(n, int) and n > 1 else 1)
 
 
 @dataclass(frozen=True, slots=True)

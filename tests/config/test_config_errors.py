@@ -15,14 +15,14 @@ GLOBAL_KEYS = (
     "ledger_retention_days, "
     "stream_stall_seconds, max_wait_seconds, probe_after_seconds, failures_to_trip, retries, "
     "retry_backoff_seconds, retry_after_max_seconds, retry_timeouts, first_token_seconds, "
-    "stream_continuation"
+    "stream_continuation, paid_last, estimate_completion_tokens"
 )
 PROVIDER_KEYS = (
     "priority, api, base_url, api_key_env, models, requests_per_minute, requests_per_day, "
     "tokens_per_minute, tokens_per_day, day_resets, free, daily_budget_usd, weight, "
     "window_guard_seconds, enabled, limit_headers, prices, context_windows, headers, api_key, "
     "cooldown_seconds, probe_after_seconds, failures_to_trip, retries, first_token_seconds, "
-    "stream_continuation, prefill"
+    "stream_continuation, prefill, aliases, estimate_completion_tokens"
 )
 PRICES = "expected a table of model = [input, output] USD per 1M tokens, each >= 0"
 
@@ -73,7 +73,7 @@ BAD_CONFIGS: list[tuple[str, str]] = [
     ),
     (
         "[provider.groq]\npriority = 1",
-        "provider: unknown key (did you mean providers?); valid keys: llmswitch, providers, alerts",
+        "provider: unknown key (did you mean providers?); valid keys: llmswitch, providers, alerts, models",
     ),
     (
         "[providers.groq]\nrequests_per_minute = -5",

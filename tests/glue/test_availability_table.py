@@ -99,6 +99,22 @@ def test_a_budget_refuses_when_spent_or_when_the_worst_case_would_pass_it(
         assert got.until == NOW + 3600, "the wait ends with the budget's day"
 
 
+@pytest.mark.parametrize(
+    ("facts", "reason"),
+    [
+        ({"provider_health": OPEN}, "cooling down"),
+        ({"model_health": OPEN}, "model m cooling down"),
+        ({"key_health": REFUSED}, "key refused by the provider"),
+        ({"budget": Budget(1.0, 1.0, resets_at=NOW)}, "daily budget reached"),
+        ({"no_room": True}, "a limit is reached"),
+    ],
+)
+def test_each_refusal_says_why_in_words_the_attempt_shows(
+    facts: dict[str, Any], reason: str
+) -> None:
+    assert ask(**facts).reason == reason
+
+
 def test_the_first_refusal_is_the_reason_and_its_end_the_wait() -> None:
     got = ask(model_health=OPEN, no_room=True, no_room_until=NOW + 5)
     assert (got.refusal, got.reason, got.until) == (

@@ -65,6 +65,7 @@ def build_body(model: str, request: ChatRequest, *, stream: bool) -> dict[str, A
     body["messages"] = [m.as_openai() for m in request.messages]
     if request.temperature is not None:
         body["temperature"] = request.temperature
+    # OpenAI refuses both at once; max_completion_tokens is the newer name and wins
     if request.max_tokens is not None and "max_completion_tokens" not in body:
         body["max_tokens"] = request.max_tokens
     body["stream"] = stream
