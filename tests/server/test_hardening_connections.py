@@ -198,38 +198,58 @@ def test_the_openai_sdk_sees_a_413_as_a_clear_error(guarded: Gateway) -> None:
     assert guarded.sim.requests("groq") == []
 
 
-def test_a_connection_over_the_cap_gets_503_and_the_cap_frees_with_the_timeouts(
+def test_at_the_cap_a_new_connection_evicts_the_longest_waiting_slow_one(
     make_gateway: GatewayFactory,
 ) -> None:
-    limits = ServerLimits(header_timeout=0.4, max_connections=3)
+    gw = make_gateway(limits=ServerLimits(header_timeout=5.0, max_connections=3))
+    with ExitStack() as stack:
+        holders = []
+        for _ in range(3):  # each holds a slot, never finishing its request line
+            holders.append(stack.enter_context(raw(gw)))
+            holders[-1].sendall(b"GET /healthz HTTP/1.1\r\n")
+            time.sleep(0.05)  # a known order: the first is the longest waiting
+        with raw(gw) as newcomer:
+            newcomer.sendall(b"GET /healthz HTTP/1.1\r\nhost: gw\r\nconnection: close\r\n\r\n")
+            assert read_all(newcomer).startswith(b"HTTP/1.1 200")  # served, well before 5 s
+        status, _, body = parse(read_all(holders[0]))
+        assert status == 408 and "make room" in body["error"]["message"]
+        assert_openai_error(body, "request_timeout")
+
+
+def test_a_connection_over_the_cap_of_busy_ones_gets_503_until_a_slot_frees(
+    make_gateway: GatewayFactory,
+) -> None:
+    limits = ServerLimits(body_timeout=0.4, max_connections=3)
     gw = make_gateway(limits=limits)
     with ExitStack() as stack:
         holders = [stack.enter_context(raw(gw)) for _ in range(3)]
-        for sock in holders:
-            sock.sendall(b"GET /healthz HTTP/1.1\r\n")  # each holds a slot, never finishing
+        for sock in holders:  # each has a request in progress: its body never completes
+            sock.sendall(HEAD + b"content-length: 100\r\n\r\n{")
+        time.sleep(0.1)  # the three requests' headers are in
         with raw(gw) as extra:
             status, headers, body = parse(read_all(extra))
         assert status == 503 and headers["retry-after"] == "1"
         assert body["error"]["type"] == "api_error"
         assert_openai_error(body, "too_many_connections")
-        for sock in holders:  # the header timeout frees every slot...
+        for sock in holders:  # the body timeout frees every slot...
             assert read_all(sock).startswith(b"HTTP/1.1 408")
     assert httpx.get(gw.base_url + "/healthz", timeout=5.0).status_code == 200  # ...for others
 
 
-def test_a_flood_of_slow_clients_never_hurts_the_calls_after_it(
+def test_a_flood_of_slow_clients_never_hurts_the_calls_during_and_after_it(
     make_gateway: GatewayFactory,
 ) -> None:
-    gw = make_gateway(limits=ServerLimits(header_timeout=0.4, max_connections=16))
-    with ExitStack() as stack:
-        for _ in range(40):  # more than the cap: the rest are refused at once
+    gw = make_gateway(limits=ServerLimits(header_timeout=5.0, max_connections=16))
+    with ExitStack() as stack, openai.OpenAI(base_url=gw.v1, api_key="x", max_retries=0) as client:
+        for _ in range(40):  # more than the cap, each sending half a request line and no more
             sock = stack.enter_context(raw(gw))
             sock.sendall(b"POST /v1/chat/completions HTTP/1.1\r\n")
-        time.sleep(0.6)  # past the header timeout: every slow client has been dropped
-        with openai.OpenAI(base_url=gw.v1, api_key="unused", max_retries=0) as client:
-            for _ in range(5):
-                assert client.chat.completions.create(model="auto", messages=USER).choices
-    assert [r["status"] for r in gw.sim.requests("groq")] == [200] * 5
+        for _ in range(5):  # during the flood: each call's connection evicts a slow one
+            assert client.chat.completions.create(model="auto", messages=USER).choices
+    with openai.OpenAI(base_url=gw.v1, api_key="unused", max_retries=0) as client:
+        for _ in range(5):
+            assert client.chat.completions.create(model="auto", messages=USER).choices
+    assert [r["status"] for r in gw.sim.requests("groq")] == [200] * 10
     status = gw.manager.get_provider_status()
     assert all(p["status"] == "active" for p in status["providers"].values())
 

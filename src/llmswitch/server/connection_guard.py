@@ -9,9 +9,13 @@ default limit of 1,024, the gateway's own connects to the providers then failed,
 failing after the attack ended. The guard works where the problem is, per connection, before
 the app sees anything:
 
-- **Connection cap** (``max_connections``): a connection over the cap is answered 503 at once and
-  closed, so the file descriptors the gateway needs for its providers stay free. A client that
-  already sent its request may see a reset instead of the 503; either way it is told to retry.
+- **Connection cap** (``max_connections``), so the file descriptors the gateway needs for its
+  providers stay free. At the cap, a new connection takes the place of the one that has waited
+  longest without sending a request (a slow client, or an idle keep-alive one), which is told
+  408 and closed: a flood of slow clients thus evicts itself, and a real client, whose request
+  arrives at once, is served. Only when every connection has a request in progress is the new
+  one answered 503 and closed (a client that already sent its request may see a reset instead;
+  either way it is told to retry).
 - **Header timeout** (``header_timeout``): from a connection's open, or from the first byte of a
   later request on a keep-alive connection, to the end of the headers. Then 408 and close.
 - **Header size** (``max_header_bytes``): larger request headers are answered 431 and closed;
@@ -68,11 +72,14 @@ class GuardedHttpProtocol(HttpToolsProtocol):
         self._header_bytes = 0
         self._reading_headers = False
         self._refused = False
+        #: When this connection began waiting for a request's headers; None while one is in
+        #: progress (the cap evicts the longest waiting first).
+        self.waiting_since: float | None = None
 
     # -- the connection cap -----------------------------------------------------------------
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
-        if len(self.connections) >= self._limits.max_connections:
+        if len(self.connections) >= self._limits.max_connections and not self._make_room():
             self._refused = True
             transport.write(
                 refusal_bytes(
@@ -87,6 +94,26 @@ class GuardedHttpProtocol(HttpToolsProtocol):
             return
         super().connection_made(transport)
         self._start_header_clock()
+
+    def _make_room(self) -> bool:
+        """Evict the connection that has waited longest for its request; False if none waits."""
+        waiting = [
+            p
+            for p in self.connections
+            if isinstance(p, GuardedHttpProtocol)
+            and p.waiting_since is not None
+            and not p.transport.is_closing()
+        ]
+        if not waiting:
+            return False
+        victim = min(waiting, key=lambda p: p.waiting_since or 0.0)
+        victim._refuse(
+            408,
+            f"closed to make room: the gateway is at its cap of {self._limits.max_connections} "
+            "connections and this one had sent no complete request; send the request at once",
+            code="request_timeout",
+        )
+        return True
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._stop_header_clock()
@@ -119,9 +146,18 @@ class GuardedHttpProtocol(HttpToolsProtocol):
     def on_headers_complete(self) -> None:
         self._reading_headers = False
         self._stop_header_clock()
+        self.waiting_since = None
         super().on_headers_complete()
 
+    def on_response_complete(self) -> None:
+        super().on_response_complete()
+        idle = self.cycle is None or self.cycle.response_complete  # no pipelined request next
+        if idle and not self.transport.is_closing():  # keep-alive: waiting for the next request
+            self.waiting_since = self.loop.time()
+
     def _start_header_clock(self) -> None:
+        if self.waiting_since is None:
+            self.waiting_since = self.loop.time()
         self._header_clock = self.loop.call_later(
             self._limits.header_timeout, self._headers_timed_out
         )
@@ -147,6 +183,7 @@ class GuardedHttpProtocol(HttpToolsProtocol):
 
     def _refuse(self, status: int, message: str, *, code: str) -> None:
         self._reading_headers = False
+        self.waiting_since = None
         self._stop_header_clock()
         self.transport.write(refusal_bytes(status, message, code=code))
         self.transport.close()

@@ -114,6 +114,33 @@ class FunctionMessage(TypedDict):
     name: str
 
 
+_SHOWN = ConfigDict(
+    extra="allow",
+    json_schema_extra={
+        "description": (
+            "content is required except on an assistant turn (which may call tools instead); "
+            "a tool message needs tool_call_id, a function message its name"
+        )
+    },
+)
+
+
+class AnyMessage(TypedDict):
+    """How ``/openapi.json`` shows a message: one object, the per-role rules in words.
+
+    The validator's discriminated union (one type per role) is exact, but as a ``oneOf`` it
+    misleads schema-driven fuzzers: a mutation meant to break one branch's ``role`` lands in
+    another branch and is valid after all.
+    """
+
+    __pydantic_config__ = _SHOWN  # type: ignore[misc]
+    role: Literal["system", "developer", "user", "assistant", "tool", "function"]
+    content: NotRequired[Content | None]
+    name: NotRequired[str]
+    tool_call_id: NotRequired[str]
+    tool_calls: NotRequired[list[ToolCall] | None]
+
+
 Message = Annotated[
     SystemMessage | UserMessage | AssistantMessage | ToolMessage | FunctionMessage,
     Field(discriminator="role"),
@@ -349,6 +376,14 @@ def json_schema(*, max_tokens: int | None = None) -> dict[str, Any]:
     ``#/components/schemas``; ``max_tokens`` lowers the token fields' maximum to the largest
     configured context window."""
     schema = CHAT_REQUEST.json_schema(ref_template="#/components/schemas/{model}")
+    shown = TypeAdapter(AnyMessage).json_schema(ref_template="#/components/schemas/{model}")
+    defs = schema["$defs"]
+    for name in ("SystemMessage", "UserMessage", "AssistantMessage", "ToolMessage"):
+        defs.pop(name, None)
+    defs.pop("FunctionMessage", None)
+    defs.update(shown.pop("$defs", {}))
+    defs["Message"] = shown
+    schema["properties"]["messages"]["items"] = {"$ref": "#/components/schemas/Message"}
     if max_tokens is not None:
         for field in TOKEN_FIELDS:
             for option in schema["properties"][field]["anyOf"]:
