@@ -23,6 +23,19 @@ SIM_KEYS = {
 }
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _state_home_of_the_tests(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """The default state file is the user's (XDG_STATE_HOME): no test may count into the
+    developer's own, and no run may see the counts an earlier run left there."""
+    old = os.environ.get("XDG_STATE_HOME")
+    os.environ["XDG_STATE_HOME"] = str(tmp_path_factory.mktemp("state-home"))
+    yield
+    if old is None:
+        os.environ.pop("XDG_STATE_HOME", None)
+    else:
+        os.environ["XDG_STATE_HOME"] = old
+
+
 def in_ci() -> bool:
     return os.environ.get("CI", "").lower() in ("1", "true", "yes")
 

@@ -181,6 +181,10 @@ class Planner:
     # -- step 1 and 2: segments, each ordered ---------------------------------------------------
     def _segments(self, model: str | None, models: Sequence[str] | None) -> list[Segment]:
         names: list[str | None] = []
+        if models is not None and (
+            isinstance(models, str) or not all(isinstance(m, str) and m for m in models)
+        ):
+            raise ConfigError("models must be a list of model names, such as ['smart', 'auto']")
         if models:
             if model not in (None, "", AUTO):
                 names.append(model)

@@ -203,6 +203,11 @@ class ChatResult:
     def __str__(self) -> str:
         return self.text
 
+    @property
+    def target(self) -> str:
+        """``provider/model``: the name that reaches what served this call again."""
+        return f"{self.provider}/{self.model}"
+
 
 @dataclass(frozen=True, slots=True)
 class StreamChunk:
@@ -213,3 +218,8 @@ class StreamChunk:
     model: str
     result: ChatResult | None = None
     raw: dict[str, Any] | None = None  # the provider's chunk in OpenAI shape, when any
+
+    @property
+    def target(self) -> str:
+        """``provider/model`` of the attempt this chunk came from."""
+        return f"{self.provider}/{self.model}"

@@ -172,3 +172,9 @@ def test_the_status_shows_the_effective_order(glue: GlueFactory) -> None:
     status = llm.get_provider_status()
     assert status["order"] == ["gemini", "openrouter", "groq", "openai", "together"]
     assert status["providers"]["openai"]["priority"] == 1
+
+
+@pytest.mark.parametrize("bad", ["smart", [1], [""], [None]])
+def test_a_models_list_of_anything_but_names_is_refused(llm: Any, bad: Any) -> None:
+    with pytest.raises(ConfigError, match="models must be a list of model names"):
+        llm.chat(HI, models=bad)

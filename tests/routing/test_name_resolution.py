@@ -147,3 +147,23 @@ def test_every_ambiguity_is_refused_at_load_naming_the_fix(
         names(tmp_path, toml)
     assert message in str(info.value)
     assert str(tmp_path / "llmswitch.toml") in str(info.value), "names the file"
+
+
+SLASHED = """
+[providers.local]
+base_url = "http://127.0.0.1:9/v1"
+models = ["org/model-a", "groq-like/openai/x"]
+api_key = "local-key-123456"
+"""
+
+
+def test_every_served_target_round_trips_through_its_reply_name(tmp_path: Path) -> None:
+    """A reply's ``model`` is ``provider/model``; sent back, it pins that very target, whatever
+    slashes the model id holds (the load-time check refuses the names where it could not)."""
+    table = names(tmp_path, GROUPS + SLASHED)
+    settings = table._settings
+    targets = [(p.name, m) for p in settings.providers for m in p.models]
+    assert ("groq", "openai/gpt-oss-120b") in targets and ("local", "groq-like/openai/x") in targets
+    for provider, model in targets:
+        [segment] = table.resolve(f"{provider}/{model}")
+        assert (segment.targets, segment.pinned) == (((provider, model),), True), (provider, model)

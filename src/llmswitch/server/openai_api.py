@@ -48,13 +48,17 @@ def json_response(status: int, body: Any, headers: dict[str, str] | None = None)
 
 
 def models_body(manager: LLMProviderManager) -> dict[str, Any]:
-    """``auto``, every ``provider/model`` pin, then each plain model id once."""
+    """Every name a request may send: ``auto``, the groups, each ``provider/model`` target, then
+    each plain model id and alias once (``owned_by``: the provider that answers it first)."""
     data: list[dict[str, Any]] = [_model("auto", "llmswitch")]
+    data += [_model(name, "llmswitch") for name in manager.settings.models]
     plain: dict[str, str] = {}
     for name, provider in manager.planner.usable.items():
         for model in provider.models:
             data.append(_model(f"{name}/{model}", name))
             plain.setdefault(model, name)
+        for alias in provider.aliases:
+            plain.setdefault(alias, name)
     data += [_model(model, owner) for model, owner in plain.items()]
     return {"object": "list", "data": data}
 
@@ -201,7 +205,11 @@ class OpenAIRoutes:
                     opened = True
                 chunk = await anext(chunks, None)
             for body in shapes.closing_chunks(
-                result, first.model, completion_id=cid, created=created, include_usage=include_usage
+                result,
+                first.target,
+                completion_id=cid,
+                created=created,
+                include_usage=include_usage,
             ):
                 yield shapes.sse(body)
             yield shapes.SSE_DONE

@@ -89,7 +89,7 @@ def completion_body(result: ChatResult, *, completion_id: str, created: int) -> 
         body.setdefault("id", completion_id)
         body.setdefault("created", created)
         body["object"] = "chat.completion"
-        body["model"] = result.model
+        body["model"] = result.target  # provider/model: send it back to reach the same target
         if not body.get("usage"):
             body["usage"] = usage_json(result.usage)
         return body
@@ -97,7 +97,7 @@ def completion_body(result: ChatResult, *, completion_id: str, created: int) -> 
         "id": completion_id,
         "object": "chat.completion",
         "created": created,
-        "model": result.model,
+        "model": result.target,
         "choices": [
             {
                 "index": 0,
@@ -128,7 +128,7 @@ def chunk_body(
         "id": completion_id,
         "object": "chat.completion.chunk",
         "created": created,
-        "model": chunk.model,
+        "model": chunk.target,
         "choices": [{"index": 0, "delta": delta, "finish_reason": None}],
     }
 
