@@ -73,7 +73,8 @@ BAD_CONFIGS: list[tuple[str, str]] = [
     ),
     (
         "[provider.groq]\npriority = 1",
-        "provider: unknown key (did you mean providers?); valid keys: llmswitch, providers, alerts, models",
+        "provider: unknown key (did you mean providers?); valid keys: llmswitch, providers, "
+        "alerts, models",
     ),
     (
         "[providers.groq]\nrequests_per_minute = -5",
