@@ -14,7 +14,7 @@ provider and day) and ``rollup_rows`` (per provider, model and key and day) read
 
 from __future__ import annotations
 
-import uuid
+import os
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
@@ -30,8 +30,8 @@ class LedgerEntry:
     ``entry_id`` makes writing it idempotent: a store applies an entry (and the settlement that
     comes with it) once, however often the write is retried or replayed, e.g. a write that timed
     out during a Redis stall, that Redis runs later, and that the outage guard writes again when
-    the store is back. ``entry()`` gives every entry a fresh one; an entry built without one
-    (``""``) is not deduplicated.
+    the store is back. ``entry()`` gives every entry a fresh one (``entry_id``); an entry built
+    without one (``""``) is not deduplicated.
     """
 
     ts: float
@@ -201,8 +201,18 @@ def entry(
         cost_usd=cost,
         latency_s=latency_s,
         free=free,
-        entry_id=uuid.uuid4().hex,
+        entry_id=entry_id(ts),
     )
+
+
+def entry_id(ts: float) -> str:
+    """32 hex digits: the entry's microsecond, then 72 random bits.
+
+    Time first, so ids arrive in about ascending order and SQLite's unique index on them grows
+    at its right edge (a random id would land on a random page of an index of ~600,000 ids and
+    miss the page cache on every call); the random part keeps two processes' ids apart.
+    """
+    return f"{max(0, int(ts * 1_000_000)):014x}{os.urandom(9).hex()}"
 
 
 # -- daily totals (the stores apply these) ---------------------------------------------------------

@@ -33,9 +33,11 @@ def requests(store: Store) -> int:
     return sum(r.requests for r in store.usage_rows())
 
 
-def test_every_entry_gets_its_own_id() -> None:
+def test_every_entry_gets_its_own_id_in_time_order() -> None:
     ids = {entry().entry_id for _ in range(100)}
     assert len(ids) == 100 and all(len(i) == 32 for i in ids)
+    later = [entry(T0 + s).entry_id for s in (0.0, 0.000001, 1.0, 3600.0)]
+    assert later == sorted(later), "time first: the SQLite index grows at its right edge"
 
 
 def test_a_retried_record_counts_once(store: Store) -> None:
