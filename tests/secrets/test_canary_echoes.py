@@ -10,6 +10,10 @@ from __future__ import annotations
 
 import json
 import logging
+import queue
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -68,29 +72,57 @@ def assert_no_leak(texts: list[str]) -> None:
     assert not leaks(blob), f"key pieces {sorted(set(leaks(blob)))[:5]} in the output"
 
 
-def test_sqlite_file_status_and_logs_hold_no_echo(
+@pytest.fixture
+def webhook() -> Iterator[tuple[str, queue.Queue[str]]]:
+    """A receiver on loopback for the alerts webhook; the bodies it got, in order."""
+    bodies: queue.Queue[str] = queue.Queue()
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            bodies.put(self.rfile.read(int(self.headers["content-length"])).decode())
+            self.send_response(200)
+            self.send_header("content-length", "0")
+            self.end_headers()
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/hook", bodies
+    server.shutdown()
+    server.server_close()
+
+
+def test_sqlite_file_status_logs_alerts_and_webhook_hold_no_echo(
     make_manager: ManagerFactory,
     echo: EchoProvider,
     clock: FakeClock,
     tmp_path: Path,
     caplog: pytest.LogCaptureFixture,
+    webhook: tuple[str, queue.Queue[str]],
 ) -> None:
     caplog.set_level(logging.DEBUG)
     alerts: list[Alert] = []
+    url, bodies = webhook
     llm = make_manager(
         state=f"sqlite:///{tmp_path}/state.db",
         keys=CANARIES,
         providers=echoing(echo),
         on_alert=alerts.append,
+        extra=f'[alerts]\nwebhook_url = "{url}"\ncheck_interval_seconds = 0',
     )
     run_every_echo(llm, echo, clock)
+    assert llm.alerts.webhook is not None and llm.alerts.webhook.flush(10)
+    posted = [bodies.get_nowait() for _ in range(bodies.qsize())]
+    assert len(posted) == len(alerts) and any('"all_unavailable"' in b for b in posted)
     status = llm.get_provider_status()
     kept = [p["last_error"]["message"] for p in status["providers"].values() if p["last_error"]]
     assert len(kept) == len(PROVIDERS) and all("…" in m for m in kept), "the echo is kept masked"
     files = [p.read_bytes().decode("latin-1") for p in tmp_path.glob("state.db*")]
     assert files and "auth" in "".join(files), "the file was written"
     assert {a.kind for a in alerts} >= {"cooldown", "auth_failed", "all_unavailable"}
-    assert_no_leak([*files, *library_texts(llm, caplog), repr(alerts)])
+    assert_no_leak([*files, *library_texts(llm, caplog), repr(alerts), *posted])
 
 
 @pytest.mark.redis
