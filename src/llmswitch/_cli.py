@@ -143,7 +143,7 @@ def status_table(data: dict[str, Any], source: str) -> Table:
         table.add_column(col, no_wrap=True)
     table.add_column("last error", overflow="fold")
     styles = {
-        "active": "green",
+        "available": "green",
         "rate_limited": "yellow",
         "cooling_down": "red",
         "auth_failed": "red",

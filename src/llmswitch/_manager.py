@@ -221,7 +221,7 @@ class LLMProviderManager:
         self._check_open()
         status = build_status(self.settings, self.store, self.clock(), self.latency, None)
         status["order"] = self._order()
-        current = self._first_active(status)
+        current = self._first_available(status)
         status["current_provider"] = current
         status["alerts"] = self.alerts.recent()
         if current:
@@ -249,7 +249,7 @@ class LLMProviderManager:
                 status = provider_status(p, self.settings, self.store, now, self.latency, {})
             except StorageError:
                 continue
-            if status["status"] == "active":
+            if status["status"] == "available":
                 return p.name
         return None
 
@@ -261,13 +261,13 @@ class LLMProviderManager:
             return []
         return list(dict.fromkeys(c.provider.name for c in plan))
 
-    def _first_active(self, status: dict[str, Any]) -> str | None:
+    def _first_available(self, status: dict[str, Any]) -> str | None:
         try:
             plan = self.planner.plan(None)
         except ConfigError:
             return None
         for cand in plan:
-            if status["providers"][cand.provider.name]["status"] == "active":
+            if status["providers"][cand.provider.name]["status"] == "available":
                 return cand.provider.name
         return None
 

@@ -7,11 +7,23 @@ Beyond the seed, per provider: every window's limit, used, remaining and reset t
 end, last error, tokens and cost today, latency, and the keys, masked. Never a key.
 
 Statuses (each key's availability is ``_availability.decide``, the decision admission takes):
-``active`` (can take a call now), ``rate_limited`` (every key at a limit or blocked),
+``available`` (the seed's word: can take a call now), ``rate_limited`` (every key at a limit or
+blocked),
 ``cooling_down``, ``auth_failed`` (every key refused), ``budget_exhausted`` (what is left of a paid
 provider's daily budget cannot pay for the smallest call: one empty message, no ``max_tokens``),
 ``unavailable`` (no key configured, or disabled), ``degraded`` (the state store cannot be read,
 so the provider's shared limits cannot be checked and it is not called: see ``state``).
+
+Each provider and key also says ``reason`` (why it takes no calls; None when available):
+``no_key``, ``disabled``, ``cooling_down``, ``auth_failed``, ``budget``, ``minute_full``,
+``day_soft_limit`` (a daily window at ``daily_soft_limit``: traffic has left it for the rest of
+its day), ``day_full`` or ``blocked`` (the provider said so), and ``available_at``, when it
+may take one again if known. ``requests_today`` and ``tokens_today`` count the provider's own
+day where it declares a daily window (``today`` names the day of each: the window's zone,
+``last 24h (rolling)``, or ``utc`` from the ledger without such a window). At the top,
+``spent_today_usd`` and ``savings_today_usd`` over the ledger's UTC day (``money_day``): a free
+call saves what its tokens cost at that very model's list price in the catalog; a model
+without a price saves nothing.
 
 A provider whose default model (the first of ``models``) has an open circuit is ``cooling_down``
 as well: a call without a model would go to that model, and the router skips it. The provider's
@@ -37,6 +49,7 @@ from llmswitch._errors import StorageError
 from llmswitch._health import HealthRecord
 from llmswitch._policies import ProviderPolicies, budget_of, worst_case_usd
 from llmswitch._quota import (
+    DAY,
     Window,
     WindowUsage,
     admission_windows,
@@ -48,7 +61,7 @@ from llmswitch._quota import (
 from llmswitch._state.base import Store
 from llmswitch._strategies import LatencyTracker
 from llmswitch._tokens import SMALLEST_CALL_ESTIMATE
-from llmswitch._types import Outcome
+from llmswitch._types import Outcome, Usage
 
 
 def provider_status(
@@ -89,10 +102,14 @@ def provider_status(
     totals = today.get(p.name)
     status = _provider_word(p, verdicts)
     lat = latency.get(p.name)
+    requests_today, tokens_today, day = _own_day(p, windows, totals)
     return {
         **_configured(p),
         "status": status,
-        "requests_today": totals.requests if totals else 0,
+        "reason": _provider_reason(p, status, keys),
+        "available_at": _available_at(status, keys, cooldown_until, budget),
+        "requests_today": requests_today,
+        "today": day,
         "requests_this_minute": windows.get("rpm", {}).get("used", 0),
         "windows": windows,
         "cooldown_until": cooldown_until,
@@ -101,7 +118,7 @@ def provider_status(
         **_opening(record, circuit.state),
         "models": models,
         "last_error": _last_error(_latest_error(record, *model_records.values())),
-        "tokens_today": (totals.prompt_tokens + totals.completion_tokens) if totals else 0,
+        "tokens_today": tokens_today,
         "cost_today_usd": totals.cost_usd if totals else 0.0,
         "latency_ms": round(lat * 1000, 1) if lat is not None else None,
         "keys": keys,
@@ -183,8 +200,21 @@ class KeyReading:
     @property
     def full(self) -> bool:
         """Admission would refuse the next request: some window is at its admitted limit."""
+        return self.full_window() is not None
+
+    def full_window(self) -> tuple[str, float | None] | None:
+        """Why admission would refuse the next request, and when that window frees up:
+        ``day_soft_limit`` (a daily window at ``daily_soft_limit``, below its real limit),
+        ``day_full`` or ``minute_full``; None when every window has room."""
         admit = {w.name: w.limit for w in self.admitted}
-        return any(u.used >= admit.get(u.name, u.limit) for u in self.usage)
+        days = {w.name for w in self.windows if w.period >= DAY or not w.rolling}
+        for u in self.usage:
+            if u.used < admit.get(u.name, u.limit):
+                continue
+            if u.name not in days:
+                return "minute_full", u.resets_at
+            return ("day_full" if u.used >= u.limit else "day_soft_limit"), u.resets_at
+        return None
 
 
 def _provider_word(p: ProviderSettings, keys: list[Availability]) -> str:
@@ -196,7 +226,7 @@ def _provider_word(p: ProviderSettings, keys: list[Availability]) -> str:
     if all(k.refused_for(Outcome.KEY_REFUSED) for k in keys):
         return "auth_failed"
     if any(k.available for k in keys):
-        return "active"
+        return AVAILABLE
     if any({o for o, _, _ in k.refusals} == {Outcome.BUDGET} for k in keys):
         return "budget_exhausted"
     return "rate_limited"
@@ -216,6 +246,8 @@ def _key_status(
     scope = key_scope(p.name, key.alias)
     reading = read_key(p, key.alias, store, now, settings.daily_soft_limit)
     block = store.get_block(scope, now=now)
+    full = reading.full_window()
+    room, until = ("blocked", block.until) if block else full if full else (None, None)
     verdict = decide(
         now=now,
         model=p.models[0] if p.models else "",
@@ -225,19 +257,23 @@ def _key_status(
         fingerprint=key.fingerprint,
         failures_to_trip=ProviderPolicies(settings).breaker(p).failures_to_trip,
         budget=budget,
-        no_room=block is not None or reading.full,
-        no_room_until=block.until if block else None,
+        no_room=room is not None,
+        no_room_until=until,
+        no_room_reason=room or "",
     )
     if verdict.refused_for(Outcome.KEY_REFUSED):
         status = "auth_failed"
     elif verdict.refused_for(Outcome.NOT_ADMITTED):
         status = "rate_limited"
     else:
-        status = "active"
+        status = AVAILABLE
+    reason = _REASONS.get(verdict.refusal, verdict.reason) if verdict.refusal else None
     row = {
         "alias": key.alias,
         "masked": key.masked,
         "status": status,
+        "reason": reason,
+        "available_at": verdict.until if verdict.refusal else None,
         "blocked_until": block.until if block else None,
         "block_reason": block.reason if block else None,
         "windows": {
@@ -251,6 +287,66 @@ def _key_status(
         },
     }
     return row, verdict
+
+
+AVAILABLE = "available"  # the seed's word for a provider that can take a call now
+
+#: The reason a key is not taking calls, by the availability decision's refusal.
+_REASONS = {
+    Outcome.COOLING_DOWN: "cooling_down",
+    Outcome.KEY_REFUSED: "auth_failed",
+    Outcome.BUDGET: "budget",
+}
+
+
+def _provider_reason(p: ProviderSettings, status: str, keys: list[dict[str, Any]]) -> str | None:
+    """Why a provider is not taking calls (None when it is): ``no_key``, ``disabled``,
+    ``cooling_down``, ``auth_failed``, ``budget``, or its soonest-freed key's window reason
+    (``minute_full``, ``day_soft_limit``, ``day_full``, ``blocked``)."""
+    if status == AVAILABLE:
+        return None
+    if not p.enabled:
+        return "disabled"
+    if not p.keys:
+        return "no_key"
+    if status in ("cooling_down", "auth_failed"):
+        return status
+    if status == "budget_exhausted":
+        return "budget"
+    waiting = [k for k in keys if k["reason"] is not None]
+    soonest = min(waiting, key=lambda k: k["available_at"] or float("inf"), default=None)
+    return soonest["reason"] if soonest else status
+
+
+def _available_at(
+    status: str, keys: list[dict[str, Any]], cooldown_until: float | None, budget: Budget | None
+) -> float | None:
+    """When the provider may take a call again, when known (None: now, or unknown)."""
+    if status == AVAILABLE:
+        return None
+    if status == "cooling_down":
+        return cooldown_until
+    if status == "budget_exhausted" and budget is not None:
+        return budget.resets_at
+    times = [k["available_at"] for k in keys if k["available_at"] is not None]
+    return min(times) if times else None
+
+
+def _own_day(
+    p: ProviderSettings, windows: dict[str, dict[str, Any]], totals: Any
+) -> tuple[int, int, dict[str, str]]:
+    """Requests and tokens "today" as the provider counts its day where it declares a daily
+    window (``rpd``/``tpd``: a Pacific day for Gemini, UTC for OpenRouter, the last 24 hours
+    where rolling), else the ledger's UTC day; which day each counts is returned beside them."""
+    own = "last 24h (rolling)" if p.day_resets == "rolling" else p.day_resets
+    days = {"requests": "utc", "tokens": "utc"}
+    requests = totals.requests if totals else 0
+    tokens = (totals.prompt_tokens + totals.completion_tokens) if totals else 0
+    if "rpd" in windows:
+        requests, days["requests"] = windows["rpd"]["used"], own
+    if "tpd" in windows:
+        tokens, days["tokens"] = windows["tpd"]["used"], own
+    return requests, tokens, days
 
 
 def _sum_windows(keys: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
@@ -301,8 +397,12 @@ def build_status(
             providers[p.name] = _degraded_status(p, str(exc), now)
     if current in providers:
         providers[current]["is_current"] = True
+    spent, saved = _money_today(settings, store, day, today)
     return {
         "current_provider": current,
+        "spent_today_usd": spent,
+        "savings_today_usd": saved,
+        "money_day": "utc",
         "providers": providers,
         "strategy": settings.strategy,
         "time": now,
@@ -320,12 +420,36 @@ def build_status(
 _STATE_DETAILS = ("server", "prefix", "path", "pending_ledger_entries")
 
 
+def _money_today(
+    settings: Settings, store: Store, day: str, today: dict[str, Any]
+) -> tuple[float, float]:
+    """(spent, saved) in USD over the ledger's UTC day. Spent: what paid calls cost. Saved: what
+    the free calls would have cost at their own model's list price (the catalog's price of that
+    very model, e.g. Groq's paid tier for ``openai/gpt-oss-120b``); a model without a price
+    counts nothing, so the figure never guesses high."""
+    spent = round(sum(t.cost_usd for t in today.values()), 10)
+    try:
+        rows = store.rollup_rows(since_day=day, until_day=day)
+    except StorageError:
+        return spent, 0.0
+    by_name = {p.name: p for p in settings.providers}
+    saved = 0.0
+    for r in rows:
+        p = by_name.get(r.provider)
+        if p is not None and p.free:
+            saved += ledger.cost_usd(Usage(r.prompt_tokens, r.completion_tokens), p.price(r.model))
+    return spent, round(saved, 10)
+
+
 def _degraded_status(p: ProviderSettings, detail: str, now: float) -> dict[str, Any]:
     """The seed's keys for a provider whose state cannot be read: nothing known, not called."""
     return {
         **_configured(p),
         "status": "degraded" if p.enabled and p.keys else "unavailable",
+        "reason": "state_unavailable" if p.enabled and p.keys else _provider_reason(p, "", []),
+        "available_at": None,
         "requests_today": 0,
+        "today": {"requests": "utc", "tokens": "utc"},
         "requests_this_minute": 0,
         "windows": {},
         "cooldown_until": None,

@@ -52,7 +52,7 @@ def test_status_reads_a_running_gateway(runner: CliRunner, cli_env: Path, gatewa
     result = runner.invoke(app, ["status", "--url", gateway.base_url])
     assert result.exit_code == 0, result.output
     assert f"gateway {gateway.base_url}" in result.stdout.replace("\n", "")
-    assert "* groq" in result.stdout and "active" in result.stdout
+    assert "* groq" in result.stdout and "available" in result.stdout
 
 
 def test_status_falls_back_to_the_state_store(runner: CliRunner, sim_config: Path) -> None:

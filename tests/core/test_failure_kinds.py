@@ -102,7 +102,7 @@ def test_content_filter_fails_at_once(make_manager: ManagerFactory, sim: Any) ->
     with pytest.raises(ContentFiltered):
         llm.chat(HELLO)
     assert calls_to(sim, "gemini") == 0
-    assert llm.get_provider_status()["providers"]["groq"]["status"] == "active"
+    assert llm.get_provider_status()["providers"]["groq"]["status"] == "available"
 
 
 def test_context_too_long_moves_to_a_model_with_a_larger_context(

@@ -29,5 +29,5 @@ def test_below_the_soft_limit_the_key_stays_active(make_manager: Any) -> None:
     for i in range(18):
         assert llm.chat([{"role": "user", "content": f"q{i}"}]).provider == "groq"
     status = llm.get_provider_status()
-    assert status["providers"]["groq"]["status"] == "active"
+    assert status["providers"]["groq"]["status"] == "available"
     assert status["current_provider"] == "groq"

@@ -34,9 +34,9 @@ def test_a_paid_provider_is_offered_exactly_while_its_budget_pays_for_a_call(
         word = llm.get_provider_status()["providers"]["openai"]["status"]
         # the smallest call: one empty message, the completion admission assumes without a cap
         result = llm.chat([{"role": "user", "content": ""}], max_tokens=COMPLETION_ESTIMATE)
-        assert (result.provider == "openai") == (word == "active"), (n, word, result.provider)
+        assert (result.provider == "openai") == (word == "available"), (n, word, result.provider)
         seen.append(word)
-    assert "active" in seen and seen[-1] == "budget_exhausted"
+    assert "available" in seen and seen[-1] == "budget_exhausted"
     agree(llm, "together", "openai", "budget_exhausted")
 
 

@@ -24,7 +24,7 @@ def test_slow_clients_smoke(tmp_path: Path) -> None:
     assert attack["slow_clients"]["connected"] >= 20
     assert attack["calls_during"] == {"200": 2}
     assert attack["calls_after"] == {"200": 3}
-    assert set(attack["providers_after"].values()) == {"active"}
+    assert set(attack["providers_after"].values()) == {"available"}
     assert sum(r["short_bodies"]["outcomes"].values()) == 3
     assert r["big_body"]["status"] == "200"  # 1 MB is under the 20 MiB default
     assert (tmp_path / "slow_clients-smoke.json").exists()

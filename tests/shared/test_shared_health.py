@@ -44,7 +44,7 @@ def test_a_cooldown_set_by_one_process_is_obeyed_by_the_other(
 
     clock.advance(301)
     assert b.chat(HI).provider == "groq", "b's probe succeeds and closes the circuit for all"
-    assert a.get_provider_status()["providers"]["groq"]["status"] == "active"
+    assert a.get_provider_status()["providers"]["groq"]["status"] == "available"
 
 
 def test_an_auth_failure_seen_by_one_process_disables_the_key_for_all(

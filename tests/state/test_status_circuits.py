@@ -12,7 +12,8 @@ from llmswitch._state.memory import MemoryStore
 from tests.conftest import ManagerFactory
 
 BIG, SMALL = "openai/gpt-oss-120b", "openai/gpt-oss-20b"  # groq's models; BIG is the default
-#: Every key a provider's status had before model circuits, then the three they added.
+#: Every key a provider's status had before model circuits, then the three they added, then
+#: why it takes no calls, until when, and which day its "today" counters count.
 KEYS = {
     *("status", "priority", "requests_today", "requests_this_minute"),
     *("rate_limit_per_minute", "rate_limit_per_day", "is_current"),  # the seed's
@@ -20,6 +21,7 @@ KEYS = {
     *("cooldown_remaining_s", "circuit", "last_error", "tokens_today", "cost_today_usd"),
     *("latency_ms", "keys", "models"),
     *("opened_at", "opened_by"),
+    *("reason", "available_at", "today"),
 }
 
 
@@ -44,7 +46,7 @@ def test_a_model_circuit_shows_under_models_and_leaves_the_provider_active(
     }
     assert groq["models"][BIG]["circuit"] == "closed"
     assert groq["models"][BIG]["cooldown_until"] is None
-    assert (groq["status"], groq["circuit"], groq["opened_at"]) == ("active", "closed", None)
+    assert (groq["status"], groq["circuit"], groq["opened_at"]) == ("available", "closed", None)
     assert groq["last_error"] == {"kind": "server_error", "message": "500", "time": now}
     clock.advance(61)
     half = llm.get_provider_status()["providers"]["groq"]["models"][SMALL]
@@ -90,7 +92,7 @@ def test_reset_circuit_clears_a_provider_or_one_model(
     assert llm.get_provider_status()["providers"]["groq"]["status"] == "cooling_down"
     assert llm.reset_circuit("groq") == scopes
     groq = llm.get_provider_status()["providers"]["groq"]
-    assert (groq["status"], groq["circuit"], groq["opened_at"]) == ("active", "closed", None)
+    assert (groq["status"], groq["circuit"], groq["opened_at"]) == ("available", "closed", None)
     rec = llm.store.get_health("provider:groq")
     assert rec is not None and rec.last_error_message == "503"  # kept for the status
 

@@ -43,7 +43,7 @@ if TYPE_CHECKING:
 
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
 STATUSES = (
-    "active",
+    "available",
     "rate_limited",
     "cooling_down",
     "auth_failed",
