@@ -25,6 +25,25 @@ Tokens (deterministic, so tests can predict usage)
     + " " + reply is the usual answer at the usual length (then capped as above).
     Both prompt and completion tokens count against the token windows.
 
+Answers (``answers.py``; dialects in ``chat_shape.py``, ``gemini_shape.py``)
+    Function tools answer with one deterministic tool call (the named tool, else one named in
+    the last user message, else the first; text once the conversation ends in a tool result
+    under ``auto``), arguments an instance of the tool's schema; ``json_object`` answers
+    ``{"reply": ...}``, ``json_schema`` (Gemini: ``responseSchema`` / ``responseJsonSchema``) an
+    instance of the schema; ``stop`` / ``stopSequences`` cut the text; ``n`` / ``candidateCount``
+    give that many choices (Groq 400s ``n != 1``, OpenRouter ignores it, Gemini 3.x 400s
+    ``Multiple candidates is not enabled for this model``, 2.5 serves up to 8). A ``tool``
+    message must answer an earlier call (OpenAI's 400); a Gemini ``functionResponse`` must
+    carry the name of an earlier ``functionCall`` and an object ``response``.
+
+Embeddings (``embeddings.py``) and the Responses API (``responses.py``)
+    ``/embeddings`` on OpenAI, OpenRouter, Together and Gemini's compatible endpoint, Gemini's
+    ``:embedContent`` / ``:batchEmbedContents``; deterministic unit vectors of each model's
+    dimension, ``dimensions``, ``encoding_format: base64``; Groq answers model-not-found.
+    ``/responses`` on OpenAI (stored, ``previous_response_id``), Groq and OpenRouter
+    (stateless: ``store: true`` / ``previous_response_id`` are 400s); events with a rising
+    ``sequence_number``, ``[DONE]`` only on OpenRouter.
+
 Limits (per provider, per key, per model; OpenRouter's ``:free`` models share one pool per key)
     groq rpm 30 / rpd 1000 / tpm 8000 / tpd 100000 (rolling day); gemini rpm 60 / rpd 1500 /
     tpm 250000 / tpd 15000000 (day ends at midnight America/Los_Angeles, DST-aware); openrouter

@@ -5,9 +5,11 @@ Routes, below the simulator's base URL::
 
     /groq/openai/v1/...  /openrouter/api/v1/...  /together/v1/...  /openai/v1/...
     /gemini/v1beta/openai/...          (OpenAI-compatible flavour of Gemini)
-        POST chat/completions, GET models, GET models/{id}; OpenRouter also GET key
+        POST chat/completions, POST embeddings (not Groq: its 404), GET models,
+        GET models/{id}; OpenRouter also GET key; POST responses on OpenAI, Groq, OpenRouter
     /gemini/v1beta/models              GET (list), GET /{model}
     /gemini/v1beta/models/{model}:generateContent | :streamGenerateContent[?alt=sse] | :countTokens
+        | :embedContent | :batchEmbedContents
     /_sim/faults (POST, DELETE)  /_sim/limits (POST)  /_sim/keys/revoke (POST)
     /_sim/stats (GET)  /_sim/requests (GET)  /_sim/reset (POST)  /_sim/clock/advance (POST)
 """
@@ -15,8 +17,10 @@ Routes, below the simulator's base URL::
 from __future__ import annotations
 
 import asyncio
+from functools import partial
 from typing import Any
 
+from llmswitch.simulator import embeddings, responses
 from llmswitch.simulator.asgi import ConnectionDropped, Exchange, Receive, Reply, Scope, Send
 from llmswitch.simulator.catalog import OPENAI_PREFIX
 from llmswitch.simulator.control import control
@@ -31,6 +35,12 @@ from llmswitch.simulator.together import TogetherFlavour
 
 NATIVE = "/gemini/v1beta/models"
 App = Any  # an ASGI callable; uvicorn's types are not worth importing
+
+
+async def _no_embedding_model(flavour: OpenAIFlavour, ex: Exchange, key: str) -> Reply:
+    body = await ex.json()
+    model = body.get("model") if isinstance(body, dict) else None
+    return flavour.model_error(str(model or ""), "unknown")
 
 
 def _not_found(path: str) -> Reply:
@@ -81,6 +91,12 @@ class SimulatorApp:
     async def compat_route(self, flavour: OpenAIFlavour, rest: str, ex: Exchange) -> None:
         if rest == "/chat/completions" and ex.method == "POST":
             return await handle(flavour, ex)
+        if rest == "/embeddings" and ex.method == "POST" and flavour.name != "groq":
+            return await handle(flavour, ex, partial(embeddings.parse_openai, flavour))
+        if rest == "/embeddings" and ex.method == "POST":  # Groq lists the path, serves no model
+            return await handle(flavour, ex, partial(_no_embedding_model, flavour))
+        if rest == "/responses" and ex.method == "POST" and flavour.name in responses.SERVES:
+            return await handle(flavour, ex, partial(responses.parse, flavour))
         if ex.method != "GET":
             return await ex.respond(_not_found(ex.path))
         if rest == "/models" and flavour.name == "openrouter":  # answers without a key
@@ -131,6 +147,9 @@ class SimulatorApp:
         if ex.method == "POST" and method in ("generateContent", "streamGenerateContent"):
             ex.scope["sim.model"], ex.scope["sim.method"] = model, method
             return await handle(self.native, ex)
+        if ex.method == "POST" and method in ("embedContent", "batchEmbedContents"):
+            ex.scope["sim.model"], ex.scope["sim.method"] = model, method
+            return await handle(self.native, ex, partial(embeddings.parse_native, self.native))
         await ex.respond(_not_found(ex.path))
 
     def check_key(self, flavour: Flavour, ex: Exchange) -> Reply | None:

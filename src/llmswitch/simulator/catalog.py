@@ -34,12 +34,15 @@ class ModelInfo:
 
     ``prefill`` says whether the model continues a trailing assistant message (most do); one
     that does not answers such a request with a 400, as some real models do.
+    ``max_candidates`` is the largest ``n`` / ``candidateCount`` it serves (Gemini 3.x: 1, a
+    400 above; Gemini 2.5: 8).
     """
 
     id: str
     context_window: int
     reply_tokens: int | None = None
     prefill: bool = True
+    max_candidates: int = 128
 
 
 @dataclass(slots=True)
@@ -82,9 +85,13 @@ def default_specs() -> dict[str, ProviderSpec]:
         ),
         "gemini": ProviderSpec(
             "gemini",
-            _models(
-                ("gemini-3.6-flash", "gemini-3.5-flash-lite", "gemini-2.5-pro"), GEMINI_CONTEXT
-            ),
+            {
+                "gemini-3.6-flash": ModelInfo("gemini-3.6-flash", GEMINI_CONTEXT, max_candidates=1),
+                "gemini-3.5-flash-lite": ModelInfo(
+                    "gemini-3.5-flash-lite", GEMINI_CONTEXT, max_candidates=1
+                ),
+                "gemini-2.5-pro": ModelInfo("gemini-2.5-pro", GEMINI_CONTEXT, max_candidates=8),
+            },
             Limits(rpm=60, rpd=1500, tpm=250_000, tpd=15_000_000),
             day_rule="America/Los_Angeles",
             retired={"gemini-1.5-flash": "gone", "gemini-2.0-flash": "gone"},

@@ -15,6 +15,7 @@ Shape (see ``examples/simulator.toml`` for a commented file)::
     context_window = 8192
     reply_tokens = 8
     prefill = false            # refuse a trailing assistant message with a 400 (default true)
+    max_candidates = 1         # largest n / candidateCount served (default 128; gemini 8)
 
     [providers.groq.key_limits."gsk_test_2"]
     rpm = 5
@@ -112,6 +113,7 @@ def _apply_provider(cfg: SimConfig, spec: ProviderSpec, table: dict[str, Any]) -
             int(info.get("context_window", default_window)),
             None if info.get("reply_tokens") is None else int(info["reply_tokens"]),
             _flag(info.get("prefill", True), f"{where}.models.{model_id}.prefill"),
+            int(info.get("max_candidates", 8 if spec.name == "gemini" else 128)),
         )
     for key, values in table.get("key_limits", {}).items():
         cfg.key_limits[(spec.name, key_id(key))] = _limit_values(values, f"{where}.key_limits")

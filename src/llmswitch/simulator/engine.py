@@ -15,9 +15,11 @@ a 400 in the provider's shape instead.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from llmswitch.simulator.answers import Answer, Shape, compose
 from llmswitch.simulator.asgi import DONE, Exchange, Reply
 from llmswitch.simulator.catalog import ModelInfo
 from llmswitch.simulator.faults import Fault, retry_after_headers
@@ -44,37 +46,45 @@ FILLER = [
 
 @dataclass(slots=True)
 class Call:
-    """A validated chat request and the reply the simulator will give to it."""
+    """A validated request and the reply the simulator will give to it.
+
+    ``surface`` is the endpoint: ``"chat"`` (chat completions, Gemini's generateContent),
+    ``"responses"`` or ``"embeddings"``; ``answers`` are the choices (``n`` of them) of a chat
+    or Responses reply, empty for embeddings.
+    """
 
     provider: str
     model: str
     key: str
     stream: bool
     prompt_tokens: int
-    completion_tokens: int
-    capped: bool  # the reply was cut at the caller's max tokens
     max_tokens: int | None
-    words: list[str]  # one word per completion token
+    answers: list[Answer]
     rid: str
     created: int
     include_usage: bool = False
     context_window: int = 0
     prefill: bool = False  # the last message is the assistant's: the reply continues it
     prefill_ok: bool = True  # the model accepts such a request
-    lead: str = ""  # " " when continuing a prefill that ends mid-sentence, as real tokens do
+    surface: str = "chat"
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
+    def completion_tokens(self) -> int:
+        return sum(answer.tokens for answer in self.answers)
+
+    @property
+    def capped(self) -> bool:
+        """The (first) reply was cut at the caller's max tokens."""
+        return bool(self.answers) and self.answers[0].capped
+
+    @property
     def text(self) -> str:
-        return self.lead + " ".join(self.words)
+        return self.answers[0].text if self.answers else ""
 
     def pieces(self, per_chunk: int) -> list[str]:
-        """The reply cut into stream deltas of ``per_chunk`` tokens; they join to ``text``."""
-        out = []
-        for i in range(0, len(self.words), per_chunk):
-            lead = self.lead if i == 0 else " "
-            out.append(lead + " ".join(self.words[i : i + per_chunk]))
-        return out
+        """The first reply cut into stream deltas of ``per_chunk`` tokens; they join to ``text``."""
+        return self.answers[0].pieces(per_chunk) if self.answers else []
 
 
 def reply_words(provider: str, model: str, prompt: str, count: int) -> list[str]:
@@ -114,32 +124,36 @@ def new_call(
     key: str,
     messages: list[dict[str, Any]],
     cap: int | None,
+    shape: Shape | None = None,
 ) -> Call:
     """The call and its deterministic reply: ``reply_tokens`` capped at the caller's maximum.
 
     After an assistant prefill the reply is the continuation: the usual answer without as many
     leading words as the prefill has, then capped; the prefill's own words are not repeated.
+    ``shape`` (tools, JSON, stop, n) shapes the answers as ``answers.compose`` says.
     """
     prefill = prefill_text(messages)
-    full = reply_words(provider, model, last_user_text(messages), sim.reply_tokens(provider, info))
+    user = last_user_text(messages)
+    full = reply_words(provider, model, user, sim.reply_tokens(provider, info))
     rest = full[len(prefill.split()) :] if prefill is not None else full
-    count = min(len(rest), cap) if cap is not None else len(rest)
+    lead = " " if prefill and not prefill[-1].isspace() else ""
+    number = sim.next_id()
+    answers = compose(
+        rest, shape or Shape(), cap=cap, lead=lead, last_user=user, call_id=f"call_sim{number:08d}"
+    )
     return Call(
         provider=provider,
         model=model,
         key=key,
         stream=False,
         prompt_tokens=count_prompt_tokens(messages),
-        completion_tokens=count,
-        capped=count < len(rest),
         max_tokens=cap,
-        words=rest[:count],
-        rid=f"{id_prefix}{sim.next_id():012d}",
+        answers=answers,
+        rid=f"{id_prefix}{number:012d}",
         created=int(sim.clock()),
         context_window=info.context_window,
         prefill=prefill is not None,
         prefill_ok=info.prefill,
-        lead=" " if prefill and not prefill[-1].isspace() and count else "",
     )
 
 
@@ -173,6 +187,12 @@ class Flavour(ABC):
     @abstractmethod
     def auth_error(self, state: str, key: str | None) -> Reply: ...
     @abstractmethod
+    def bad_request(
+        self, message: str, param: str | None = None, code: str | None = None
+    ) -> Reply: ...
+    @abstractmethod
+    def model_error(self, model: str, state: str) -> Reply: ...
+    @abstractmethod
     def server_error(self, status: int) -> Reply: ...
     @abstractmethod
     def context_error(self, call: Call) -> Reply: ...
@@ -196,9 +216,29 @@ class Flavour(ABC):
     def malformed_event(self) -> bytes:
         return b'data: {"id":"broken","choices":[{"delta":{"content":\n\n'
 
+    # -- other surfaces than chat: the flavours that serve them override these ---------------
 
-async def handle(flavour: Flavour, ex: Exchange) -> None:
-    """Answer one chat request through every check, then record it."""
+    def render(self, call: Call) -> Any:
+        """The JSON body of a served call, by its surface."""
+        if call.surface == "chat":
+            return self.reply(call)
+        raise NotImplementedError(f"{self.name} serves no {call.surface}")
+
+    def render_stream(self, call: Call) -> StreamPlan:
+        if call.surface == "chat":
+            return self.stream(call)
+        raise NotImplementedError(f"{self.name} streams no {call.surface}")
+
+    def render_stream_error(self, call: Call) -> bytes:
+        return self.stream_error(call)
+
+
+Parse = Callable[[Exchange, str], Awaitable["Call | Reply"]]
+
+
+async def handle(flavour: Flavour, ex: Exchange, parse: Parse | None = None) -> None:
+    """Answer one request through every check, then record it; ``parse`` reads the body of
+    another surface than chat (embeddings, Responses)."""
     sim = flavour.sim
     now = sim.clock()
     key = flavour.api_key(ex)
@@ -208,7 +248,7 @@ async def handle(flavour: Flavour, ex: Exchange) -> None:
         _record(sim, flavour.name, key, "", now, reply.status, reply.outcome)
         return await ex.respond(reply)
     assert key is not None
-    parsed = await flavour.parse(ex, key)
+    parsed = await (parse or flavour.parse)(ex, key)
     if isinstance(parsed, Reply):
         _record(sim, flavour.name, key, parsed.model, now, parsed.status, parsed.outcome)
         return await ex.respond(parsed)
@@ -236,7 +276,7 @@ async def _serve(flavour: Flavour, ex: Exchange, call: Call, now: float) -> None
     if slow and fault is not None and not await ex.wait(fault.seconds):
         ex.abort(reset=False)
     if not call.stream:
-        return await ex.respond(Reply(200, flavour.reply(call), headers))
+        return await ex.respond(Reply(200, flavour.render(call), headers))
     await _stream(flavour, ex, call, headers, fault)
 
 
@@ -285,7 +325,7 @@ def _fault_reply(flavour: Flavour, call: Call, fault: Fault) -> Reply | None:
 async def _stream(
     flavour: Flavour, ex: Exchange, call: Call, headers: dict[str, str], fault: Fault | None
 ) -> None:
-    plan = flavour.stream(call)
+    plan = flavour.render_stream(call)
     kind = fault.kind if fault is not None else None
     await ex.start(200, {**headers, "cache-control": "no-cache"}, "text/event-stream")
     if plan.preamble:
@@ -313,7 +353,7 @@ async def _mid_stream_fault(flavour: Flavour, ex: Exchange, call: Call, fault: F
     elif fault.kind == "malformed_sse":
         await ex.write(flavour.malformed_event())
     elif fault.kind == "error_in_200":
-        await ex.write(flavour.stream_error(call))
+        await ex.write(flavour.render_stream_error(call))
 
 
 def _record_call(

@@ -16,9 +16,12 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from llmswitch.simulator import embeddings
+from llmswitch.simulator.answers import Answer
 from llmswitch.simulator.asgi import Exchange, Reply, sse
 from llmswitch.simulator.engine import Call, StreamPlan, new_call
 from llmswitch.simulator.gemini_errors import GoogleErrors, google_error
+from llmswitch.simulator.gemini_shape import native_shape
 from llmswitch.simulator.limits import Snapshot
 from llmswitch.simulator.openai_dialect import OpenAIFlavour
 from llmswitch.simulator.tokens import count_prompt_tokens
@@ -44,6 +47,7 @@ def _messages(body: dict[str, Any]) -> list[dict[str, Any]] | str:
     system = body.get("systemInstruction") or body.get("system_instruction")
     if isinstance(system, dict):
         out.append({"role": "system", "content": system.get("parts", [])})
+    # a model turn that calls functions is a finished turn, not a prefill (see engine)
     for i, item in enumerate(contents):
         if (
             not isinstance(item, dict)
@@ -55,7 +59,10 @@ def _messages(body: dict[str, Any]) -> list[dict[str, Any]] | str:
             )
         if item.get("role", "user") not in ("user", "model"):
             return "Please use a valid role: user, model."
-        out.append({"role": item.get("role", "user"), "content": item["parts"]})
+        message = {"role": item.get("role", "user"), "content": item["parts"]}
+        if any(isinstance(p, dict) and "functionCall" in p for p in item["parts"]):
+            message["tool_calls"] = True
+        out.append(message)
     return out
 
 
@@ -82,6 +89,9 @@ class GeminiNativeFlavour(GoogleErrors):
             return self.bad_request(
                 f"Invalid value at 'generation_config.max_output_tokens' ({cap!r})"
             )
+        shape = native_shape(body, info.max_candidates)
+        if isinstance(shape, str):
+            return self.bad_request(shape)
         call = new_call(
             self.sim,
             provider=self.name,
@@ -91,6 +101,7 @@ class GeminiNativeFlavour(GoogleErrors):
             key=key,
             messages=messages,
             cap=cap,
+            shape=shape,
         )
         call.stream = (
             ex.scope["sim.method"] == "streamGenerateContent" and ex.query.get("alt") == "sse"
@@ -100,15 +111,24 @@ class GeminiNativeFlavour(GoogleErrors):
             return self.context_error(call)
         return call
 
-    def _chunk(self, call: Call, text: str | None, final: bool) -> dict[str, Any]:
+    def _candidate(self, answer: Answer, text: str | None, final: bool) -> dict[str, Any]:
+        parts: list[dict[str, Any]] = [{"text": text}] if text else []
+        if final:
+            parts += [
+                {"functionCall": {"name": c.name, "args": json.loads(c.arguments)}}
+                for c in answer.tool_calls
+            ]
         candidate: dict[str, Any] = {
-            "content": {"parts": [{"text": text}] if text else [], "role": "model"},
-            "index": 0,
+            "content": {"parts": parts, "role": "model"},
+            "index": answer.index,
         }
         if final:
-            candidate["finishReason"] = "MAX_TOKENS" if call.capped else "STOP"
+            candidate["finishReason"] = "MAX_TOKENS" if answer.capped else "STOP"
+        return candidate
+
+    def _chunk(self, call: Call, candidates: list[dict[str, Any]], final: bool) -> dict[str, Any]:
         return {
-            "candidates": [candidate],
+            "candidates": candidates,
             "usageMetadata": _usage(call, final),
             "modelVersion": call.model,
             "responseId": call.rid,
@@ -117,12 +137,26 @@ class GeminiNativeFlavour(GoogleErrors):
     def reply(self, call: Call) -> Any:
         if call.extra.get("array"):
             return [json.loads(event[6:]) for event in self.stream(call).events]
-        return self._chunk(call, call.text, final=True)
+        candidates = [self._candidate(a, a.text, final=True) for a in call.answers]
+        return self._chunk(call, candidates, final=True)
 
     def stream(self, call: Call) -> StreamPlan:
-        pieces = call.pieces(self.sim.config.chunk_tokens) or [""]
-        chunks = [self._chunk(call, p, final=i == len(pieces) - 1) for i, p in enumerate(pieces)]
+        """One chunk per piece of each candidate in turn, each candidate's last piece with its
+        ``finishReason`` (and function calls); the stream's last chunk has the final usage."""
+        chunks = []
+        answers = call.answers
+        for n, answer in enumerate(answers):
+            pieces = answer.pieces(self.sim.config.chunk_tokens) or [""]
+            for i, piece in enumerate(pieces):
+                final = i == len(pieces) - 1
+                candidate = self._candidate(answer, piece, final=final)
+                chunks.append(self._chunk(call, [candidate], final and n == len(answers) - 1))
         return StreamPlan([sse(c) for c in chunks], done=None)
+
+    def render(self, call: Call) -> Any:
+        if call.surface == "embeddings":
+            return embeddings.native_reply(call)
+        return super().render(call)
 
     def stream_error(self, call: Call) -> bytes:
         return (

@@ -11,8 +11,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from llmswitch.simulator import embeddings, responses
+from llmswitch.simulator.answers import Answer, Shape
 from llmswitch.simulator.asgi import Exchange, Reply, sse
 from llmswitch.simulator.catalog import ModelInfo
+from llmswitch.simulator.chat_shape import chat_shape
 from llmswitch.simulator.engine import Call, Flavour, StreamPlan, new_call
 from llmswitch.simulator.faults import Fault
 from llmswitch.simulator.limits import Snapshot, Violation, ceil_seconds, go_duration
@@ -25,6 +28,7 @@ WINDOW_WORDS = {
     "tpd": "tokens per day (TPD)",
 }
 Problem = tuple[str, str | None, str | None]  # message, param, code
+CANDIDATES_REFUSED = "Multiple candidates is not enabled for this model"
 PREFILL_REFUSED = "assistant message prefill is not supported for this model"
 
 
@@ -102,6 +106,12 @@ class OpenAIFlavour(Flavour):
         problem = validate_messages(body.get("messages")) or self.extra_checks(body)
         if problem is not None:
             return self.bad_request(*problem)
+        shape = chat_shape(body)
+        if isinstance(shape, tuple):
+            return self.bad_request(*shape)
+        refusal = self.fit_shape(shape, info)
+        if refusal is not None:
+            return refusal
         max_tokens = body.get("max_completion_tokens", body.get("max_tokens"))
         if max_tokens is not None and (not isinstance(max_tokens, int) or max_tokens < 1):
             return self.bad_request(
@@ -110,7 +120,7 @@ class OpenAIFlavour(Flavour):
                 "max_tokens",
                 "integer_below_min_value",
             )
-        call = self.build_call(model, info, key, body["messages"], max_tokens)
+        call = self.build_call(model, info, key, body["messages"], max_tokens, shape)
         call.stream = bool(body.get("stream"))
         options = body.get("stream_options") or {}
         call.include_usage = bool(isinstance(options, dict) and options.get("include_usage"))
@@ -126,8 +136,21 @@ class OpenAIFlavour(Flavour):
         """Provider-specific refusals of otherwise valid requests (Groq overrides)."""
         return None
 
+    def fit_shape(self, shape: Shape, info: ModelInfo) -> Reply | None:
+        """The provider's own refusal of a valid shape, or None after narrowing it to what the
+        provider does (OpenRouter ignores ``n``, which its request schema lacks)."""
+        if shape.n > info.max_candidates:
+            return self.bad_request(CANDIDATES_REFUSED, "n", None)
+        return None
+
     def build_call(
-        self, model: str, info: ModelInfo, key: str, messages: list[dict[str, Any]], cap: int | None
+        self,
+        model: str,
+        info: ModelInfo,
+        key: str,
+        messages: list[dict[str, Any]],
+        cap: int | None,
+        shape: Shape | None = None,
     ) -> Call:
         return new_call(
             self.sim,
@@ -138,12 +161,15 @@ class OpenAIFlavour(Flavour):
             key=key,
             messages=messages,
             cap=cap,
+            shape=shape,
         )
 
     # -- replies -----------------------------------------------------------------------------
 
-    def finish_reason(self, call: Call) -> str:
-        return "length" if call.capped else "stop"
+    natural_finish = "stop"  # the finish reason of an answer that ended by itself
+
+    def finish_reason(self, answer: Answer) -> str:
+        return answer.finish(self.natural_finish)
 
     def usage(self, call: Call) -> dict[str, Any]:
         return {
@@ -164,34 +190,56 @@ class OpenAIFlavour(Flavour):
             "system_fingerprint": "fp_sim0000001",
         }
 
+    def message(self, answer: Answer) -> dict[str, Any]:
+        if not answer.tool_calls:
+            return {"role": "assistant", "content": answer.text, "refusal": None}
+        calls = [
+            {"id": c.id, "type": "function", "function": {"name": c.name, "arguments": c.arguments}}
+            for c in answer.tool_calls
+        ]
+        return {"role": "assistant", "content": None, "refusal": None, "tool_calls": calls}
+
     def reply(self, call: Call) -> dict[str, Any]:
-        message = {"role": "assistant", "content": call.text, "refusal": None}
-        choice = {
-            "index": 0,
-            "message": message,
-            "logprobs": None,
-            "finish_reason": self.finish_reason(call),
-        }
+        choices = [
+            {
+                "index": answer.index,
+                "message": self.message(answer),
+                "logprobs": None,
+                "finish_reason": self.finish_reason(answer),
+            }
+            for answer in call.answers
+        ]
         return {
             **self.envelope(call, "chat.completion"),
-            "choices": [choice],
+            "choices": choices,
             "usage": self.usage(call),
             "service_tier": "default",
         }
 
-    def chunk(self, call: Call, delta: dict[str, Any], finish: str | None) -> dict[str, Any]:
-        choice = {"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish}
+    def chunk(
+        self, call: Call, delta: dict[str, Any], finish: str | None, index: int = 0
+    ) -> dict[str, Any]:
+        choice = {"index": index, "delta": delta, "logprobs": None, "finish_reason": finish}
         out = {**self.envelope(call, "chat.completion.chunk"), "choices": [choice]}
         if call.include_usage:
             out["usage"] = None
         return out
 
     def stream_chunks(self, call: Call) -> list[dict[str, Any]]:
-        """Role chunk, content chunks, finish chunk (no usage chunk yet)."""
-        chunks = [self.chunk(call, {"role": "assistant", "content": ""}, None)]
-        for piece in call.pieces(self.sim.config.chunk_tokens):
-            chunks.append(self.chunk(call, {"content": piece}, None))
-        chunks.append(self.chunk(call, {}, self.finish_reason(call)))
+        """Per answer: role chunk, content (or tool call) chunks, finish chunk; no usage chunk."""
+        chunks = []
+        for answer in call.answers:
+            i = answer.index
+            chunks.append(self.chunk(call, {"role": "assistant", "content": ""}, None, i))
+            for piece in answer.pieces(self.sim.config.chunk_tokens):
+                chunks.append(self.chunk(call, {"content": piece}, None, i))
+            for n, tc in enumerate(answer.tool_calls):
+                head = {"index": n, "id": tc.id, "type": "function"}
+                head["function"] = {"name": tc.name, "arguments": ""}
+                chunks.append(self.chunk(call, {"tool_calls": [head]}, None, i))
+                args = {"index": n, "function": {"arguments": tc.arguments}}
+                chunks.append(self.chunk(call, {"tool_calls": [args]}, None, i))
+            chunks.append(self.chunk(call, {}, self.finish_reason(answer), i))
         return chunks
 
     def stream(self, call: Call) -> StreamPlan:
@@ -209,6 +257,23 @@ class OpenAIFlavour(Flavour):
     def stream_error(self, call: Call) -> bytes:
         return sse(self.error_in_200(call).body)
 
+    def render(self, call: Call) -> Any:
+        if call.surface == "embeddings":
+            return embeddings.openai_reply(call)
+        if call.surface == "responses":
+            return responses.reply(self, call)
+        return super().render(call)
+
+    def render_stream(self, call: Call) -> StreamPlan:
+        if call.surface == "responses":
+            return responses.stream(self, call, self.sim.config.chunk_tokens)
+        return super().render_stream(call)
+
+    def render_stream_error(self, call: Call) -> bytes:
+        if call.surface == "responses":
+            return responses.stream_error()
+        return super().render_stream_error(call)
+
     # -- errors ------------------------------------------------------------------------------
 
     def error(
@@ -224,7 +289,7 @@ class OpenAIFlavour(Flavour):
         body = {"error": {"message": message, "type": type_, "param": param, "code": code}}
         return Reply(status, body, headers or {}, outcome)
 
-    def bad_request(self, message: str, param: str | None, code: str | None) -> Reply:
+    def bad_request(self, message: str, param: str | None = None, code: str | None = None) -> Reply:
         return self.error(400, message, "invalid_request_error", code, param)
 
     def auth_error(self, state: str, key: str | None) -> Reply:

@@ -14,7 +14,9 @@ import json
 import math
 from typing import Any
 
+from llmswitch.simulator.answers import Shape
 from llmswitch.simulator.asgi import Reply, sse
+from llmswitch.simulator.catalog import ModelInfo
 from llmswitch.simulator.engine import Call, StreamPlan
 from llmswitch.simulator.faults import Fault
 from llmswitch.simulator.limits import Snapshot, Violation, ceil_seconds
@@ -60,9 +62,14 @@ class OpenRouterFlavour(OpenAIFlavour):
 
     def reply(self, call: Call) -> dict[str, Any]:
         out = super().reply(call)
-        out["choices"][0]["native_finish_reason"] = self.finish_reason(call)
+        for choice in out["choices"]:
+            choice["native_finish_reason"] = choice["finish_reason"]
         del out["service_tier"]
         return out
+
+    def fit_shape(self, shape: Shape, info: ModelInfo) -> Reply | None:
+        shape.n = 1  # not in OpenRouter's request schema: ignored, as unknown parameters are
+        return None
 
     def stream(self, call: Call) -> StreamPlan:
         chunks = self.stream_chunks(call)
@@ -132,7 +139,7 @@ class OpenRouterFlavour(OpenAIFlavour):
         body = {"error": self._error_obj(status, message, metadata or {}), "user_id": "user_sim"}
         return Reply(status, body, headers or {}, outcome)
 
-    def bad_request(self, message: str, param: str | None, code: str | None) -> Reply:
+    def bad_request(self, message: str, param: str | None = None, code: str | None = None) -> Reply:
         return self.or_error(400, message, "bad_request")
 
     def prefill_error(self, call: Call) -> Reply:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import itertools
 import threading
+from collections import OrderedDict
 from typing import Any
 
 from llmswitch._clock import Clock, FakeClock, system_clock
@@ -19,7 +20,28 @@ from llmswitch.simulator.faults import Fault, FaultBook, FaultError, parse_fault
 from llmswitch.simulator.limits import Limits, Pool, Snapshot, Violation
 from llmswitch.simulator.stats import Record, Stats
 
-__all__ = ["FaultError", "Simulator"]
+__all__ = ["FaultError", "ResponseStore", "Simulator"]
+
+STORED_RESPONSES = 1000  # OpenAI keeps responses; the simulator keeps the latest thousand
+
+
+class ResponseStore:
+    """OpenAI's stored responses: id -> the conversation so far (its output included), so a
+    ``previous_response_id`` continues it."""
+
+    def __init__(self) -> None:
+        self._items: OrderedDict[str, list[dict[str, Any]]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, rid: str) -> list[dict[str, Any]] | None:
+        with self._lock:
+            return self._items.get(rid)
+
+    def put(self, rid: str, messages: list[dict[str, Any]]) -> None:
+        with self._lock:
+            self._items[rid] = messages
+            while len(self._items) > STORED_RESPONSES:
+                self._items.popitem(last=False)
 
 
 class Simulator:
@@ -46,6 +68,7 @@ class Simulator:
         )
         self._revoked: set[tuple[str, str]] = set()
         self._ids = itertools.count(1)
+        self.responses = ResponseStore()
         self._arm_config_faults()
 
     def _arm_config_faults(self) -> None:

@@ -29,8 +29,7 @@ class TogetherFlavour(OpenAIFlavour):
     name = "together"
     id_prefix = "oSim-"
 
-    def finish_reason(self, call: Call) -> str:
-        return "length" if call.capped else "eos"
+    natural_finish = "eos"
 
     def usage(self, call: Call) -> dict[str, Any]:
         return {
