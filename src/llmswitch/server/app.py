@@ -18,11 +18,14 @@ from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING
 
 from fastapi import FastAPI
+from starlette.exceptions import HTTPException
 
+from llmswitch.server import not_found
 from llmswitch.server.dashboard import DashboardRoutes, RequestHistory
 from llmswitch.server.metrics import GatewayMetrics
 from llmswitch.server.openai_api import OpenAIRoutes, largest_context_window
 from llmswitch.server.openapi import OpenAPIRoute, openapi_document
+from llmswitch.server.responses_api import ResponsesRoutes
 from llmswitch.server.security import BearerAuth, Redactor, api_key_from_env
 from llmswitch.server.status_api import StatusRoutes
 
@@ -71,9 +74,11 @@ def create_app(
         redoc_url=None,
         openapi_url=None,
         lifespan=lifespan,
+        exception_handlers={HTTPException: not_found.http_exception},
     )
     for group in (
         OpenAIRoutes(manager, redact),
+        ResponsesRoutes(manager, redact),
         StatusRoutes(manager, redact),
         metrics,
         DashboardRoutes(manager, history, redact),
@@ -82,6 +87,7 @@ def create_app(
         ),
     ):
         app.router.routes.extend(group.routes())
+    app.router.routes.extend(not_found.routes())
     if key:
         app.add_middleware(BearerAuth, api_key=key)
     app.state.manager = manager

@@ -31,7 +31,7 @@ from starlette.routing import BaseRoute, Route
 
 from llmswitch._errors import LLMSwitchError, MalformedReply
 from llmswitch._types import Attempt, Outcome, StreamChunk
-from llmswitch.server import shapes
+from llmswitch.server import not_found, shapes
 from llmswitch.server.request_schema import validate_chat_body
 
 if TYPE_CHECKING:
@@ -103,17 +103,34 @@ class OpenAIRoutes:
     def __init__(self, manager: LLMProviderManager, redact: shapes.Redact) -> None:
         self._manager = manager
         self._redact = redact
-        self._models = shapes.dumps(models_body(manager))
+        listing = models_body(manager)
+        self._models = shapes.dumps(listing)
+        self._model_items = {item["id"]: shapes.dumps(item) for item in listing["data"]}
         self._max_output = functools.lru_cache(maxsize=256)(functools.partial(max_output, manager))
 
     def routes(self) -> list[BaseRoute]:
         return [
             Route("/v1/chat/completions", self.chat_completions, methods=["POST"]),
             Route("/v1/models", self.models, methods=["GET"]),
+            Route("/v1/models/{model_id:path}", self.one_model, methods=["GET"]),
         ]
 
     async def models(self, request: Request) -> Response:
         return Response(self._models, media_type="application/json")
+
+    async def one_model(self, request: Request) -> Response:
+        """``GET /v1/models/{id}``: one name of the listing (ids may hold slashes)."""
+        model_id = request.path_params["model_id"]
+        item = self._model_items.get(model_id)
+        if item is None:
+            return not_found.openai_error(
+                404,
+                f"The model '{model_id[:200]}' does not exist on this gateway: GET /v1/models "
+                "lists every name it routes (auto, groups, provider/model, ids and aliases).",
+                code="model_not_found",
+                param="model",
+            )
+        return Response(item, media_type="application/json")
 
     async def chat_completions(self, request: Request) -> Response:
         try:

@@ -27,6 +27,15 @@ from dataclasses import dataclass, field
 from typing import Any
 
 WORDS = ["lorem", "ipsum", "dolor", "sit", "amet"]
+MAX_ITEMS = 16  # a schema asking for more gets this many (a caller's minItems is not a DoS)
+MAX_TEXT = 1000
+
+
+def _int(value: Any, default: int) -> int:
+    """A schema bound as an int; anything else (a string, a float, a bool) is ``default``."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return default
+    return math.ceil(value)
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,25 +147,26 @@ def _typed_instance(kind: str, schema: dict[str, Any], defs: dict[str, Any], dep
         props = schema.get("properties") or {}
         return {name: schema_instance(sub, defs, depth + 1) for name, sub in props.items()}
     if kind == "array":
-        count = max(1, int(schema.get("minItems", 1)))
+        count = min(MAX_ITEMS, max(1, _int(schema.get("minItems"), 1)))
         items = schema.get("items")
         if isinstance(schema.get("prefixItems"), list):
             return [schema_instance(s, defs, depth + 1) for s in schema["prefixItems"]]
         return [schema_instance(items, defs, depth + 1) for _ in range(count)]
     if kind == "integer":
-        return int(schema.get("minimum", 1))
+        return _int(schema.get("minimum"), 1)
     if kind == "number":
-        return float(schema.get("minimum", 1.5))
+        low = schema.get("minimum")
+        return float(low) if isinstance(low, (int, float)) and not isinstance(low, bool) else 1.5
     if kind == "boolean":
         return True
     if kind == "null":
         return None
     if kind == "string":
-        size = int(schema.get("minLength", 0))
+        size = min(MAX_TEXT, _int(schema.get("minLength"), 0))
         text = " ".join(WORDS)
         while len(text) < size:
             text += " " + " ".join(WORDS)
-        return text if "maxLength" not in schema else text[: int(schema["maxLength"])]
+        return text if "maxLength" not in schema else text[: max(0, _int(schema["maxLength"], 0))]
     return None
 
 

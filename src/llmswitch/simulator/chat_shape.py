@@ -65,7 +65,8 @@ def _tool_choice(shape: Shape, raw: Any) -> Problem | None:
     if raw in ("auto", "none", "required"):
         shape.tool_choice = raw
         return None
-    name = raw.get("function", {}).get("name") if isinstance(raw, dict) else None
+    fn = raw.get("function") if isinstance(raw, dict) else None
+    name = fn.get("name") if isinstance(fn, dict) else None
     if not isinstance(name, str):
         return (
             "Invalid value for 'tool_choice': expected 'none', 'auto', 'required' or a named "
@@ -145,7 +146,8 @@ def _tool_messages(messages: list[Any]) -> Problem | None:
     for i, message in enumerate(messages):
         if not isinstance(message, dict):
             continue
-        for call in message.get("tool_calls") or []:
+        calls = message.get("tool_calls")
+        for call in calls if isinstance(calls, list) else []:
             if isinstance(call, dict) and isinstance(call.get("id"), str):
                 called.add(call["id"])
         if message.get("role") == "tool" and message.get("tool_call_id") not in called:
