@@ -1,10 +1,12 @@
 """Admit: may this candidate be sent now? If so, reserve its quota and hand out a ``Ticket``.
 
 The step of a call between ordering the candidates and sending one. The decision itself is
-``_availability.decide`` (circuits, the key's auth, the budget), the same one the status and
+``_availability.decide`` (circuits, the key's auth), the same one the status and
 ``current_provider()`` ask; then the recovery probe of a half-open circuit is won in the store,
-and the windows are reserved atomically there (``store.reserve`` over
-``quota.admission_windows``). A refusal is an unsent ``Attempt`` with a skip ``Outcome``.
+and the windows and the call's worst-case cost are reserved atomically there (``store.reserve``
+over ``quota.admission_windows`` with a ``policies.budget_claim`` on the provider's budget). A
+budget is therefore never read and then compared: two callers cannot both take its last room.
+A refusal is an unsent ``Attempt`` with a skip ``Outcome`` (``budget`` when the budget refused).
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from llmswitch._config import Settings
 from llmswitch._errors import StorageError
 from llmswitch._events import AttemptFinished, Sink, emit
 from llmswitch._planning import Candidate
-from llmswitch._policies import ProviderPolicies, budget_of, worst_case_usd
+from llmswitch._policies import ProviderPolicies, budget_claim, worst_case_usd
 from llmswitch._quota import (
     admission_windows,
     model_scope,
@@ -92,29 +94,40 @@ class Admission:
         self.clock = clock
         self.sinks = tuple(sinks)
 
-    def admit(self, cand: Candidate, estimate: int, min_context: int) -> Ticket | Attempt:
+    def admit(
+        self,
+        cand: Candidate,
+        estimate: int,
+        min_context: int,
+        *,
+        prompt_tokens: int | None = None,
+    ) -> Ticket | Attempt:
         """Reserve quota for ``cand`` or say why it is skipped (an unsent ``Attempt``).
 
-        A state store that cannot be read skips the candidate (fail closed): calling a provider
-        whose shared limits cannot be checked could overshoot them.
+        ``estimate`` is the tokens the call may use; ``prompt_tokens`` how many of them are the
+        prompt's, so the budget prices them at the input price and the rest at the output price
+        (without it, all at the dearer of the two). A state store that cannot be read skips the
+        candidate (fail closed): calling a provider whose shared limits cannot be checked could
+        overshoot them.
         """
         try:
-            return self._admit(cand, estimate, min_context)
+            return self._admit(cand, estimate, min_context, prompt_tokens)
         except StorageError as exc:
             return self.skip(cand, Outcome.STATE_UNAVAILABLE, str(exc), exc.retry_after)
 
-    def _admit(self, cand: Candidate, estimate: int, min_context: int) -> Ticket | Attempt:
+    def _admit(
+        self, cand: Candidate, estimate: int, min_context: int, prompt_tokens: int | None
+    ) -> Ticket | Attempt:
         now = self.clock()
         p = cand.provider
         if min_context and 0 < cand.context_window < min_context:
             return self.skip(cand, Outcome.CONTEXT_TOO_SMALL, "context window too small")
         pscope, mscope = provider_scope(p.name), model_scope(p.name, cand.model)
         view = self.store.admission_view(pscope, cand.scope, mscope)
-        worst = worst_case_usd(p, cand.model, estimate)
         verdict = availability(
             cand,
             view,
-            budget_of(p, self.store, now, worst),
+            None,  # the budget is held by the reservation below, atomically with the windows
             now=now,
             failures_to_trip=self.policies.breaker(p).failures_to_trip,
         )
@@ -131,13 +144,16 @@ class Admission:
             provider_windows(p.windows(), view.learned_limits),
             self.settings.daily_soft_limit,
         )
-        adm = self.store.reserve(cand.scope, windows, estimate, now=now)
+        worst = worst_case_usd(p, cand.model, estimate, prompt_tokens=prompt_tokens)
+        claim = budget_claim(p, worst)
+        adm = self.store.reserve(cand.scope, windows, estimate, now=now, budget=claim)
         if not adm.ok:
             if probe_scope is not None:
                 self.store.release_probe(probe_scope)
             wait = adm.retry_at - now if adm.retry_at is not None else None
             why = adm.reason or f"{adm.window} limit reached"
-            return self.skip(cand, Outcome.NOT_ADMITTED, why, wait)
+            refused = Outcome.BUDGET if adm.window == "budget" else Outcome.NOT_ADMITTED
+            return self.skip(cand, refused, why, wait)
         pfail = view.provider_health.consecutive_failures if view.provider_health else 0
         mfail = view.model_health.consecutive_failures if view.model_health else 0
         return Ticket(

@@ -66,6 +66,8 @@ class ProviderSpec:
 
     Limits of ``0`` are not enforced. ``day_resets`` is ``"rolling"``, ``"utc"`` or an IANA zone.
     ``free`` is False for providers that bill every token (a daily budget then applies).
+    ``budget_resets`` is the day a ``daily_budget_usd`` counts (the same values): the provider's
+    billing day where its own usage reports name one, else UTC (each entry says which).
     """
 
     name: str
@@ -81,6 +83,7 @@ class ProviderSpec:
     tokens_per_day: int = 0
     day_resets: str = "rolling"
     free: bool = True
+    budget_resets: str = "utc"
     limit_headers: LimitDialect = "openai"
     headers: Mapping[str, str] = field(default_factory=_frozen)
 
@@ -114,6 +117,7 @@ GROQ = ProviderSpec(
     tokens_per_minute=8000,
     tokens_per_day=100_000,
     day_resets="rolling",  # Groq's reset headers count down continuously: a refilling bucket
+    budget_resets="utc",  # Groq publishes no billing day (shared/reference/providers.md §1.6)
     limit_headers="groq",
 )
 
@@ -143,6 +147,7 @@ GEMINI = ProviderSpec(
     requests_per_minute=60,
     tokens_per_day=15_000_000,
     day_resets="America/Los_Angeles",  # Google's day ends at Pacific midnight (DST-aware)
+    budget_resets="America/Los_Angeles",  # its quota day is Pacific (reference §2, §6.4)
     limit_headers="none",  # Gemini sends no rate-limit headers; hints come in the 429 body
 )
 
@@ -167,6 +172,7 @@ OPENROUTER = ProviderSpec(
     requests_per_minute=50,
     tokens_per_day=50_000,
     day_resets="utc",  # the free daily cap resets at 00:00 UTC
+    budget_resets="utc",  # GET /api/v1/key reports usage_daily by UTC day (reference §3)
     limit_headers="openrouter",
     headers=_frozen({"X-Title": "llmswitch"}),  # attribution; X-OpenRouter-Title is the new name
 )
@@ -194,6 +200,7 @@ TOGETHER = ProviderSpec(
     requests_per_minute=40,
     tokens_per_day=100_000,
     free=False,  # Together ended its free tier in August 2025: every token is billed
+    budget_resets="utc",  # no billing day published (reference §4); UTC, the ledger's day
     limit_headers="together",
 )
 
@@ -210,6 +217,7 @@ OPENAI = ProviderSpec(
     requests_per_minute=60,
     tokens_per_day=1_000_000,
     free=False,
+    budget_resets="utc",  # no billing day published (reference §5: limits roll); UTC
     limit_headers="openai",
 )
 

@@ -146,6 +146,7 @@ class ProviderSettings(BaseModel):
     day_resets: str = "rolling"
     free: bool = True
     daily_budget_usd: float = 0.0  # 0 = no budget cap
+    budget_resets: str = "utc"  # when the budget's day ends: "utc", an IANA zone or "rolling"
     weight: float = 1.0
     window_guard_seconds: float = DEFAULT_WINDOW_GUARD  # see quota.make_window
     enabled: bool = True
@@ -478,6 +479,7 @@ def _llm_provider(environ: Mapping[str, str], names: list[str]) -> str:
 _SPEC_FIELDS = (
     "name", "priority", "api", "base_url", "requests_per_minute", "requests_per_day",
     "tokens_per_minute", "tokens_per_day", "day_resets", "free", "limit_headers",
+    "budget_resets",
 )  # fmt: skip
 
 

@@ -113,6 +113,11 @@ class _FileProvider(BaseModel):
     daily_budget_usd: _Seconds | None = Field(
         None, description="a number of USD >= 0 (0 = no cap), for paid providers only"
     )
+    budget_resets: Annotated[str, AfterValidator(_zone)] | None = Field(
+        None,
+        description="when daily_budget_usd renews: 'utc', 'rolling' (the last 24 hours) or an "
+        "IANA time zone such as 'America/Los_Angeles'",
+    )
     weight: _Seconds | None = Field(None, description="a number >= 0")
     window_guard_seconds: Annotated[float, Field(ge=0, le=60)] | None = Field(
         None, description="seconds from 0 to 60 a rolling window holds a request past its period"

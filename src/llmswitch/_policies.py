@@ -1,5 +1,9 @@
 """Each provider's breaker and retry policies, built once from the settings, and its budget.
 
+The budget is a claim admission takes in the store with the key's windows (``budget_claim``) and
+a reading for the reports (``budget_of``), both over one window of micro-dollars per budget day
+(``budget_resets``) on the provider's budget scope.
+
 A provider's own settings win over the global ones. Settings are frozen and admission asks on
 every call, so each policy is built the first time it is asked for and kept.
 """
@@ -12,7 +16,16 @@ from llmswitch import _health as health
 from llmswitch import _ledger as ledger
 from llmswitch._availability import Budget
 from llmswitch._config import ProviderSettings, Settings
-from llmswitch._quota import next_day_start
+from llmswitch._quota import (
+    DAY,
+    MICRO,
+    BudgetClaim,
+    budget_scope,
+    budget_window,
+    micro_usd,
+    next_day_start,
+)
+from llmswitch._state.base import WindowStore
 from llmswitch._types import Usage
 
 T = TypeVar("T")
@@ -54,22 +67,57 @@ def _pick(own: T | None, default: T) -> T:
     return default if own is None else own
 
 
-def budget_of(
-    p: ProviderSettings, store: ledger.UsageSource, now: float, worst_usd: float = 0.0
-) -> Budget | None:
-    """The provider's daily budget as of ``now`` (None: free, or no budget set)."""
+def budget_claim(p: ProviderSettings, worst_usd: float) -> BudgetClaim | None:
+    """What a call to ``p`` holds of its daily budget while it runs (None: no budget applies).
+
+    The store takes the claim with the key's windows in one atomic step, so concurrent callers
+    (threads, processes, machines on one Redis) never spend the same last dollars twice.
+    """
     if p.free or p.daily_budget_usd <= 0:
         return None
+    window = budget_window(p.daily_budget_usd, p.budget_resets)
+    return BudgetClaim(budget_scope(p.name), window, micro_usd(worst_usd))
+
+
+def budget_of(
+    p: ProviderSettings, store: WindowStore, now: float, worst_usd: float = 0.0
+) -> Budget | None:
+    """The provider's daily budget as of ``now``, for reports (None: free, or no budget set).
+
+    ``spent_usd`` is what the store's budget window holds: the real cost of the calls settled in
+    the budget's day plus the worst cases of those still running, the very count admission
+    reserves against. ``resets_at`` is when that day ends (rolling: when the oldest call in it
+    slides out, or a day from now when it is empty).
+    """
+    if p.free or p.daily_budget_usd <= 0:
+        return None
+    window = budget_window(p.daily_budget_usd, p.budget_resets)
+    (usage,) = store.usage(budget_scope(p.name), [window], now=now)
+    if window.rolling:
+        resets_at = usage.resets_at if usage.resets_at is not None else now + DAY
+    else:
+        resets_at = next_day_start(now, window.reset)
     return Budget(
-        limit_usd=p.daily_budget_usd,
-        spent_usd=ledger.spent_today(store, p.name, now),
-        resets_at=next_day_start(now, "utc"),
-        worst_usd=worst_usd,
+        limit_usd=window.limit / MICRO,
+        spent_usd=usage.used / MICRO,
+        resets_at=resets_at,
+        worst_usd=micro_usd(worst_usd) / MICRO,
     )
 
 
-def worst_case_usd(p: ProviderSettings, model: str, estimate: int) -> float:
-    """The most a call of ``estimate`` tokens may cost on ``p`` (what its budget must cover)."""
+def worst_case_usd(
+    p: ProviderSettings, model: str, estimate: int, *, prompt_tokens: int | None = None
+) -> float:
+    """The most a call of ``estimate`` tokens may cost on ``p`` (what its budget must cover).
+
+    ``prompt_tokens`` of the estimate are priced at the input price and the rest (the completion
+    the call may produce) at the output price. Without the split, every token is priced at the
+    dearer of the two: a bound that may refuse a call that would fit, never one that overshoots.
+    """
     if p.free:
         return 0.0
-    return ledger.cost_usd(Usage(estimate, 0), p.price(model))
+    price_in, price_out = p.price(model)
+    if prompt_tokens is None:
+        return ledger.cost_usd(Usage(0, estimate), (0.0, max(price_in, price_out)))
+    prompt = min(max(0, prompt_tokens), estimate)
+    return ledger.cost_usd(Usage(prompt, estimate - prompt), (price_in, price_out))

@@ -12,6 +12,7 @@ across the boundary straight into 429s.
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
@@ -22,7 +23,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from llmswitch._errors import ConfigError
 
-Unit = Literal["requests", "tokens"]
+Unit = Literal["requests", "tokens", "micro_usd"]
 MINUTE = 60.0
 DAY = 86_400.0
 
@@ -146,6 +147,38 @@ class WindowUsage:
         return self.used / self.limit if self.limit > 0 else 0.0
 
 
+# --- Budgets: one more window, of money, on the provider's scope -------------------------
+
+MICRO = 1_000_000  # a budget counts micro-dollars: integers, so every store adds them exactly
+
+
+def micro_usd(usd: float) -> int:
+    """``usd`` in micro-dollars, rounded up: a cost is never counted below what it is."""
+    return max(0, math.ceil(round(usd * MICRO, 6)))
+
+
+def budget_window(limit_usd: float, reset: str = "utc") -> Window:
+    """A daily budget as a window: ``limit_usd`` (in micro-dollars, rounded down, so the
+    window's limit never exceeds the budget) per day, the day ending at ``reset``'s midnight
+    (``"utc"``, an IANA zone) or sliding (``"rolling"``: the last 24 hours)."""
+    limit = max(0, math.floor(round(limit_usd * MICRO, 6)))
+    return Window(name="budget", unit="micro_usd", period=DAY, limit=limit, reset=reset)
+
+
+@dataclass(frozen=True, slots=True)
+class BudgetClaim:
+    """What a call holds of its provider's daily budget while it runs: its worst-case cost.
+
+    ``reserve`` takes it with the key's windows in the same atomic step (refusing when the
+    day's spend plus what other calls hold plus ``micros`` would pass the budget); the call's
+    settlement replaces it by the real cost, or a release gives it back.
+    """
+
+    scope: str  # ``budget_scope(provider)``
+    window: Window  # ``budget_window(...)``
+    micros: int  # the worst-case cost in micro-dollars
+
+
 # --- The provider knows best: parse what it says about its limits --------------------------
 
 _GO_DURATION = re.compile(r"(\d+(?:\.\d+)?)(ms|h|m|s)")
@@ -219,6 +252,11 @@ def key_scope(provider: str, alias: str) -> str:
 
 def provider_scope(provider: str) -> str:
     return f"provider:{provider}"
+
+
+def budget_scope(provider: str) -> str:
+    """Where a provider's daily budget is counted: every key and process of it shares one."""
+    return f"budget:{provider}"
 
 
 def model_scope(provider: str, model: str) -> str:

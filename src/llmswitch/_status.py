@@ -20,7 +20,9 @@ Each provider and key also says ``reason`` (why it takes no calls; None when ava
 its day), ``day_full`` or ``blocked`` (the provider said so), and ``available_at``, when it
 may take one again if known. ``requests_today`` and ``tokens_today`` count the provider's own
 day where it declares a daily window (``today`` names the day of each: the window's zone,
-``last 24h (rolling)``, or ``utc`` from the ledger without such a window). At the top,
+``last 24h (rolling)``, or ``utc`` from the ledger without such a window). ``budget`` (a paid
+provider with ``daily_budget_usd``) is what its budget's own day (``budget_resets``) holds, as
+admission counts it: settled costs plus the worst cases of calls in flight. At the top,
 ``spent_today_usd`` and ``savings_today_usd`` over the ledger's UTC day (``money_day``): a free
 call saves what its tokens cost at that very model's list price in the catalog; a model
 without a price saves nothing.
@@ -120,8 +122,24 @@ def provider_status(
         "last_error": _last_error(_latest_error(record, *model_records.values())),
         "tokens_today": tokens_today,
         "cost_today_usd": totals.cost_usd if totals else 0.0,
+        "budget": _budget(p, budget),
         "latency_ms": round(lat * 1000, 1) if lat is not None else None,
         "keys": keys,
+    }
+
+
+def _budget(p: ProviderSettings, budget: Budget | None) -> dict[str, Any] | None:
+    """A paid provider's daily budget as admission counts it (None: no budget): ``used_usd`` is
+    the real cost of the calls settled in the budget's ``day`` plus the worst case of those
+    still running, ``resets_at`` when that day ends (``day``: ``utc``, a zone or ``rolling``)."""
+    if budget is None:
+        return None
+    return {
+        "limit_usd": budget.limit_usd,
+        "used_usd": budget.spent_usd,
+        "remaining_usd": max(0.0, budget.limit_usd - budget.spent_usd),
+        "resets_at": budget.resets_at,
+        "day": p.budget_resets,
     }
 
 
@@ -450,6 +468,7 @@ def _degraded_status(p: ProviderSettings, detail: str, now: float) -> dict[str, 
         "available_at": None,
         "requests_today": 0,
         "today": {"requests": "utc", "tokens": "utc"},
+        "budget": None,
         "requests_this_minute": 0,
         "windows": {},
         "cooldown_until": None,

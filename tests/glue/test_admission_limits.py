@@ -88,10 +88,6 @@ def test_over_budget_with_nothing_else_fails_and_says_when_the_budget_renews(
     assert ask(llm).provider == "openai", "a new UTC day, a new budget"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: the budget's worst case prices prompt + max_tokens all at the input price",
-)
 def test_a_call_whose_worst_case_output_alone_is_over_budget_is_never_sent(
     glue: GlueFactory,
 ) -> None:

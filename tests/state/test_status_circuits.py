@@ -22,6 +22,7 @@ KEYS = {
     *("latency_ms", "keys", "models"),
     *("opened_at", "opened_by"),
     *("reason", "available_at", "today"),
+    "budget",  # a paid provider's daily budget as admission counts it (None without one)
 }
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from llmswitch._quota import DAY, Window, day_start, next_day_start
+from llmswitch._quota import DAY, MICRO, Window, day_start, next_day_start
 from llmswitch._state.base import Admission, Block
 
 #: Longest calendar day (a DST fall-back day has 25 hours); entries are kept at least this long
@@ -38,10 +38,22 @@ def retain_seconds(windows: Iterable[Window]) -> float:
 
 def refusal(window: Window, retry_at: float | None, *, tokens: int) -> Admission:
     """A refusal naming the window; ``retry_at`` None means the request can never fit it."""
+    if window.unit == "micro_usd":
+        return over_budget(window, retry_at, micros=tokens)
     if retry_at is None:
         reason = f"{window.name}: {tokens} tokens exceed the limit of {window.limit}"
     else:
         reason = f"{window.name} limit of {window.limit} reached"
+    return Admission(ok=False, window=window.name, retry_at=retry_at, reason=reason)
+
+
+def over_budget(window: Window, retry_at: float | None, *, micros: int) -> Admission:
+    """The provider's daily budget cannot hold this call's worst case (``micros``)."""
+    limit = window.limit / MICRO
+    if retry_at is None:
+        reason = f"daily budget: a worst case of ${micros / MICRO:.6f} exceeds the ${limit:g}"
+    else:
+        reason = f"daily budget of ${limit:g} reached"
     return Admission(ok=False, window=window.name, retry_at=retry_at, reason=reason)
 
 

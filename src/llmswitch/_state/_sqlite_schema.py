@@ -113,6 +113,7 @@ _COLUMNS = (
     ("health", "opened_at", "REAL NOT NULL DEFAULT 0"),
     ("health", "opened_by", "TEXT"),
     ("ledger", "entry_id", "TEXT"),
+    ("reservations", "hold", "INTEGER"),  # the row of the budget claim a reservation holds
 )
 
 #: Tables ``reset`` empties (the schema version stays).

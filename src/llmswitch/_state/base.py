@@ -56,7 +56,7 @@ from typing import Protocol, runtime_checkable
 
 from llmswitch._health import HealthRecord
 from llmswitch._ledger import LedgerEntry, RollupRow, UsageRow
-from llmswitch._quota import Window, WindowUsage
+from llmswitch._quota import BudgetClaim, Window, WindowUsage
 from llmswitch._secrets import SecretRedactor
 
 
@@ -72,14 +72,16 @@ class Counted:
 
     processes: int
     counts: tuple[tuple[int, int], ...]
+    budget: int | None = None  # micro-dollars the provider's budget holds now, when one was asked
 
 
 @dataclass(frozen=True, slots=True)
 class Admission:
     """The answer to a reservation: granted (``ok``) or refused with when to come back.
 
-    When refused, ``window`` names the window that refused (``"rpm"``, ..., or ``"blocked"`` for a
-    block) and ``retry_at`` is the earliest epoch time at which the same reservation could succeed.
+    When refused, ``window`` names the window that refused (``"rpm"``, ..., ``"budget"`` for the
+    provider's daily budget, or ``"blocked"`` for a block) and ``retry_at`` is the earliest epoch
+    time at which the same reservation could succeed.
     ``counted``: set by a shared store (Redis), see ``Counted``; not part of the answer's value.
     """
 
@@ -133,22 +135,34 @@ class WindowStore(Protocol):
 
     @abstractmethod
     def reserve(
-        self, scope: str, windows: Sequence[Window], tokens: int, *, now: float
+        self,
+        scope: str,
+        windows: Sequence[Window],
+        tokens: int,
+        *,
+        now: float,
+        budget: BudgetClaim | None = None,
     ) -> Admission:
-        """Atomically: refuse if a block is active or any window cannot take one more request of
-        ``tokens`` tokens; otherwise record the reservation in every window and grant it.
+        """Atomically: refuse if the ``budget`` cannot hold its claim, a block is active or any
+        window cannot take one more request of ``tokens`` tokens; otherwise record the
+        reservation in every window (and the claim in the budget's window) and grant it.
 
         A refusal computes ``retry_at``: for a rolling window, when enough of its oldest entries
-        slide out; for a calendar window, its next reset; for a block, its end.
+        slide out; for a calendar window (a calendar budget too), its next reset; for a block,
+        its end. A budget that refuses is named ``"budget"`` and wins over the other refusals,
+        as in ``_availability.decide``'s order.
         """
 
     @abstractmethod
     def settle(self, scope: str, reservation_id: str, tokens: int, *, now: float) -> None:
-        """Replace a reservation's token estimate by the real count (the request stays counted)."""
+        """Replace a reservation's token estimate by the real count (the request stays counted).
+
+        A budget claim stays at its worst case: only ``settle_and_record`` knows the real cost.
+        """
 
     @abstractmethod
     def release(self, scope: str, reservation_id: str) -> None:
-        """Forget a reservation whose request never reached the provider."""
+        """Forget a reservation whose request never reached the provider, and its budget claim."""
 
     @abstractmethod
     def usage(self, scope: str, windows: Sequence[Window], *, now: float) -> list[WindowUsage]:
@@ -351,7 +365,8 @@ class Store(WindowStore, HealthStore, LearnedLimitsStore, LedgerStore, StoreLife
     def settle_and_record(
         self, scope: str, reservation_id: str, tokens: int, entry: LedgerEntry, *, now: float
     ) -> None:
-        """``settle`` then ``record`` (SQLite: one transaction; Redis: one script).
+        """``settle`` then ``record`` (SQLite: one transaction; Redis: one script); a budget
+        claim the reservation holds becomes the entry's real cost (``entry.cost_usd``).
 
         Windows and the ledger together: both are written after every call, so a backend that
         can do them at once saves a commit or a round trip. Idempotent: the settle sets a count

@@ -39,6 +39,7 @@ import logging
 import threading
 from collections import deque
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import replace
 from operator import methodcaller
 from typing import Concatenate, ParamSpec, TypeVar
 
@@ -46,9 +47,9 @@ from llmswitch._clock import Clock
 from llmswitch._errors import StorageError
 from llmswitch._events import StoreHealthChanged
 from llmswitch._ledger import LedgerEntry
-from llmswitch._quota import Window
+from llmswitch._quota import BudgetClaim, Window
 from llmswitch._state import _common, _fallback
-from llmswitch._state.base import Admission, Store, StoreHealth
+from llmswitch._state.base import Admission, Counted, Store, StoreHealth
 from llmswitch._state.memory import MemoryStore
 
 log = logging.getLogger("llmswitch")
@@ -258,12 +259,24 @@ class GuardedStore(Store):
 
     # -- reservations and the ledger: they remember where a reservation or an entry went -----
     def reserve(
-        self, scope: str, windows: Sequence[Window], tokens: int, *, now: float
+        self,
+        scope: str,
+        windows: Sequence[Window],
+        tokens: int,
+        *,
+        now: float,
+        budget: BudgetClaim | None = None,
     ) -> Admission:
         def shared() -> Admission:
-            adm = self.primary.reserve(scope, windows, tokens, now=now)
+            adm = self.primary.reserve(scope, windows, tokens, now=now, budget=budget)
             if adm.counted is not None:  # what the fallback would start from
                 self._readings[scope] = _fallback.Reading(now, tuple(windows), adm.counted)
+                if budget is not None and adm.counted.budget is not None:
+                    self._readings[budget.scope] = _fallback.Reading(
+                        now,
+                        (budget.window,),
+                        Counted(adm.counted.processes, ((0, adm.counted.budget),)),
+                    )
             elif adm.window == "blocked" and adm.retry_at is not None:
                 self.local.block(scope, until=adm.retry_at, reason=adm.reason)
             return adm
@@ -272,7 +285,15 @@ class GuardedStore(Store):
             mine = _fallback.share(windows, self._readings.get(scope), now, self._periods)
             if isinstance(mine, Admission):
                 return mine
-            adm = self.local.reserve(scope, mine, tokens, now=now)
+            claim = budget
+            if budget is not None:  # the budget too: this process's share of what was left
+                cut = _fallback.share(
+                    (budget.window,), self._readings.get(budget.scope), now, self._periods
+                )
+                if isinstance(cut, Admission):
+                    return _common.refusal(budget.window, cut.retry_at, tokens=budget.micros)
+                claim = replace(budget, window=cut[0])
+            adm = self.local.reserve(scope, mine, tokens, now=now, budget=claim)
             if adm.ok:
                 self._local_reservations.add(adm.reservation_id)
             return adm
@@ -299,9 +320,10 @@ class GuardedStore(Store):
     def settle_and_record(
         self, scope: str, reservation_id: str, tokens: int, entry: LedgerEntry, *, now: float
     ) -> None:
-        if reservation_id in self._local_reservations:
-            self.settle(scope, reservation_id, tokens, now=now)
-            self.record(entry)
+        if reservation_id in self._local_reservations:  # its budget claim is local too
+            self._local_reservations.discard(reservation_id)
+            self.local.settle_and_record(scope, reservation_id, tokens, entry, now=now)
+            self._write(lambda: self.primary.record(entry), lambda: self._keep(entry))
             return
         self._write(
             lambda: self.primary.settle_and_record(scope, reservation_id, tokens, entry, now=now),

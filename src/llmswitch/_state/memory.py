@@ -31,7 +31,7 @@ from llmswitch import _health as health
 from llmswitch import _ledger as ledger
 from llmswitch._health import HealthRecord
 from llmswitch._ledger import DEFAULT_RETENTION_DAYS, LedgerEntry, RollupRow, UsageRow
-from llmswitch._quota import Window, WindowUsage
+from llmswitch._quota import BudgetClaim, Window, WindowUsage, micro_usd
 from llmswitch._state import _common
 from llmswitch._state.base import Admission, AdmissionView, Block, Store, StoreHealth
 
@@ -39,6 +39,11 @@ LEDGER_CAPACITY = 10_000  # recent entries kept for ``ledger_entries``; daily to
 #: How long past its longest window a reservation stays: a window learned from a reply's
 #: headers (rpd, say) then still counts the reservations made just before it was learned.
 LATE_WINDOW_MARGIN = 120.0
+
+
+def _retain_claim() -> float:
+    """How long a budget claim may wait for its settlement: as long as its day entry lives."""
+    return _common.LONGEST_DAY + LATE_WINDOW_MARGIN
 
 
 def _retain(w: Window) -> float:
@@ -182,6 +187,8 @@ class MemoryStore(Store):
         self._recorded: set[str] = set()  # entry ids of ``_ledger``, to apply each entry once
         self._totals: dict[tuple[str, str], UsageRow] = {}
         self._rollups: dict[tuple[str, str, str, str], RollupRow] = {}
+        #: reservation id -> (budget scope, when): the budget claim a reservation holds there
+        self._claims: dict[str, tuple[str, float]] = {}
 
     def _scope(self, scope: str) -> _Scope:
         sc = self._scopes.get(scope)
@@ -191,59 +198,117 @@ class MemoryStore(Store):
 
     # -- admission ------------------------------------------------------------------------
     def reserve(
-        self, scope: str, windows: Sequence[Window], tokens: int, *, now: float
+        self,
+        scope: str,
+        windows: Sequence[Window],
+        tokens: int,
+        *,
+        now: float,
+        budget: BudgetClaim | None = None,
     ) -> Admission:
         tokens = max(0, int(tokens))
         with self._lock:
+            held: tuple[_Scope, list[_Counter]] | None = None
+            if budget is not None:  # first, as ``decide`` checks the budget before the windows
+                bsc = self._scope(budget.scope)
+                counted, worst = self._check(bsc, (budget.window,), budget.micros, now)
+                if worst is not None:
+                    return _common.refusal(worst[0], worst[1], tokens=budget.micros)
+                held = (bsc, counted)
             sc = self._scope(scope)
             if sc.block is not None and sc.block.until > now:
                 return _common.blocked(sc.block)
-            counters = []
-            worst: tuple[Window, float | None] | None = None
-            for w in windows:
-                c = sc.counter(w, now, self._periods)
-                counters.append(c)
-                need = _common.cost(w, tokens)
-                if w.limit > 0 and _common.used(w, c.requests, c.tokens) + need > w.limit:
-                    refused = (w, c.retry_at(w, need))
-                    if _common.later(worst, refused):
-                        worst = refused
+            counters, worst = self._check(sc, windows, tokens, now)
             if worst is not None:
                 return _common.refusal(worst[0], worst[1], tokens=tokens)
             rid = str(next(self._ids))
             if sc.retain > 0:  # some window needs it (a scope without one keeps nothing)
-                e = _Entry(rid, now, tokens)
-                for c in counters:
-                    if not e.mask & c.bit:
-                        c.add(e)
-                sc.entries[rid] = e
-                sc.log.append(e)
+                self._hold(sc, counters, rid, tokens, now)
             sc.prune(now)
+            if held is not None and budget is not None:
+                self._hold(held[0], held[1], rid, budget.micros, now)
+                held[0].prune(now)
+                self._claims[rid] = (budget.scope, now)
+                self._prune_claims(now)
         return Admission(ok=True, reservation_id=rid)
 
+    def _check(
+        self, sc: _Scope, windows: Sequence[Window], amount: int, now: float
+    ) -> tuple[list[_Counter], tuple[Window, float | None] | None]:
+        """The counters of ``windows`` and the refusal that binds longest (None: all fit)."""
+        counters = []
+        worst: tuple[Window, float | None] | None = None
+        for w in windows:
+            c = sc.counter(w, now, self._periods)
+            counters.append(c)
+            need = _common.cost(w, amount)
+            if w.limit > 0 and _common.used(w, c.requests, c.tokens) + need > w.limit:
+                refused = (w, c.retry_at(w, need))
+                if _common.later(worst, refused):
+                    worst = refused
+        return counters, worst
+
+    @staticmethod
+    def _hold(sc: _Scope, counters: list[_Counter], rid: str, amount: int, now: float) -> None:
+        e = _Entry(rid, now, amount)
+        for c in counters:
+            if not e.mask & c.bit:
+                c.add(e)
+        sc.entries[rid] = e
+        sc.log.append(e)
+
+    def _prune_claims(self, now: float) -> None:
+        """Forget the claims of calls never settled (their budget entries have gone too)."""
+        claims, edge = self._claims, now - _retain_claim()
+        while claims:
+            rid, (_, ts) = next(iter(claims.items()))
+            if ts >= edge:
+                break
+            del claims[rid]
+
     def settle(self, scope: str, reservation_id: str, tokens: int, *, now: float) -> None:
-        tokens = max(0, int(tokens))
         with self._lock:
-            sc = self._scopes.get(scope)
-            e = sc.entries.get(reservation_id) if sc is not None else None
-            if sc is None or e is None:
-                return
-            delta = tokens - e.tokens
-            e.tokens = tokens
-            if e.mask:
-                for c in sc.counters.values():
-                    if e.mask & c.bit:
-                        c.tokens += delta
+            self._settle(scope, reservation_id, tokens)
+
+    def _settle(self, scope: str, reservation_id: str, amount: int) -> None:
+        amount = max(0, int(amount))
+        sc = self._scopes.get(scope)
+        e = sc.entries.get(reservation_id) if sc is not None else None
+        if sc is None or e is None:
+            return
+        delta = amount - e.tokens
+        e.tokens = amount
+        if e.mask:
+            for c in sc.counters.values():
+                if e.mask & c.bit:
+                    c.tokens += delta
+
+    def settle_and_record(
+        self, scope: str, reservation_id: str, tokens: int, entry: LedgerEntry, *, now: float
+    ) -> None:
+        """The settle, the budget claim's real cost and the entry under one lock."""
+        with self._lock:
+            self._settle(scope, reservation_id, tokens)
+            claim = self._claims.pop(reservation_id, None)
+            if claim is not None:
+                self._settle(claim[0], reservation_id, micro_usd(entry.cost_usd))
+            self._record(entry)
 
     def release(self, scope: str, reservation_id: str) -> None:
         with self._lock:
-            sc = self._scopes.get(scope)
-            e = sc.entries.pop(reservation_id, None) if sc is not None else None
-            if sc is None or e is None:
-                return
-            e.live = False
-            for c in sc.counters.values():
-                c.drop(e)
+            self._release(scope, reservation_id)
+            claim = self._claims.pop(reservation_id, None)
+            if claim is not None:
+                self._release(claim[0], reservation_id)
+
+    def _release(self, scope: str, reservation_id: str) -> None:
+        sc = self._scopes.get(scope)
+        e = sc.entries.pop(reservation_id, None) if sc is not None else None
+        if sc is None or e is None:
+            return
+        e.live = False
+        for c in sc.counters.values():
+            c.drop(e)
 
     def usage(self, scope: str, windows: Sequence[Window], *, now: float) -> list[WindowUsage]:
         out = []
@@ -363,16 +428,19 @@ class MemoryStore(Store):
     # -- ledger -------------------------------------------------------------------------------
     def record(self, entry: LedgerEntry) -> None:
         with self._lock:
-            if entry.entry_id:
-                if entry.entry_id in self._recorded:
-                    return
-                self._recorded.add(entry.entry_id)
-            self._ledger.append(entry)
-            key = (entry.day, entry.provider)
-            self._totals[key] = ledger.add_entry(self._totals.get(key), entry)
-            rkey = ledger.rollup_key(entry)
-            self._rollups[rkey] = ledger.add_to_rollup(self._rollups.get(rkey), entry)
-            self._prune_ledger(entry.ts)
+            self._record(entry)
+
+    def _record(self, entry: LedgerEntry) -> None:
+        if entry.entry_id:
+            if entry.entry_id in self._recorded:
+                return
+            self._recorded.add(entry.entry_id)
+        self._ledger.append(entry)
+        key = (entry.day, entry.provider)
+        self._totals[key] = ledger.add_entry(self._totals.get(key), entry)
+        rkey = ledger.rollup_key(entry)
+        self._rollups[rkey] = ledger.add_to_rollup(self._rollups.get(rkey), entry)
+        self._prune_ledger(entry.ts)
 
     def _prune_ledger(self, now: float) -> None:
         """Drop raw entries past the capacity or the retention (the totals stay)."""
@@ -415,3 +483,4 @@ class MemoryStore(Store):
             self._recorded.clear()
             self._totals.clear()
             self._rollups.clear()
+            self._claims.clear()

@@ -44,7 +44,14 @@ from redis.retry import Retry
 from llmswitch._errors import StorageError
 from llmswitch._health import HealthRecord
 from llmswitch._ledger import DEFAULT_RETENTION_DAYS, LedgerEntry, RollupRow, UsageRow
-from llmswitch._quota import Window, WindowUsage, day_start, next_day_start
+from llmswitch._quota import (
+    BudgetClaim,
+    Window,
+    WindowUsage,
+    day_start,
+    micro_usd,
+    next_day_start,
+)
 from llmswitch._state import _common
 from llmswitch._state.base import Admission, AdmissionView, Block, Counted, Store, StoreHealth
 
@@ -68,6 +75,7 @@ _PRELUDES = {
     "usage": ("_windows",),
     "settle": ("_settle",),
     "settle_record": ("_settle", "_record"),
+    "release": ("_release",),
     "record": ("_record",),
 }
 _TOTAL_INTS = ("requests", "succeeded", "failed", "prompt_tokens", "completion_tokens")
@@ -160,10 +168,21 @@ class RedisStore(Store):
         return (_num(cached[0]), _num(cached[1]), _num(cached[2]), _num(cached[3]))
 
     def reserve(
-        self, scope: str, windows: Sequence[Window], tokens: int, *, now: float
+        self,
+        scope: str,
+        windows: Sequence[Window],
+        tokens: int,
+        *,
+        now: float,
+        budget: BudgetClaim | None = None,
     ) -> Admission:
         tokens = max(0, int(tokens))
         retain_ms = int(_common.retain_seconds(windows) * 1000)
+        claim = ["", "0", "0"]
+        if budget is not None:
+            budget_ms = int(_common.retain_seconds((budget.window,)) * 1000)
+            claim = [self._base(budget.scope), str(budget.micros), str(budget_ms)]
+            claim += self._window_args((budget.window,), now)
         reply = self._run(
             "reserve",
             "reserve",
@@ -174,17 +193,23 @@ class RedisStore(Store):
             str(retain_ms),
             str(MARGIN_MS),
             self.process_id,
+            *claim,
             *self._window_args(windows, now),
         )
         if int(reply[0]) == 1:
-            return Admission(ok=True, reservation_id=_text(reply[1]), counted=_counted(reply[2:]))
+            return Admission(
+                ok=True, reservation_id=_text(reply[1]), counted=_counted(reply[2:], budget)
+            )
         name, retry = _text(reply[1]), _text(reply[2])
         retry_at = float(retry) if retry else None
         if name == "blocked":
             return _common.blocked(Block(until=float(retry), reason=_text(reply[3])))
-        window = next(w for w in windows if w.name == name)
-        refused = _common.refusal(window, retry_at, tokens=tokens)
-        return replace(refused, counted=_counted(reply[4:]))
+        if budget is not None and name == budget.window.name:
+            refused = _common.refusal(budget.window, retry_at, tokens=budget.micros)
+        else:
+            window = next(w for w in windows if w.name == name)
+            refused = _common.refusal(window, retry_at, tokens=tokens)
+        return replace(refused, counted=_counted(reply[4:], budget))
 
     def settle(self, scope: str, reservation_id: str, tokens: int, *, now: float) -> None:
         self._run("settle", "settle", self._base(scope), reservation_id, str(max(0, int(tokens))))
@@ -337,6 +362,7 @@ class RedisStore(Store):
             self._base(scope),
             reservation_id,
             str(max(0, int(tokens))),
+            str(micro_usd(entry.cost_usd)),
             *self._record_args(entry),
         )
 
@@ -404,10 +430,12 @@ class RedisStore(Store):
             self._client.connection_pool.disconnect()
 
 
-def _counted(reply: list[Any]) -> Counted:
-    """``processes, n1, t1, n2, t2, ...`` of ``reserve.lua``'s answer."""
+def _counted(reply: list[Any], budget: BudgetClaim | None) -> Counted:
+    """``processes, n1, t1, n2, t2, ...`` of ``reserve.lua``'s answer (the budget's last)."""
     counts = tuple((int(n), int(t)) for n, t in zip(reply[1::2], reply[2::2], strict=True))
-    return Counted(processes=int(reply[0]), counts=counts)
+    if budget is None:
+        return Counted(processes=int(reply[0]), counts=counts)
+    return Counted(processes=int(reply[0]), counts=counts[:-1], budget=counts[-1][1])
 
 
 def _text(value: Any) -> str:

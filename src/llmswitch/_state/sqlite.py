@@ -32,7 +32,7 @@ from llmswitch import _health as health
 from llmswitch._errors import StorageError
 from llmswitch._health import HealthRecord
 from llmswitch._ledger import DEFAULT_RETENTION_DAYS, LedgerEntry, RollupRow, UsageRow
-from llmswitch._quota import Window, WindowUsage
+from llmswitch._quota import BudgetClaim, Window, WindowUsage, micro_usd
 from llmswitch._state import _common
 from llmswitch._state import _sqlite_schema as schema
 from llmswitch._state import _sqlite_windows as wins
@@ -110,35 +110,64 @@ class SqliteStore(Store):
 
     # -- admission ------------------------------------------------------------------------
     def reserve(
-        self, scope: str, windows: Sequence[Window], tokens: int, *, now: float
+        self,
+        scope: str,
+        windows: Sequence[Window],
+        tokens: int,
+        *,
+        now: float,
+        budget: BudgetClaim | None = None,
     ) -> Admission:
         tokens = max(0, int(tokens))
         with self._tx("reserve") as db:
+            if budget is not None:  # first, as ``decide`` checks the budget before the windows
+                worst = self._check(db, budget.scope, (budget.window,), budget.micros, now)
+                if worst is not None:
+                    return _common.refusal(worst[0], worst[1], tokens=budget.micros)
             row = db.execute(
                 "SELECT until, reason FROM blocks WHERE scope = ?", (scope,)
             ).fetchone()
             if row is not None and row[0] > now:
                 return _common.blocked(Block(until=row[0], reason=row[1]))
-            totals = wins.refresh(db, scope, windows, now, self._periods)
-            worst: tuple[Window, float | None] | None = None
-            for w in windows:
-                t = totals[wins.shape(w)]
-                need = _common.cost(w, tokens)
-                used = _common.used(w, t.requests, t.tokens)
-                if w.limit > 0 and used + need > w.limit:
-                    refused = (w, wins.retry_at(db, scope, w, t, need=need, used=used))
-                    if _common.later(worst, refused):
-                        worst = refused
+            worst = self._check(db, scope, windows, tokens, now)
             if worst is not None:
                 return _common.refusal(worst[0], worst[1], tokens=tokens)
+            hold = None
+            if budget is not None:
+                hold = db.execute(
+                    "INSERT INTO reservations (scope, ts, tokens) VALUES (?, ?, ?)",
+                    (budget.scope, now, budget.micros),
+                ).lastrowid
+                self._prune(db, budget.scope, (budget.window,), now)
             cur = db.execute(
-                "INSERT INTO reservations (scope, ts, tokens) VALUES (?, ?, ?)",
-                (scope, now, tokens),
+                "INSERT INTO reservations (scope, ts, tokens, hold) VALUES (?, ?, ?, ?)",
+                (scope, now, tokens, hold),
             )
-            if now - self._pruned.get(scope, float("-inf")) >= PRUNE_EVERY:
-                self._pruned[scope] = now
-                wins.prune(db, scope, windows, now)
+            self._prune(db, scope, windows, now)
         return Admission(ok=True, reservation_id=str(cur.lastrowid))
+
+    def _check(
+        self, db: sqlite3.Connection, scope: str, windows: Sequence[Window], amount: int, now: float
+    ) -> tuple[Window, float | None] | None:
+        """The refusal of ``windows`` that binds longest, or None when ``amount`` fits them all."""
+        totals = wins.refresh(db, scope, windows, now, self._periods)
+        worst: tuple[Window, float | None] | None = None
+        for w in windows:
+            t = totals[wins.shape(w)]
+            need = _common.cost(w, amount)
+            used = _common.used(w, t.requests, t.tokens)
+            if w.limit > 0 and used + need > w.limit:
+                refused = (w, wins.retry_at(db, scope, w, t, need=need, used=used))
+                if _common.later(worst, refused):
+                    worst = refused
+        return worst
+
+    def _prune(
+        self, db: sqlite3.Connection, scope: str, windows: Sequence[Window], now: float
+    ) -> None:
+        if now - self._pruned.get(scope, float("-inf")) >= PRUNE_EVERY:
+            self._pruned[scope] = now
+            wins.prune(db, scope, windows, now)
 
     def settle(self, scope: str, reservation_id: str, tokens: int, *, now: float) -> None:
         """One statement; the ``reservation_settled`` trigger adjusts the window totals."""
@@ -151,21 +180,29 @@ class SqliteStore(Store):
     def settle_and_record(
         self, scope: str, reservation_id: str, tokens: int, entry: LedgerEntry, *, now: float
     ) -> None:
-        """The settle and the ledger entry in one transaction: one commit instead of two."""
+        """The settle, the budget claim's real cost and the ledger entry in one transaction."""
         with self._tx("settle and record to the ledger") as db:
-            db.execute(
-                "UPDATE reservations SET tokens = ? WHERE id = ? AND scope = ?",
+            row = db.execute(
+                "UPDATE reservations SET tokens = ? WHERE id = ? AND scope = ? RETURNING hold",
                 (max(0, int(tokens)), _rid(reservation_id), scope),
-            )
+            ).fetchall()  # all: a RETURNING statement is done only once read to its end
+            if row and row[0][0] is not None:
+                db.execute(
+                    "UPDATE reservations SET tokens = ? WHERE id = ?",
+                    (micro_usd(entry.cost_usd), row[0][0]),
+                )
             schema.insert_ledger(db, entry)
             self._prune_ledger(db, entry.ts)
 
     def release(self, scope: str, reservation_id: str) -> None:
-        """One statement; the ``reservation_released`` trigger adjusts the window totals."""
-        with self._read("release") as db:
-            db.execute(
-                "DELETE FROM reservations WHERE id = ? AND scope = ?", (_rid(reservation_id), scope)
-            )
+        """The ``reservation_released`` trigger adjusts the window totals (the budget's too)."""
+        with self._tx("release") as db:
+            row = db.execute(
+                "DELETE FROM reservations WHERE id = ? AND scope = ? RETURNING hold",
+                (_rid(reservation_id), scope),
+            ).fetchall()
+            if row and row[0][0] is not None:
+                db.execute("DELETE FROM reservations WHERE id = ?", (row[0][0],))
 
     def usage(self, scope: str, windows: Sequence[Window], *, now: float) -> list[WindowUsage]:
         out = []
