@@ -1,14 +1,12 @@
 """Google's native Gemini wire: ``generateContent`` and ``streamGenerateContent?alt=sse``.
 
-Requests map from OpenAI messages: ``system`` -> ``systemInstruction``, ``assistant`` -> role
-``model``, ``max_tokens`` -> ``generationConfig.maxOutputTokens``, ``stop`` -> ``stopSequences``,
-``top_p``/``top_k``/``seed``/penalties -> their camelCase twins, ``response_format`` JSON ->
-``responseMimeType``, OpenAI ``tools`` -> ``functionDeclarations``. Native fields
-(``safetySettings``, ``toolConfig``, ``cachedContent``, ``thinkingConfig``, ``generationConfig``)
-in ``request.extra`` pass through; other OpenAI-only fields are dropped, because the same
-``ChatRequest`` is offered to every provider.
+Requests are built by ``gemini_request.build_body`` (its docstring has the mapping: tools and
+``tool_choice``, ``json_schema``, ``n``, tool results named after their calls). OpenAI-only
+fields with no Gemini twin are not sent (the same ``ChatRequest`` is offered to every
+provider); the capability check that skips a target which cannot honour them is the next step.
 
-Replies are converted to the OpenAI shape (``raw``) so tools and the gateway see one format.
+Replies are converted to the OpenAI shape (``raw``) so tools and the gateway see one format;
+with ``candidateCount`` every candidate is a choice (``usageMetadata`` counts them all).
 Output usage is ``candidatesTokenCount + thoughtsTokenCount``: thinking is billed as output.
 A stream has no ``[DONE]``: it ends at EOF, after a chunk with ``finishReason``. An error after
 the stream opened arrives as bare multi-line JSON (see ``wire/sse.py``). Up to three unparsable
@@ -29,9 +27,10 @@ from collections.abc import Mapping
 from typing import Any
 
 from llmswitch import _errors as errors
-from llmswitch._types import ChatRequest, Message, Usage
+from llmswitch._types import ChatRequest, Usage
 from llmswitch._wire.base import CallContext, HttpRequest, StreamEvent, WireReply
 from llmswitch._wire.classify import classify, classify_error, error_from_json
+from llmswitch._wire.gemini_request import build_body
 from llmswitch._wire.sse import (
     SSEMessage,
     SSEParser,
@@ -50,15 +49,6 @@ _SAFETY = {
     "IMAGE_PROHIBITED_CONTENT",
     "IMAGE_RECITATION",
 }
-_CONFIG_FIELDS = {
-    "top_p": "topP",
-    "top_k": "topK",
-    "seed": "seed",
-    "n": "candidateCount",
-    "presence_penalty": "presencePenalty",
-    "frequency_penalty": "frequencyPenalty",
-}
-_NATIVE_FIELDS = ("safetySettings", "toolConfig", "cachedContent")
 
 
 def finish_reason(reason: Any) -> str | None:
@@ -70,96 +60,6 @@ def finish_reason(reason: Any) -> str | None:
     if reason == "MAX_TOKENS":
         return "length"
     return "content_filter" if reason in _SAFETY else reason.lower()
-
-
-def _parts(content: Any) -> list[dict[str, Any]]:
-    if content is None:
-        return []
-    if isinstance(content, str):
-        return [{"text": content}]
-    parts: list[dict[str, Any]] = []
-    for part in content:
-        kind = part.get("type") if isinstance(part, dict) else None
-        if kind == "text":
-            parts.append({"text": str(part.get("text", ""))})
-        elif kind == "image_url" and str(part["image_url"].get("url", "")).startswith("data:"):
-            header, _, data = part["image_url"]["url"].partition(",")
-            mime = header.removeprefix("data:").split(";")[0]
-            parts.append({"inlineData": {"mimeType": mime, "data": data}})
-        else:
-            raise errors.ConfigError(
-                f"message part {kind!r} cannot be sent to Gemini's native API; use text parts, "
-                "data: image URLs, or Gemini's OpenAI-compatible endpoint"
-            )
-    return parts
-
-
-def _content(message: Message) -> dict[str, Any]:
-    if message.role == "tool":
-        response = {
-            "name": message.name or message.tool_call_id or "tool",
-            "response": {"content": message.content},
-        }
-        return {"role": "user", "parts": [{"functionResponse": response}]}
-    parts = _parts(message.content)
-    for call in message.tool_calls or []:
-        fn = call.get("function", {})
-        args = fn.get("arguments") or "{}"
-        parts.append(
-            {
-                "functionCall": {
-                    "name": fn.get("name", ""),
-                    "args": json.loads(args) if isinstance(args, str) else args,
-                }
-            }
-        )
-    return {"role": "model" if message.role == "assistant" else "user", "parts": parts}
-
-
-def _generation_config(request: ChatRequest) -> dict[str, Any]:
-    extra = request.extra
-    config: dict[str, Any] = dict(extra.get("generationConfig") or {})
-    if request.temperature is not None:
-        config["temperature"] = request.temperature
-    max_tokens = extra.get("max_completion_tokens", request.max_tokens)
-    if max_tokens is not None:
-        config["maxOutputTokens"] = max_tokens
-    stop = extra.get("stop")
-    if stop:
-        config["stopSequences"] = [stop] if isinstance(stop, str) else list(stop)
-    for name, native in _CONFIG_FIELDS.items():
-        if extra.get(name) is not None:
-            config[native] = extra[name]
-    response_format = extra.get("response_format")
-    if isinstance(response_format, dict) and response_format.get("type") in (
-        "json_object",
-        "json_schema",
-    ):
-        config["responseMimeType"] = "application/json"
-    if "thinkingConfig" in extra:
-        config["thinkingConfig"] = extra["thinkingConfig"]
-    return config
-
-
-def build_body(request: ChatRequest) -> dict[str, Any]:
-    """The ``generateContent`` JSON body for ``request``."""
-    system = [p for m in request.messages if m.role == "system" for p in _parts(m.content)]
-    body: dict[str, Any] = {
-        "contents": [_content(m) for m in request.messages if m.role != "system"],
-    }
-    if system:
-        body["systemInstruction"] = {"parts": system}
-    config = _generation_config(request)
-    if config:
-        body["generationConfig"] = config
-    tools = request.extra.get("tools")
-    if tools:
-        declarations = [t["function"] for t in tools if t.get("type") == "function"]
-        body["tools"] = [{"functionDeclarations": declarations}]
-    for name in _NATIVE_FIELDS:
-        if name in request.extra:
-            body[name] = request.extra[name]
-    return body
 
 
 def usage_from(meta: Any) -> Usage | None:
@@ -180,12 +80,26 @@ def _openai_usage(usage: Usage, meta: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _candidate(obj: dict[str, Any]) -> tuple[str, list[dict[str, Any]], str | None]:
-    """(text, OpenAI tool_calls, finish reason) of the first candidate; thoughts skipped."""
+Answer = tuple[str, list[dict[str, Any]], str | None]  # text, OpenAI tool_calls, finish
+
+
+def _candidates(obj: dict[str, Any]) -> list[tuple[int, Answer]]:
+    """Every candidate as (index, answer): with ``candidateCount`` (chat's ``n``) each is a
+    choice of the reply, and ``usageMetadata`` already counts them all."""
     candidates = obj.get("candidates")
-    if not isinstance(candidates, list) or not candidates or not isinstance(candidates[0], dict):
-        return "", [], None
-    first = candidates[0]
+    if not isinstance(candidates, list):
+        return []
+    return [(int(c.get("index") or 0), _answer(c)) for c in candidates if isinstance(c, dict)]
+
+
+def _candidate(obj: dict[str, Any]) -> Answer:
+    """The first candidate's answer (a stream chunk carries one); ``("", [], None)`` if none."""
+    found = _candidates(obj)
+    return found[0][1] if found else ("", [], None)
+
+
+def _answer(first: dict[str, Any]) -> Answer:
+    """(text, OpenAI tool_calls, finish reason) of one candidate; thoughts skipped."""
     content = _dict(first.get("content"))
     texts: list[str] = []
     calls: list[dict[str, Any]] = []
@@ -251,6 +165,14 @@ def _checked(obj: Any, ctx: CallContext, status: int) -> dict[str, Any]:
     return obj
 
 
+def _choice(index: int, answer: Answer) -> dict[str, Any]:
+    text, calls, finish = answer
+    message: dict[str, Any] = {"role": "assistant", "content": text}
+    if calls:
+        message["tool_calls"] = calls
+    return {"index": index, "message": message, "finish_reason": finish}
+
+
 class GeminiWire:
     """Builds, parses and classifies Gemini ``generateContent`` calls (no I/O)."""
 
@@ -290,19 +212,19 @@ class GeminiWire:
         if not 200 <= status < 300:
             raise self.classify(status, headers, body, ctx)
         obj = _load(body, ctx, status)
-        text, calls, finish = _candidate(obj)
+        text, _, finish = _candidate(obj)
         meta = _dict(obj.get("usageMetadata"))
         usage = usage_from(meta) or Usage()
         model = str(obj.get("modelVersion") or ctx.model)
-        message: dict[str, Any] = {"role": "assistant", "content": text}
-        if calls:
-            message["tool_calls"] = calls
+        choices = [_choice(i, answer) for i, answer in _candidates(obj)] or [
+            _choice(0, ("", [], None))
+        ]
         raw = {
             "id": str(obj.get("responseId") or ""),
             "object": "chat.completion",
             "created": 0,
             "model": model,
-            "choices": [{"index": 0, "message": message, "finish_reason": finish}],
+            "choices": choices,
             "usage": _openai_usage(usage, meta),
         }
         return WireReply(text=text, usage=usage, finish_reason=finish, model=model, raw=raw)
