@@ -90,6 +90,7 @@ CALL_ROOMS = {
     "settlement",
     "outage",
     "policies",
+    "patience",
     "planning",
     "stream_progress",
     "steps",
@@ -117,7 +118,7 @@ RULES: dict[str, tuple[set[str], set[str]]] = {
         VALUES
         | POLICY
         | {"config", "planning", "admission", "settlement", "outage"}
-        | {"policies", "state"},
+        | {"policies", "patience", "state"},
     ),
     "the call machine and its drivers never touch the server, state backends or config files": (
         CALL_ROOMS,

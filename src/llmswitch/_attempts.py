@@ -21,6 +21,7 @@ from llmswitch._clock import Clock
 from llmswitch._config import Settings
 from llmswitch._events import Sink
 from llmswitch._outage import Outage
+from llmswitch._patience import FreeWaiters
 from llmswitch._policies import ProviderPolicies
 from llmswitch._settlement import Settlement
 from llmswitch._state.base import Store
@@ -47,6 +48,8 @@ class AttemptCore:
         self.admission = Admission(settings, store, self.policies, clock=clock, sinks=sinks)
         self.settlement = Settlement(store, clock=clock, latency=self.latency, sinks=sinks)
         self.outage = Outage(store, self.policies, clock=clock, sinks=sinks)
+        #: calls waiting for a free slot, first come first served (``_patience``)
+        self.free_waiters = FreeWaiters()
         self._sinks = tuple(sinks)
 
     @property

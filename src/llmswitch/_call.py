@@ -46,6 +46,7 @@ from llmswitch._errors import (
     Timeout,
 )
 from llmswitch._events import CallFinished, NoProviderAvailable, emit
+from llmswitch._patience import STAGGER, free_slot_wait
 from llmswitch._steps import Done, Fail, Send, Step, Wait
 from llmswitch._stream_progress import StreamProgress
 from llmswitch._tokens import estimate_prompt_tokens
@@ -80,6 +81,8 @@ class Call:
         plan: the candidates in order (``planning.Planner.plan``).
         stream: whether the reply is streamed.
         max_wait: seconds the caller accepts to wait for a recovery (None: the setting).
+        free_wait: seconds the caller accepts to wait for a free slot rather than pay (None:
+            ``free_wait_seconds``); see ``_patience``.
         continuation: continue a cut stream on another candidate (None: the setting).
         request_no: the call's number, for events.
         rand: uniform [0, 1) for backoff jitter.
@@ -93,6 +96,7 @@ class Call:
         *,
         stream: bool = False,
         max_wait: float | None = None,
+        free_wait: float | None = None,
         continuation: bool | None = None,
         request_no: int = 0,
         rand: Callable[[], float] = health.system_random,
@@ -118,6 +122,10 @@ class Call:
         n = request.extra.get("n")
         self._choices = n if isinstance(n, int) and n > 1 else 1
         self._index = 0
+        self._pass_start = 0  # attempts before this index belong to earlier passes
+        self._free = {c.provider.name for c in plan if c.provider.free}
+        own = free_wait
+        self._patience = self._settings.free_wait_seconds if own is None else own
         self._retries = 0  # spent on the current candidate
         self._min_context = 0
         self._ticket: Ticket | None = None
@@ -136,6 +144,8 @@ class Call:
         """The next thing to do: send to the next admissible candidate, wait, or fail."""
         while self._index < len(self.plan):
             cand = self.plan[self._index]
+            if not cand.provider.free and (wait := self._free_slot_wait()) is not None:
+                return self._wait_for_free(wait)
             if self._prefix and not self._accepts_prefill(cand):
                 self._skip(cand, "cannot continue the cut stream: no assistant prefill")
                 continue
@@ -143,7 +153,12 @@ class Call:
                 window = f"{cand.target}'s context window is {cand.context_window}"
                 self._skip(cand, f"asks for {self._asked} completion tokens; {window}", small=True)
                 continue
-            ticket = self.core.admission.admit(cand, self._estimate(cand), self._min_context)
+            ticket = self.core.admission.admit(
+                cand,
+                self._estimate(cand),
+                self._min_context,
+                prompt_tokens=self._prompt_estimate,  # priced at the input price, the rest output
+            )
             if isinstance(ticket, Attempt):
                 self.attempts.append(ticket)
                 self._advance()
@@ -363,6 +378,20 @@ class Call:
         self._index += 1
         self._retries = 0
 
+    def _free_slot_wait(self) -> float | None:
+        """How long to wait for a free candidate this pass skipped, instead of paying (None:
+        buy now). See ``_patience``."""
+        skipped = self.attempts[self._pass_start :]
+        waited = self.core.clock() - self._started
+        return free_slot_wait(skipped, self._free, waited=waited, patience=self._patience)
+
+    def _wait_for_free(self, wait: float) -> Step:
+        """Start the plan over once the free slot opens, behind the calls that waited first."""
+        place = self.core.free_waiters.place(self)
+        self._index, self._retries = 0, 0
+        self._pass_start = len(self.attempts)
+        return Wait(wait + place * STAGGER)
+
     def _estimate(self, cand: Candidate) -> int:
         """What admission reserves for ``cand``: the prompt's estimate plus the caller's cap, or
         without one the provider's ``estimate_completion_tokens`` per choice; settled later."""
@@ -487,7 +516,7 @@ class Call:
         elapsed = self.core.clock() - self._started
         wait = err.retry_after
         if not ours and wait is not None and self._max_wait and wait <= self._max_wait - elapsed:
-            self._index, self._retries = 0, 0
+            self._index, self._retries, self._pass_start = 0, 0, 0
             self.attempts = []
             return Wait(wait)
         if self.plan:
@@ -499,6 +528,7 @@ class Call:
         return Fail(err)
 
     def _finished(self, provider: str | None, model: str | None, latency: float) -> None:
+        self.core.free_waiters.leave(self)
         emit(
             self.core.sinks,
             CallFinished(

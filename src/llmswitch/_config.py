@@ -282,6 +282,7 @@ class Settings(BaseModel):
     first_token_seconds: float = 15.0  # 0 turns it off
     stream_continuation: bool = False
     paid_last: bool = True  # paid providers only when no free one can serve (the seed)
+    free_wait_seconds: float = 5.0  # wait this long for a free slot rather than pay (0: the seed)
     estimate_completion_tokens: int = COMPLETION_ESTIMATE  # a reply without max_tokens
     models: dict[str, ModelGroup] = Field(default_factory=dict)  # [models.NAME] groups
     alerts: AlertSettings = Field(default_factory=AlertSettings)

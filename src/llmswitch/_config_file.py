@@ -86,6 +86,9 @@ class _FileGlobal(BaseModel):
     estimate_completion_tokens: int | None = Field(
         None, ge=1, description="an integer >= 1 (tokens reserved for a reply without max_tokens)"
     )
+    free_wait_seconds: _Seconds | None = Field(
+        None, description="a number of seconds >= 0 to wait for a free slot rather than pay"
+    )
 
 
 class _FileProvider(BaseModel):

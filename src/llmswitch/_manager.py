@@ -280,6 +280,7 @@ class LLMProviderManager:
         provider_name: str | None = None,
         strict: bool = False,
         max_wait: float | None = None,
+        free_wait: float | None = None,
         models: Sequence[str] | None = None,
         provider: ProviderPreferences | Mapping[str, Any] | None = None,
         **params: Any,
@@ -298,12 +299,15 @@ class LLMProviderManager:
             provider: OpenRouter's ``provider`` object (``order``, ``only``, ``ignore``,
                 ``allow_fallbacks``) or a ``ProviderPreferences``.
             max_wait: seconds to wait for a recovery when every candidate is out.
+            free_wait: seconds to wait for a free slot that is about to open rather than pay
+                a paid provider (None: ``free_wait_seconds``; 0: buy at once).
         """
         return self.router.chat(
             _request(messages, model, params),
             provider_name=provider_name,
             strict=strict,
             max_wait=max_wait,
+            free_wait=free_wait,
             models=models,
             provider=provider,
         )
@@ -316,6 +320,7 @@ class LLMProviderManager:
         provider_name: str | None = None,
         strict: bool = False,
         max_wait: float | None = None,
+        free_wait: float | None = None,
         models: Sequence[str] | None = None,
         provider: ProviderPreferences | Mapping[str, Any] | None = None,
         continuation: bool | None = None,
@@ -331,6 +336,7 @@ class LLMProviderManager:
             provider_name=provider_name,
             strict=strict,
             max_wait=max_wait,
+            free_wait=free_wait,
             models=models,
             provider=provider,
             continuation=continuation,
@@ -356,6 +362,7 @@ class LLMProviderManager:
         provider_name: str | None = None,
         strict: bool = False,
         max_wait: float | None = None,
+        free_wait: float | None = None,
         models: Sequence[str] | None = None,
         provider: ProviderPreferences | Mapping[str, Any] | None = None,
         **params: Any,
@@ -365,6 +372,7 @@ class LLMProviderManager:
             provider_name=provider_name,
             strict=strict,
             max_wait=max_wait,
+            free_wait=free_wait,
             models=models,
             provider=provider,
         )
@@ -377,6 +385,7 @@ class LLMProviderManager:
         provider_name: str | None = None,
         strict: bool = False,
         max_wait: float | None = None,
+        free_wait: float | None = None,
         models: Sequence[str] | None = None,
         provider: ProviderPreferences | Mapping[str, Any] | None = None,
         continuation: bool | None = None,
@@ -387,6 +396,7 @@ class LLMProviderManager:
             provider_name=provider_name,
             strict=strict,
             max_wait=max_wait,
+            free_wait=free_wait,
             models=models,
             provider=provider,
             continuation=continuation,

@@ -8,6 +8,7 @@ from typing import Any
 
 import openai
 
+from tests.conftest import SIM_KEYS
 from tests.server.conftest import GatewayFactory
 from tests.server.test_passthrough import _echo_provider, upstream  # noqa: F401  (fixture)
 
@@ -87,3 +88,19 @@ def test_models_lists_groups_aliases_and_targets(make_gateway: GatewayFactory) -
     assert listed["groq/openai/gpt-oss-120b"] == "groq"
     assert listed["llama-3.3-70b-versatile"] == "groq"  # an alias
     assert listed["openai/gpt-oss-120b"] == "groq"  # a plain id, first server by priority
+
+
+def test_the_gateway_waits_for_a_free_slot_rather_than_pay(make_gateway: GatewayFactory) -> None:
+    gw = make_gateway(
+        extra="free_wait_seconds = 90",
+        providers={"groq": {"requests_per_minute": 2}},
+        keys={k: v for k, v in SIM_KEYS.items() if k in ("GROQ_API_KEY", "OPENAI_API_KEY")},
+    )
+    with client(gw) as c:
+        served = [
+            c.chat.completions.with_raw_response.create(model="auto", messages=USER).headers[
+                "x-llmswitch-provider"
+            ]
+            for _ in range(3)
+        ]
+    assert served == ["groq"] * 3 and gw.sim.requests("openai") == []
