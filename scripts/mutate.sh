@@ -6,7 +6,7 @@
 #
 # Runs in a throwaway copy of the committed tree (git archive HEAD), never in the working tree:
 # mutmut writes a mutants/ directory and others edit this checkout at the same time. The tests are
-# the fast subset set in pyproject's [tool.mutmut] (tests/core + tests/glue, ~40 s once; mutmut
+# the fast subset set in pyproject's [tool.mutmut] (tests/core + tests/glue + tests/routing, ~40 s once; mutmut
 # then runs only the tests that reach each mutated function). Per module it prints the time taken
 # and the surviving mutants with their diffs, into $OUT (default bench/results/mutation-run.txt,
 # untracked). Bounded: each module's run is cut at MUTATE_TIMEOUT seconds (default 1200).
