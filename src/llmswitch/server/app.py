@@ -25,6 +25,7 @@ from llmswitch.server.dashboard import DashboardRoutes, RequestHistory
 from llmswitch.server.metrics import GatewayMetrics
 from llmswitch.server.openai_api import OpenAIRoutes, largest_context_window
 from llmswitch.server.openapi import OpenAPIRoute, openapi_document
+from llmswitch.server.request_id import RequestId
 from llmswitch.server.responses_api import ResponsesRoutes
 from llmswitch.server.security import BearerAuth, Redactor, api_key_from_env
 from llmswitch.server.status_api import StatusRoutes
@@ -90,6 +91,7 @@ def create_app(
     app.router.routes.extend(not_found.routes())
     if key:
         app.add_middleware(BearerAuth, api_key=key)
+    app.add_middleware(RequestId)  # outermost: a refused request gets its id too
     app.state.manager = manager
     app.state.metrics = metrics
     app.state.history = history

@@ -79,6 +79,7 @@ class ResponsesRoutes:
         headers = shapes.llmswitch_headers(
             result.provider, result.model, result.attempts, self._redact
         )
+        headers["x-llmswitch-cost-usd"] = shapes.cost_header(result.cost_usd)
         return json_response(200, body, headers)
 
     async def _stream(

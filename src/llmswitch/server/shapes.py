@@ -73,12 +73,17 @@ class BadInput(Exception):
 # -- replies ----------------------------------------------------------------------------------
 
 
-def usage_json(usage: Usage) -> dict[str, int]:
-    return {
+def usage_json(usage: Usage, cost: float | None = None) -> dict[str, Any]:
+    """OpenAI's usage; with ``cost`` also OpenRouter's ``usage.cost`` (USD, every attempt that
+    was billed: a stream continued on another model costs both)."""
+    out: dict[str, Any] = {
         "prompt_tokens": usage.prompt_tokens,
         "completion_tokens": usage.completion_tokens,
         "total_tokens": usage.total_tokens,
     }
+    if cost is not None:
+        out["cost"] = round(cost, 10)
+    return out
 
 
 def completion_body(result: ChatResult, *, completion_id: str, created: int) -> dict[str, Any]:
@@ -90,8 +95,12 @@ def completion_body(result: ChatResult, *, completion_id: str, created: int) -> 
         body.setdefault("created", created)
         body["object"] = "chat.completion"
         body["model"] = result.target  # provider/model: send it back to reach the same target
-        if not body.get("usage"):
-            body["usage"] = usage_json(result.usage)
+        usage = body.get("usage")
+        body["usage"] = (
+            {**usage, "cost": round(result.cost_usd, 10)}
+            if usage
+            else usage_json(result.usage, result.cost_usd)
+        )
         return body
     return {
         "id": completion_id,
@@ -106,7 +115,7 @@ def completion_body(result: ChatResult, *, completion_id: str, created: int) -> 
                 "logprobs": None,
             }
         ],
-        "usage": usage_json(result.usage),
+        "usage": usage_json(result.usage, result.cost_usd),
     }
 
 
@@ -147,7 +156,8 @@ def closing_chunks(
     out = [{**base, "choices": [{"index": 0, "delta": {}, "finish_reason": finish}]}]
     if include_usage:
         usage = result.usage if result else Usage()
-        out.append({**base, "choices": [], "usage": usage_json(usage)})
+        cost = result.cost_usd if result else 0.0
+        out.append({**base, "choices": [], "usage": usage_json(usage, cost)})
     return out
 
 
@@ -161,9 +171,20 @@ SSE_DONE = b"data: [DONE]\n\n"
 # -- headers ----------------------------------------------------------------------------------
 
 
-def header_safe(text: str, limit: int = 200) -> str:
-    """Printable ASCII only, no commas, capped: header values must stay one clean line."""
-    return _UNSAFE.sub(" ", text).replace(",", ";")[:limit].strip()
+def header_safe(text: str, limit: int = 1000) -> str:
+    """Printable ASCII only, no commas, one clean line; past ``limit`` cut at the last word
+    boundary and marked `` ...`` (never mid-word: the reason is for people to read)."""
+    clean = " ".join(_UNSAFE.sub(" ", text).replace(",", ";").split())
+    if len(clean) <= limit:
+        return clean
+    cut = clean[: limit - 4]
+    head = cut.rsplit(" ", 1)[0] if " " in cut else cut
+    return head.rstrip(" ;:") + " ..."
+
+
+def cost_header(cost: float) -> str:
+    """``x-llmswitch-cost-usd``: the call's cost in USD, as LiteLLM's cost header gives it."""
+    return f"{cost:.10f}".rstrip("0").rstrip(".") if cost else "0"
 
 
 def attempts_header(attempts: Iterable[Attempt]) -> str:

@@ -83,10 +83,37 @@ class StatusRoutes:
         return redacted_json(usage, self._redact)
 
     async def healthz(self, request: Request) -> Response:
+        """200 while some provider can take a call now; 503 with the reason otherwise (the
+        store down, no provider with a key, or every provider cooling down or at its limit)."""
         check = self._manager.store.check()
-        body = {
-            "status": "ok" if check.ok else "degraded",
-            "providers_usable": len(self._manager.planner.usable),
+        usable = self._manager.planner.usable
+        body: dict[str, Any] = {
+            "status": "ok",
+            "providers_usable": len(usable),
             "state": {"backend": check.backend, "ok": check.ok},
         }
-        return redacted_json(body, self._redact, status=200 if check.ok else 503)
+        reason = None
+        if not check.ok:
+            reason = f"the state store ({check.backend}) does not answer"
+        elif not usable:
+            reason = (
+                "no provider has an API key: set GROQ_API_KEY, GEMINI_API_KEY, "
+                "OPENROUTER_API_KEY, TOGETHER_API_KEY or OPENAI_API_KEY (or run llmswitch setup)"
+            )
+        elif self._manager.current_provider() is None:
+            reason = "no provider can take a call now: " + _why_not(self._manager)
+        if reason is not None:
+            body["status"], body["reason"] = "degraded" if not check.ok else "unavailable", reason
+        return redacted_json(body, self._redact, status=200 if reason is None else 503)
+
+
+def _why_not(manager: LLMProviderManager) -> str:
+    """``groq: cooldown (available at ...); gemini: ...`` from the status every view shares."""
+    providers = manager.get_provider_status()["providers"]
+    parts = []
+    for name, p in providers.items():
+        when = p.get("available_at")
+        parts.append(
+            f"{name}: {p.get('reason') or p.get('status')}" + (f" until {when}" if when else "")
+        )
+    return "; ".join(parts)
