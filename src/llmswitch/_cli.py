@@ -184,9 +184,13 @@ def ask(
     model: Annotated[str | None, typer.Option(help="auto, an alias or provider/model.")] = None,
     provider: Annotated[str | None, typer.Option(help="Try this provider first.")] = None,
     system: Annotated[str | None, typer.Option(help="A system prompt.")] = None,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print the reply as OpenAI chat-completion JSON.")
+    ] = False,
+    stream: Annotated[bool, typer.Option("--stream", help="Print the reply as it comes.")] = False,
     config: ConfigOpt = None,
 ) -> None:
-    """Ask once; print the reply and which provider served it."""
+    """Ask once; print the reply exactly as given (never re-wrapped); on stderr who served it."""
     from llmswitch._errors import LLMSwitchError
 
     messages = ([{"role": "system", "content": system}] if system else []) + [
@@ -194,17 +198,71 @@ def ask(
     ]
     with _manager(config) as manager:
         try:
-            result = manager.chat(messages, model=model, provider_name=provider)
+            if stream and not as_json:
+                result = _stream_reply(manager, messages, model, provider)
+            else:
+                result = manager.chat(messages, model=model, provider_name=provider)
+                _write(_json_reply(result) if as_json else result.text)
         except LLMSwitchError as exc:
             err.print(f"[red]{exc}[/]", highlight=False)
             raise typer.Exit(1) from exc
-    console.print(result.text, highlight=False, markup=False)
     tried = ", ".join(f"{a.provider}:{a.outcome}" for a in result.attempts)
     err.print(
         f"[dim]served by {result.provider}/{result.model} in {result.latency_s:.2f} s, "
         f"{result.usage.total_tokens} tokens, ${result.cost_usd:.6f} (attempts: {tried})[/]",
         highlight=False,
     )
+
+
+def _write(text: str, *, end: str = "\n") -> None:
+    """Raw stdout: rich would wrap at 80 columns when piped and corrupt JSON or code."""
+    import sys
+
+    sys.stdout.write(text + end)
+    sys.stdout.flush()
+
+
+def _stream_reply(
+    manager: LLMProviderManager,
+    messages: list[dict[str, Any]],
+    model: str | None,
+    provider: str | None,
+) -> Any:
+    result = None
+    for chunk in manager.stream(messages, model=model, provider_name=provider):
+        if chunk.text:
+            _write(chunk.text, end="")
+        if chunk.result is not None:
+            result = chunk.result
+    _write("")
+    if result is None:
+        from llmswitch._errors import MalformedReply
+
+        raise MalformedReply("the stream ended without its result")
+    return result
+
+
+def _json_reply(result: Any) -> str:
+    """The reply as the gateway would send it: the provider's own chat-completion JSON (tool
+    calls, every choice) when it has one, ``model`` as ``provider/model``, usage with cost.
+    Built here, not by the server's shapes: the CLI must work without the server extra."""
+    import json
+
+    usage = {
+        "prompt_tokens": result.usage.prompt_tokens,
+        "completion_tokens": result.usage.completion_tokens,
+        "total_tokens": result.usage.total_tokens,
+        "cost": round(result.cost_usd, 10),
+    }
+    body = dict(result.raw or {})
+    if not isinstance(body.get("choices"), list) or not body["choices"]:
+        message = {"role": "assistant", "content": result.text}
+        body = {
+            "choices": [{"index": 0, "message": message, "finish_reason": result.finish_reason}]
+        }
+    body = {"object": "chat.completion", **body, "model": result.target}
+    body["usage"] = {**(body.get("usage") or {}), **usage}
+    return json.dumps(body, ensure_ascii=False, indent=2)
 
 
 @app.command()
@@ -275,6 +333,9 @@ def check(config: ConfigOpt = None) -> None:
         style = "green" if r.ok else "red" if r.result != "no key" else "dim"
         table.add_row(r.provider, r.key, f"[{style}]{r.result}[/]", r.detail)
     console.print(table)
+    if not any(r.ok for r in results):
+        err.print("[red]no working key: set one of the keys above (or run llmswitch setup)[/]")
+        raise typer.Exit(1)
     if any(not r.ok and r.result != "no key" for r in results):
         raise typer.Exit(1)
 
@@ -348,7 +409,14 @@ def _listing_detail(p: ProviderSettings, r: httpx.Response) -> str:
     if isinstance(data, dict):  # OpenRouter's /key
         tier = "free tier" if data.get("is_free_tier") else "paid"
         return f"{tier}; credit used ${data.get('usage', 0)}, limit {data.get('limit')}"
-    listed = data if isinstance(data, list) else body.get("models", [])
+    if isinstance(body, list):  # Together lists its models as a bare array
+        listed: Any = body
+    elif isinstance(data, list):  # {"object": "list", "data": [...]}: OpenAI, Groq, ...
+        listed = data
+    elif isinstance(body, dict) and isinstance(body.get("models"), list):  # Gemini native
+        listed = body["models"]
+    else:
+        return "unexpected listing shape"
     ids = {
         str(m.get("id") or m.get("name", "")).removeprefix("models/")
         for m in listed
@@ -423,6 +491,28 @@ def demo(
     from llmswitch._demo import run_demo
 
     raise typer.Exit(run_demo(port=port, exit_at_end=exit_))
+
+
+def _version(value: bool) -> None:
+    if value:
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            number = version("llmswitch")
+        except PackageNotFoundError:  # run from a source tree that was never installed
+            number = "unknown (not installed)"
+        typer.echo(f"llmswitch {number}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_version, is_eager=True, help="Print the version."),
+    ] = False,
+) -> None:
+    """Keep LLM calls flowing across providers: gateway, status and tools."""
 
 
 def main() -> None:
