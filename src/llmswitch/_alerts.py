@@ -19,8 +19,14 @@ Kinds:
     A provider's circuit opened (server errors, timeouts...) / a call succeeded on it again.
 ``auth_failed``
     The provider refused a key. Re-armed when that key serves a call again.
+``day_left``
+    A key reached the daily soft limit of one of its day windows (``daily_soft_limit``, 95%
+    by default): admission sends it nothing more until that window resets, so traffic has left
+    it for the rest of its day. Re-armed when the window is below the limit again.
 ``budget_threshold``
-    A paid provider spent ``budget_threshold`` (default 80%) of its ``daily_budget_usd`` today.
+    A paid provider spent ``budget_threshold`` (default 80%) of its ``daily_budget_usd`` in its
+    budget day (``budget_resets``), calls in flight counted at their worst case as admission
+    counts them.
 ``all_unavailable`` / ``available_again``
     A call found every provider unavailable / a provider served a call again.
 ``store_degraded`` / ``store_recovered``
@@ -53,7 +59,6 @@ from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from llmswitch import _ledger as ledger
 from llmswitch._config import ProviderSettings, Settings
 from llmswitch._events import (
     AttemptFinished,
@@ -63,6 +68,7 @@ from llmswitch._events import (
     NoProviderAvailable,
     StoreHealthChanged,
 )
+from llmswitch._policies import budget_of
 from llmswitch._quota import DAY, WindowUsage, key_scope, next_day_start
 from llmswitch._secrets import SecretRedactor
 from llmswitch._state.base import Store
@@ -78,6 +84,7 @@ ALERT_KINDS = (
     "cooldown",
     "recovered",
     "auth_failed",
+    "day_left",
     "budget_threshold",
     "all_unavailable",
     "available_again",
@@ -293,8 +300,7 @@ class AlertMonitor:
         reading = read_key(p, alias, self._store, now, self._soft_limit)
         windows, usage = reading.windows, reading.usage
         admitted = {w.name: w.limit for w in reading.admitted}
-        budgeted = not p.free and p.daily_budget_usd > 0
-        spent = ledger.spent_today(self._store, p.name, now) if budgeted else 0.0
+        budget = budget_of(p, self._store, now)
         cfg, out = self.config, []
         with self._lock:
             by_name = {u.name: u for u in usage}
@@ -312,9 +318,15 @@ class AlertMonitor:
                 fired = latch.observe(passed, now)
                 if fired is not None:
                     out.append(_window_alert(p.name, alias, w.unit, u, fired, now, per_day))
-            if budgeted:
+                if per_day:  # the moment traffic leaves this key for the rest of its day
+                    left = self._latches.setdefault((scope, w.name, "day_left"), ThresholdLatch())
+                    at_cap = u.used >= admitted.get(w.name, u.limit)
+                    if left.observe([1.0] if at_cap else [], now) is not None:
+                        out.append(_day_left_alert(p.name, alias, w.unit, u, now))
+            if budget is not None:
                 latch = self._latches.setdefault(("budget", p.name), ThresholdLatch())
-                passed = passed_thresholds([cfg.budget_threshold], spent, p.daily_budget_usd)
+                spent = budget.spent_usd
+                passed = passed_thresholds([cfg.budget_threshold], spent, budget.limit_usd)
                 if latch.observe(passed, now) is not None:
                     out.append(_budget_alert(p, spent, cfg.budget_threshold, now))
         return out
@@ -374,6 +386,24 @@ def _window_alert(
         limit=u.limit,
         resets_at=u.resets_at,
         threshold=threshold,
+    )
+
+
+def _day_left_alert(provider: str, alias: str, unit: str, u: WindowUsage, now: float) -> Alert:
+    resets = f" until {_utc(u.resets_at)}" if u.resets_at is not None else " for its day"
+    return Alert(
+        kind="day_left",
+        message=(
+            f"{provider} key {alias}: {u.name} reached the daily soft limit ({u.used}/{u.limit} "
+            f"{unit}); no more traffic goes to it{resets}"
+        ),
+        ts=now,
+        provider=provider,
+        key_alias=alias,
+        window=u.name,
+        used=u.used,
+        limit=u.limit,
+        resets_at=u.resets_at,
     )
 
 

@@ -59,6 +59,26 @@ def test_a_day_window_alerts_at_80_then_95_once_each_and_rearms_after_the_reset(
     assert [a.threshold for a in rpd] == [0.8, 0.95, 0.8, 0.95]
 
 
+def test_day_left_fires_once_when_traffic_leaves_a_key_for_the_rest_of_its_day(
+    make_manager: ManagerFactory, clock: FakeClock
+) -> None:
+    llm, seen = manager_with_alerts(make_manager, providers={"groq": {"requests_per_day": 20}})
+    served = []
+    for _ in range(22):  # the 0.95 soft limit stops groq at 19 of 20
+        served.append(llm.chat(HI).provider)
+        clock.advance(5.0)
+    assert served[:19] == ["groq"] * 19 and set(served[19:]) == {"gemini"}
+    [left] = kinds(seen, "day_left", provider="groq")
+    assert (left.window, left.used, left.limit, left.key_alias) == ("rpd", 19, 20, "GROQ_API_KEY")
+    assert "no more traffic goes to it until" in left.message
+    assert llm.get_provider_status()["providers"]["groq"]["reason"] == "day_soft_limit"
+    clock.advance(86_400.0)  # the rolling day slides past: re-armed, and fires again at the cap
+    for _ in range(19):
+        llm.chat(HI)
+        clock.advance(5.0)
+    assert len(kinds(seen, "day_left", provider="groq")) == 2
+
+
 def test_a_minute_window_alerts_only_when_sustained_and_once(
     make_manager: ManagerFactory, clock: FakeClock
 ) -> None:
