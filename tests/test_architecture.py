@@ -108,6 +108,10 @@ RULES: dict[str, tuple[set[str], set[str]]] = {
         _rooms(lambda r: _top(r) == "wire"),
         VALUES | {"quota", "wire", "llmswitch"},
     ),
+    "capabilities decide from value types and the catalog's declarations alone": (
+        {"capabilities"},
+        VALUES | {"catalog"},
+    ),
     "the simulator is independent of the library (it models providers, not us)": (
         _rooms(lambda r: _top(r) == "simulator"),
         {"simulator", "clock", "threaded_uvicorn"},
@@ -125,7 +129,7 @@ RULES: dict[str, tuple[set[str], set[str]]] = {
         VALUES
         | POLICY
         | CALL_ROOMS
-        | {"config", "names", "transport", "wire"}
+        | {"config", "names", "transport", "wire", "capabilities"}
         | {"stream_progress", "steps", "llmswitch"}
         | {"state"},  # state.base only: checked below
     ),

@@ -37,6 +37,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from llmswitch import _health as health
+from llmswitch._capabilities import Need, able, capabilities_of, describe, unmet
 from llmswitch._errors import (
     AllProvidersFailed,
     BadRequest,
@@ -138,6 +139,7 @@ class Call:
         self._spent = Usage()  # usage of cut attempts
         self._cost = 0.0
         self._cut: ProviderError | None = None  # the cut that started a continuation
+        self._unable: Need | None = None  # the last parameter a candidate could not honour
 
     # -- steps -----------------------------------------------------------------------------------
     def next(self) -> Step:
@@ -148,6 +150,12 @@ class Call:
                 return self._wait_for_free(wait)
             if self._prefix and not self._accepts_prefill(cand):
                 self._skip(cand, "cannot continue the cut stream: no assistant prefill")
+                continue
+            need = unmet(
+                capabilities_of(cand.provider.name, cand.model), self.request, stream=self.stream
+            )
+            if need is not None:  # never send a request the model would silently change
+                self._skip_unable(cand, need)
                 continue
             if self._asked and 0 < cand.context_window < self._asked:
                 window = f"{cand.target}'s context window is {cand.context_window}"
@@ -401,6 +409,14 @@ class Call:
         per_choice = self._settings.estimate_completion_tokens if own is None else own
         return self._prompt_estimate + per_choice * self._choices
 
+    def _skip_unable(self, cand: Candidate, need: Need) -> None:
+        why = f"cannot honour '{need.parameter}' ({need.capability.replace('_', ' ')})"
+        self.attempts.append(
+            Attempt(cand.provider.name, cand.model, cand.key.alias, Outcome.CANNOT_HONOUR, why)
+        )
+        self._unable = need
+        self._advance()
+
     def _skip(self, cand: Candidate, why: str, *, small: bool = False) -> None:
         outcome = Outcome.CONTEXT_TOO_SMALL if small else Outcome.CANNOT_CONTINUE
         self.attempts.append(Attempt(cand.provider.name, cand.model, cand.key.alias, outcome, why))
@@ -497,6 +513,12 @@ class Call:
             self._cut = self._cut.with_message(message)
             return self._fail(self._cut)
         ours = self._judge_held()
+        if self.attempts and all(a.outcome is Outcome.CANNOT_HONOUR for a in self.attempts):
+            assert self._unable is not None
+            targets = [
+                (p.name, m) for p in self._settings.providers if p.available for m in p.models
+            ]
+            return self._fail(BadRequest(describe(self._unable, able(self._unable, targets))))
         if self.attempts and all(a.outcome is Outcome.CONTEXT_TOO_SMALL for a in self.attempts):
             windows = ", ".join(sorted({f"{c.target}: {c.context_window}" for c in self.plan}))
             too_long = ContextTooLong(

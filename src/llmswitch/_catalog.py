@@ -38,6 +38,8 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Literal
 
+from llmswitch._capabilities import Capabilities
+
 Api = Literal["openai", "gemini"]
 LimitDialect = Literal["groq", "openai", "together", "openrouter", "none"]
 
@@ -58,6 +60,18 @@ class ModelSpec:
     price_in: float
     price_out: float
     prefill: bool = False  # continues a trailing assistant message (shared/reference §6.8)
+    capabilities: Capabilities | None = None  # what it accepts (§6.10); None: undeclared
+
+
+# What each model accepts (shared/reference §6.10, §8.5), routed on by _capabilities: a target
+# that cannot honour a request is skipped, never sent a request it would silently change.
+# https images: False on Gemini's native wire until it fetches and inlines them.
+_GROQ = Capabilities(image_url=False, image_data=False, multiple_choices=False)  # n must be 1
+_GEMINI_3 = Capabilities(image_url=False, multiple_choices=False, prefill=False)
+_GEMINI_2_5 = Capabilities(image_url=False)  # candidateCount up to 8
+# OpenRouter's request schema has no `n` (ignored, one choice back); text-only upstreams.
+_OPENROUTER = Capabilities(image_url=False, image_data=False, multiple_choices=False)
+_TEXT = Capabilities(image_url=False, image_data=False)  # Together's text models, n 1-128
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,8 +113,8 @@ GROQ = ProviderSpec(
     base_url="https://api.groq.com/openai/v1",
     api_key_env=("GROQ_API_KEY",),
     models=(
-        ModelSpec("openai/gpt-oss-120b", 131_072, 0.15, 0.60, prefill=True),
-        ModelSpec("openai/gpt-oss-20b", 131_072, 0.075, 0.30, prefill=True),
+        ModelSpec("openai/gpt-oss-120b", 131_072, 0.15, 0.60, prefill=True, capabilities=_GROQ),
+        ModelSpec("openai/gpt-oss-20b", 131_072, 0.075, 0.30, prefill=True, capabilities=_GROQ),
     ),
     aliases=_frozen(
         {
@@ -130,9 +144,9 @@ GEMINI = ProviderSpec(
     api_key_env=("GEMINI_API_KEY", "GOOGLE_API_KEY"),
     models=(
         # Promo price until 2026-12-31, then $1.50 / $7.50.
-        ModelSpec("gemini-3.6-flash", 1_048_576, 0.75, 3.75),
-        ModelSpec("gemini-3.5-flash-lite", 1_048_576, 0.30, 2.50),
-        ModelSpec("gemini-2.5-pro", 1_048_576, 1.25, 10.00),
+        ModelSpec("gemini-3.6-flash", 1_048_576, 0.75, 3.75, capabilities=_GEMINI_3),
+        ModelSpec("gemini-3.5-flash-lite", 1_048_576, 0.30, 2.50, capabilities=_GEMINI_3),
+        ModelSpec("gemini-2.5-pro", 1_048_576, 1.25, 10.00, capabilities=_GEMINI_2_5),
     ),
     aliases=_frozen(
         {
@@ -158,8 +172,17 @@ OPENROUTER = ProviderSpec(
     base_url="https://openrouter.ai/api/v1",
     api_key_env=("OPENROUTER_API_KEY",),
     models=(
-        ModelSpec("meta-llama/llama-3.3-70b-instruct:free", 131_072, 0.0, 0.0, prefill=True),
-        ModelSpec("deepseek/deepseek-r1-0528", 163_840, 0.50, 2.15, prefill=True),
+        ModelSpec(
+            "meta-llama/llama-3.3-70b-instruct:free",
+            131_072,
+            0.0,
+            0.0,
+            prefill=True,
+            capabilities=_OPENROUTER,
+        ),
+        ModelSpec(
+            "deepseek/deepseek-r1-0528", 163_840, 0.50, 2.15, prefill=True, capabilities=_OPENROUTER
+        ),
     ),
     aliases=_frozen(
         {
@@ -184,8 +207,10 @@ TOGETHER = ProviderSpec(
     base_url="https://api.together.xyz/v1",
     api_key_env=("TOGETHER_API_KEY",),
     models=(
-        ModelSpec("meta-llama/Llama-3.3-70B-Instruct-Turbo", 131_072, 0.88, 0.88),
-        ModelSpec("openai/gpt-oss-120b", 131_072, 0.15, 0.60),
+        ModelSpec(
+            "meta-llama/Llama-3.3-70B-Instruct-Turbo", 131_072, 0.88, 0.88, capabilities=_TEXT
+        ),
+        ModelSpec("openai/gpt-oss-120b", 131_072, 0.15, 0.60, capabilities=_TEXT),
     ),
     aliases=_frozen(
         {
@@ -211,8 +236,8 @@ OPENAI = ProviderSpec(
     base_url="https://api.openai.com/v1",
     api_key_env=("OPENAI_API_KEY",),
     models=(
-        ModelSpec("gpt-4o-mini", 128_000, 0.15, 0.60),
-        ModelSpec("gpt-4.1-mini", 1_047_576, 0.40, 1.60),
+        ModelSpec("gpt-4o-mini", 128_000, 0.15, 0.60, capabilities=Capabilities()),
+        ModelSpec("gpt-4.1-mini", 1_047_576, 0.40, 1.60, capabilities=Capabilities()),
     ),
     requests_per_minute=60,
     tokens_per_day=1_000_000,

@@ -53,6 +53,7 @@ class Outcome(StrEnum):
     CANNOT_CONTINUE = "cannot_continue"  # the model cannot continue a cut stream
     KEY_REFUSED = "key_refused"  # the provider refused this key earlier (until it changes)
     CONTEXT_TOO_SMALL = "context_too_small"  # the model's context window is too small
+    CANNOT_HONOUR = "cannot_honour"  # the model cannot honour a request parameter (tools, n...)
     # could not leave this machine (errors.LocalFault: no file descriptors, no route)
     LOCAL_FAULT = "local_fault"
 
@@ -86,6 +87,7 @@ _SKIPPED = frozenset(
         Outcome.CANNOT_CONTINUE,
         Outcome.KEY_REFUSED,
         Outcome.CONTEXT_TOO_SMALL,
+        Outcome.CANNOT_HONOUR,
     }
 )
 

@@ -146,6 +146,7 @@ def test_outcomes_name_every_failure_kind_and_keep_skips_apart() -> None:
         Outcome.CANNOT_CONTINUE,
         Outcome.KEY_REFUSED,
         Outcome.CONTEXT_TOO_SMALL,
+        Outcome.CANNOT_HONOUR,  # issue 15: a parameter the model cannot honour (capabilities)
     }
     assert not {s.value for s in skips} & {k.value for k in FailureKind}, "no word means both"
     assert not Outcome.OK.failed and not Outcome.OK.skipped and Outcome.OK.sent

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from llmswitch import ContextTooLong, ProviderError
+from llmswitch import AllProvidersFailed, ContextTooLong, ProviderError
 from tests.glue.conftest import GlueFactory, keys_for
 
 HI = [{"role": "user", "content": "hi"}]  # estimated at 8 prompt tokens
@@ -21,7 +21,7 @@ def served(llm: Any, **params: Any) -> tuple[str, str]:
     Groq's admission is the subject here."""
     try:
         attempts = llm.chat(HI, **params).attempts
-    except ProviderError as err:
+    except (ProviderError, AllProvidersFailed) as err:
         attempts = err.attempts
     return attempts[0].provider, attempts[0].outcome
 
@@ -34,11 +34,10 @@ def served(llm: Any, **params: Any) -> tuple[str, str]:
         # the larger of the two caps counts, whichever field carries it
         ({"max_tokens": 1, "max_completion_tokens": 3000}, ("groq", "not_admitted")),
         ({"max_tokens": 3000, "max_completion_tokens": 1}, ("groq", "not_admitted")),
-        # n choices may each use the cap (1008 alone would fit)
-        ({"max_tokens": 1000, "n": 3}, ("groq", "not_admitted")),
+        # Groq serves only n = 1: a request for 3 choices never reaches its admission
+        ({"max_tokens": 1000, "n": 3}, ("groq", "cannot_honour")),
         # no cap: the estimate (1024 per choice)
         ({}, ("groq", "ok")),
-        ({"n": 3}, ("groq", "not_admitted")),  # 8 + 3 x 1024
     ],
 )
 def test_the_reservation_follows_the_request(
@@ -46,6 +45,22 @@ def test_the_reservation_follows_the_request(
 ) -> None:
     llm = glue(keys=keys_for("groq", "gemini"), providers={"groq": {"tokens_per_minute": 3000}})
     assert served(llm, **params) == expected
+
+
+@pytest.mark.parametrize(
+    ("params", "expected"),
+    [
+        ({"max_tokens": 1000, "n": 3}, ("openai", "not_admitted")),  # 8 + 3 x 1000 > 3000
+        ({"max_tokens": 900, "n": 3}, ("openai", "ok")),  # 8 + 3 x 900 fits
+        ({"n": 3}, ("openai", "not_admitted")),  # no cap: 8 + 3 x 1024
+    ],
+)
+def test_n_choices_each_reserve_the_cap_on_a_model_that_serves_n(
+    glue: GlueFactory, params: dict[str, Any], expected: tuple[str, str]
+) -> None:
+    """n choices may each use the cap (1008 alone would fit): on a model that serves n > 1."""
+    llm = glue(keys=keys_for("openai", "gemini"), providers={"openai": {"tokens_per_minute": 3000}})
+    assert served(llm, provider_name="openai", **params) == expected
 
 
 @pytest.mark.parametrize(
