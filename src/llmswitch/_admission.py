@@ -141,7 +141,12 @@ class Admission:
         ):
             return self.skip(cand, Outcome.COOLING_DOWN, "recovery probe in flight", 1.0)
         windows = admission_windows(
-            provider_windows(p.windows(), view.learned_limits),
+            provider_windows(
+                p.windows(),
+                view.learned_limits,
+                day_reset=p.day_resets,
+                guard=p.window_guard_seconds,
+            ),
             self.settings.daily_soft_limit,
         )
         worst = worst_case_usd(p, cand.model, estimate, prompt_tokens=prompt_tokens)

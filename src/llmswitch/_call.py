@@ -62,6 +62,7 @@ from llmswitch._types import (
 )
 from llmswitch._wire import read_limit_headers, wire_for
 from llmswitch._wire.base import CallContext, StreamEvent
+from llmswitch._wire.limit_messages import limits_in_message
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping, Sequence
@@ -259,8 +260,10 @@ class Call:
             return self._fail(err)
         usage = self._p.usage_so_far() if self._p.content else None
         self._note(ticket, err, usage)
-        if headers:
-            self.core.settlement.learn(ticket, self._observed(ticket, headers, err.status or 0))
+        observed = self._observed(ticket, headers or {}, err.status or 0)
+        observed += limits_in_message(err.message)
+        if observed:
+            self.core.settlement.learn(ticket, observed)
         if self._prefix and not self._p.content and isinstance(err, BadRequest):
             # The continuation was refused: this model takes no prefill. Learn it, move on.
             self.core.no_prefill.add((cand.provider.name, cand.model))

@@ -264,12 +264,30 @@ def model_scope(provider: str, model: str) -> str:
     return f"model:{provider}/{model}"
 
 
-def provider_windows(windows: Iterable[Window], learned: Mapping[str, int]) -> tuple[Window, ...]:
-    """A provider key's configured ``windows``, tightened by any lower limit the provider announced.
+def provider_windows(
+    windows: Iterable[Window],
+    learned: Mapping[str, int],
+    *,
+    day_reset: str = "rolling",
+    guard: float = 0.0,
+) -> tuple[Window, ...]:
+    """A provider key's configured ``windows``, tightened by any lower limit the provider
+    announced, plus a window for each limit it announced that nothing configured.
 
-    A learned limit only ever lowers a window: a limit set lower in ``llmswitch.toml`` is a
-    deliberate choice (headroom for other clients of the key) that a header must not undo.
+    A learned limit only ever lowers a configured window: a limit set lower in
+    ``llmswitch.toml`` is a deliberate choice (headroom for other clients of the key) that a
+    header must not undo. Where no window is configured (every custom provider, and limits a
+    provider states only in its 429 messages), the announced limit becomes the window, with the
+    provider's ``day_reset`` for daily ones, until the configuration says otherwise.
     """
-    return tuple(
-        w.with_limit(min(w.limit, learned[w.name])) if learned.get(w.name) else w for w in windows
+    declared = tuple(windows)
+    names = {w.name for w in declared}
+    tightened = tuple(
+        w.with_limit(min(w.limit, learned[w.name])) if learned.get(w.name) else w for w in declared
     )
+    adopted = tuple(
+        make_window(name, limit, reset=day_reset, guard=guard)
+        for name, limit in sorted(learned.items())
+        if name not in names and name in WINDOW_NAMES and limit > 0
+    )
+    return tightened + adopted

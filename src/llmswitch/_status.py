@@ -187,9 +187,16 @@ def read_key(
     """One key's windows as admission sees them (learned limits, then the daily soft limit)
     and their usage: the one reading status, ``current_provider`` and alerts share."""
     scope = key_scope(p.name, alias)
-    windows = provider_windows(p.windows(), store.get_learned_limits(scope))
+    windows = learned_windows(p, store.get_learned_limits(scope))
     return KeyReading(
         windows, admission_windows(windows, daily_soft_limit), store.usage(scope, windows, now=now)
+    )
+
+
+def learned_windows(p: ProviderSettings, learned: dict[str, int]) -> tuple[Window, ...]:
+    """The key's windows as admission builds them: configured, learned, adopted."""
+    return provider_windows(
+        p.windows(), learned, day_reset=p.day_resets, guard=p.window_guard_seconds
     )
 
 
@@ -201,7 +208,7 @@ def headroom(p: ProviderSettings, store: Store, now: float) -> float:
     for key in p.keys:
         scope = key_scope(p.name, key.alias)
         try:
-            windows = provider_windows(p.windows(), store.get_learned_limits(scope))
+            windows = learned_windows(p, store.get_learned_limits(scope))
             usage = store.usage(scope, windows, now=now)
         except StorageError:
             return 0.0

@@ -279,10 +279,12 @@ def test_block_from_observations_needs_one_token_by_default() -> None:
         ({"rpm": 20}, {"rpm": 20, "rpd": 1000}),  # the provider announced less: it wins
         ({"rpm": 50}, {"rpm": 30, "rpd": 1000}),  # more than configured: the file wins
         ({"rpm": 0, "rpd": 1}, {"rpm": 30, "rpd": 1}),  # 0 means unknown
-        ({"tpd": 5}, {"rpm": 30, "rpd": 1000}),  # a window we do not enforce stays off
+        ({"tpd": 5}, {"rpm": 30, "rpd": 1000, "tpd": 5}),  # nothing configured: it is adopted
     ],
 )
-def test_provider_windows_only_lowers(learned: dict[str, int], limits: dict[str, int]) -> None:
+def test_provider_windows_lower_and_fill_in(
+    learned: dict[str, int], limits: dict[str, int]
+) -> None:
     got = provider_windows((RPM, RPD), learned)
     assert {w.name: w.limit for w in got} == limits
 

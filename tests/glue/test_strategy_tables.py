@@ -70,12 +70,14 @@ def test_weighted_rotation_spreads_calls_across_calls(
 
 
 def _only_rpm(rpm: int) -> dict[str, Any]:
-    """Only a per-minute request window, so headroom is exactly 1 - used/rpm."""
+    """Only a per-minute request window, so headroom is exactly 1 - used/rpm (the provider's
+    rate-limit headers are not read: a limit they announce would become a window of its own)."""
     return {
         "requests_per_minute": rpm,
         "requests_per_day": 0,
         "tokens_per_minute": 0,
         "tokens_per_day": 0,
+        "limit_headers": "none",
     }
 
 
