@@ -190,9 +190,10 @@ OPENROUTER = ProviderSpec(
             "deepseek/deepseek-r1:free": "deepseek/deepseek-r1-0528",
         }
     ),
-    # The issue fixes 50/min; OpenRouter documents 20/min and 50 or 1000 requests/day for :free
-    # models. The 429's X-RateLimit-* headers teach the real values.
-    requests_per_minute=50,
+    # :free models: 20 a minute and 50 a day (1,000 once 10 credits were ever bought; set
+    # requests_per_day = 1000 then), account-wide across every :free model
+    requests_per_minute=20,
+    requests_per_day=50,
     tokens_per_day=50_000,
     day_resets="utc",  # the free daily cap resets at 00:00 UTC
     budget_resets="utc",  # GET /api/v1/key reports usage_daily by UTC day (reference §3)

@@ -14,7 +14,8 @@ PROVIDERS = {p.name: p for p in SETTINGS.providers}
 SEED = [
     ("groq", 1, "openai", True, 30, 1000, 8000, 100_000, "rolling", "groq"),
     ("gemini", 2, "gemini", True, 60, 0, 0, 15_000_000, "America/Los_Angeles", "none"),
-    ("openrouter", 3, "openai", True, 50, 0, 0, 50_000, "utc", "openrouter"),
+    # the seed said 50 a minute; OpenRouter's :free models allow 20, and 50 a day without credits
+    ("openrouter", 3, "openai", True, 20, 50, 0, 50_000, "utc", "openrouter"),
     ("together", 4, "openai", False, 40, 0, 0, 100_000, "rolling", "together"),
     ("openai", 5, "openai", False, 60, 0, 0, 1_000_000, "rolling", "openai"),
 ]
