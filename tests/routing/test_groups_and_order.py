@@ -178,3 +178,53 @@ def test_the_status_shows_the_effective_order(glue: GlueFactory) -> None:
 def test_a_models_list_of_anything_but_names_is_refused(llm: Any, bad: Any) -> None:
     with pytest.raises(ConfigError, match="models must be a list of model names"):
         llm.chat(HI, models=bad)
+
+
+# -- plan tables the mutation run asked for ---------------------------------------------------
+
+
+def plan_of(llm: Any, model: str | None = None, **kwargs: Any) -> list[str]:
+    return [c.target for c in llm.planner.plan(model, **kwargs)]
+
+
+def test_a_groups_listed_order_beats_provider_priority(glue: GlueFactory) -> None:
+    llm = glue(
+        keys=keys_for(*ALL),
+        tail='[models.backwards]\ntargets = ["openrouter/deepseek/deepseek-r1-0528", '
+        '"gemini/gemini-2.5-pro", "groq/openai/gpt-oss-20b"]\n',
+    )
+    assert plan_of(llm, "backwards") == [
+        "openrouter/deepseek/deepseek-r1-0528",
+        "gemini/gemini-2.5-pro",
+        "groq/openai/gpt-oss-20b",
+    ]
+
+
+def test_a_target_reached_twice_is_tried_once(glue: GlueFactory) -> None:
+    llm = glue(keys=keys_for(*ALL))
+    chain = plan_of(llm, models=["groq/openai/gpt-oss-120b", "openai/gpt-oss-120b", "auto"])
+    assert chain.count("groq/openai/gpt-oss-120b") == 1
+    assert chain[:2] == ["groq/openai/gpt-oss-120b", "together/openai/gpt-oss-120b"]
+
+
+def test_a_named_provider_moves_first_and_appears_once(glue: GlueFactory) -> None:
+    llm = glue(keys=keys_for(*ALL))
+    chain = plan_of(llm, provider_name="together")
+    assert chain[0].startswith("together/") and sum(t.startswith("together/") for t in chain) == 1
+
+
+def test_a_model_without_a_known_context_window_is_never_skipped_for_size(
+    glue: GlueFactory, sim: Any
+) -> None:
+    llm = glue(keys=keys_for("groq"), providers={"groq": {"models": ["some-new-model"]}})
+    [candidate] = llm.planner.plan("some-new-model")
+    assert candidate.context_window == 0, "unknown"
+    with pytest.raises(AllProvidersFailed) as info:  # the simulator does not serve it
+        llm.chat(HI, model="some-new-model", max_tokens=500_000)
+    assert info.value.attempts[0].outcome != "context_too_small"
+
+
+def test_strict_on_a_disabled_provider_says_so(glue: GlueFactory) -> None:
+    llm = glue(keys=keys_for("groq", "gemini"), providers={"gemini": {"enabled": False}})
+    with pytest.raises(ConfigError, match=r"^strict: provider 'gemini' is disabled"):
+        llm.chat(HI, provider_name="gemini", strict=True)
