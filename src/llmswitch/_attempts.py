@@ -23,6 +23,7 @@ from llmswitch._events import Sink
 from llmswitch._outage import Outage
 from llmswitch._patience import FreeWaiters
 from llmswitch._policies import ProviderPolicies
+from llmswitch._secrets import SecretRedactor
 from llmswitch._settlement import Settlement
 from llmswitch._state.base import Store
 from llmswitch._strategies import LatencyTracker
@@ -48,6 +49,8 @@ class AttemptCore:
         self.admission = Admission(settings, store, self.policies, clock=clock, sinks=sinks)
         self.settlement = Settlement(store, clock=clock, latency=self.latency, sinks=sinks)
         self.outage = Outage(store, self.policies, clock=clock, sinks=sinks)
+        #: masks the configured key values in every error text a provider sends back
+        self.redact = SecretRedactor(k.secret_value() for p in settings.providers for k in p.keys)
         #: calls waiting for a free slot, first come first served (``_patience``)
         self.free_waiters = FreeWaiters()
         self._sinks = tuple(sinks)

@@ -250,6 +250,9 @@ class Call:
     def failed(self, err: ProviderError, headers: Mapping[str, str] | None = None) -> Step:
         """The current attempt failed with ``err``."""
         ticket = self._current()
+        masked = self.core.redact(err.message)  # a provider may echo the key it was sent
+        if masked != err.message:
+            err = err.with_message(masked)
         cand = ticket.candidate
         overdue = self.stream and not self._p.content and isinstance(err, Timeout)
         if overdue and self._first_token_overdue():  # the read limit was the first-token one

@@ -193,11 +193,6 @@ def test_every_http_surface_holds_no_echo(
     assert_no_leak([*texts, *(r.getMessage() for r in caplog.records), caplog.text])
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the library's own errors (AllProvidersFailed, attempt messages) are redacted by the "
-    "wire's key shapes only; by value needs the key at the error's birth (wire/transport)",
-)
 def test_the_library_errors_hold_no_echo(
     make_manager: ManagerFactory, echo: EchoProvider, clock: FakeClock
 ) -> None:
