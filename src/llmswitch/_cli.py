@@ -292,7 +292,10 @@ def usage(
             f"${row['cost_usd']:.4f}",
         )
     console.print(table)
-    console.print(f"total cost: ${data['total_cost_usd']:.4f}")
+    console.print(
+        f"total cost: ${data['total_cost_usd']:.4f} · saved by free tiers: "
+        f"${data['savings_usd']:.6f} (their tokens at each model's list price)"
+    )
 
 
 @app.command()

@@ -41,7 +41,7 @@ from llmswitch._secrets import log_redaction
 from llmswitch._state import store_from_url
 from llmswitch._state.base import Store
 from llmswitch._state.guarded import guard
-from llmswitch._status import build_status, headroom, provider_status
+from llmswitch._status import build_status, headroom, provider_status, savings_usd
 from llmswitch._strategies import LatencyTracker
 from llmswitch._transport import AiohttpTransport, AsyncTransport, HttpxTransport, Transport
 from llmswitch._types import ChatRequest, ChatResult, Message
@@ -403,10 +403,13 @@ class LLMProviderManager:
         )
 
     def get_usage(self, period: str = "today") -> dict[str, Any]:
-        """Tokens, calls and cost per provider over ``today|yesterday|week|month|all``."""
+        """Tokens, calls and cost per provider over ``today|yesterday|week|month|all``, per model
+        and key (``by_model_and_key``), and what the free calls saved (``savings_usd``: their
+        tokens at their own model's list price)."""
         self._check_open()
         since, until = ledger.period_days(period, self.clock())
         rows = self.store.usage_rows(since_day=since, until_day=until)
+        rollups = self.store.rollup_rows(since_day=since, until_day=until)
         totals = ledger.totals_by_provider(rows)
         return {
             "period": period,
@@ -414,7 +417,9 @@ class LLMProviderManager:
             "until": until,
             "providers": {name: _asdict(t) for name, t in totals.items()},
             "days": [_asdict(r) for r in rows],
+            "by_model_and_key": ledger.rollup_totals(rollups),
             "total_cost_usd": round(sum(t.cost_usd for t in totals.values()), 8),
+            "savings_usd": savings_usd(self.settings, rollups),
         }
 
     def reset_circuit(self, target: str) -> list[str]:

@@ -49,6 +49,7 @@ from llmswitch._availability import Availability, Budget, decide
 from llmswitch._config import ProviderSettings, Settings
 from llmswitch._errors import StorageError
 from llmswitch._health import HealthRecord
+from llmswitch._ledger import RollupRow
 from llmswitch._policies import ProviderPolicies, budget_of, worst_case_usd
 from llmswitch._quota import (
     DAY,
@@ -448,22 +449,27 @@ _STATE_DETAILS = ("server", "prefix", "path", "pending_ledger_entries")
 def _money_today(
     settings: Settings, store: Store, day: str, today: dict[str, Any]
 ) -> tuple[float, float]:
-    """(spent, saved) in USD over the ledger's UTC day. Spent: what paid calls cost. Saved: what
-    the free calls would have cost at their own model's list price (the catalog's price of that
-    very model, e.g. Groq's paid tier for ``openai/gpt-oss-120b``); a model without a price
-    counts nothing, so the figure never guesses high."""
+    """(spent, saved) in USD over the ledger's UTC day: what paid calls cost, and
+    ``savings_usd`` of the free ones."""
     spent = round(sum(t.cost_usd for t in today.values()), 10)
     try:
         rows = store.rollup_rows(since_day=day, until_day=day)
     except StorageError:
         return spent, 0.0
+    return spent, savings_usd(settings, rows)
+
+
+def savings_usd(settings: Settings, rows: list[RollupRow]) -> float:
+    """What the free calls in ``rows`` would have cost at their own model's list price (the
+    catalog's price of that very model, e.g. Groq's paid tier for ``openai/gpt-oss-120b``); a
+    model without a price counts nothing, so the figure never guesses high."""
     by_name = {p.name: p for p in settings.providers}
     saved = 0.0
     for r in rows:
         p = by_name.get(r.provider)
         if p is not None and p.free:
             saved += ledger.cost_usd(Usage(r.prompt_tokens, r.completion_tokens), p.price(r.model))
-    return spent, round(saved, 10)
+    return round(saved, 10)
 
 
 def _degraded_status(p: ProviderSettings, detail: str, now: float) -> dict[str, Any]:

@@ -45,6 +45,8 @@ def test_ask_prints_the_reply_and_the_provider_then_usage_counts_it(
     used = runner.invoke(app, ["usage", "--period", "week"])
     assert used.exit_code == 0, used.output
     assert "groq" in used.stdout and "total cost" in used.stdout
+    assert "saved by free tiers: $0.000000" not in used.stdout, "a free groq call saved something"
+    assert "saved by free tiers: $" in used.stdout
     assert runner.invoke(app, ["usage", "--period", "decade"]).exit_code == 2
 
 

@@ -94,3 +94,7 @@ def test_money_spent_and_saved_today(glue: GlueFactory) -> None:
     assert status["savings_today_usd"] == pytest.approx(saved, rel=1e-6)
     assert status["spent_today_usd"] == pytest.approx(bought.cost_usd, rel=1e-6)
     assert status["money_day"] == "utc"
+    usage = llm.get_usage("today")
+    assert usage["savings_usd"] == pytest.approx(saved, rel=1e-6)
+    rows = {(r["provider"], r["model"]) for r in usage["by_model_and_key"]}
+    assert rows == {("groq", "openai/gpt-oss-120b"), ("openai", "gpt-4o-mini")}
