@@ -14,6 +14,7 @@ transaction; these helpers only read and write rows.
 from __future__ import annotations
 
 import sqlite3
+import time
 
 from llmswitch._errors import StorageError
 from llmswitch._health import HealthRecord
@@ -166,9 +167,9 @@ _TOTAL_FIELDS = (
 )
 
 
-def create(db: sqlite3.Connection) -> None:
+def create(db: sqlite3.Connection, *, busy_seconds: float = 10.0) -> None:
     """Set the connection up (WAL, NORMAL sync) and create or check the schema."""
-    db.execute("PRAGMA journal_mode = WAL")
+    _wal(db, busy_seconds)
     db.execute("PRAGMA synchronous = NORMAL")
     db.execute("BEGIN IMMEDIATE")
     try:
@@ -198,6 +199,21 @@ def create(db: sqlite3.Connection) -> None:
         db.execute("ROLLBACK")
         raise
     db.execute("COMMIT")
+
+
+def _wal(db: sqlite3.Connection, busy_seconds: float) -> None:
+    """Switch a new file to WAL. Two processes opening the same new file can meet here while
+    the other holds the schema's write lock: SQLite then answers "database is locked" at once
+    instead of waiting (the busy handler would deadlock), so wait and try again ourselves."""
+    deadline = time.monotonic() + busy_seconds
+    while True:
+        try:
+            db.execute("PRAGMA journal_mode = WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.02)
 
 
 def _add_missing_columns(db: sqlite3.Connection) -> None:

@@ -85,7 +85,7 @@ class SqliteStore(Store):
                     self.path, isolation_level=None, check_same_thread=False, timeout=0
                 )
                 db.execute(f"PRAGMA busy_timeout = {self._busy_ms}")
-                schema.create(db)
+                schema.create(db, busy_seconds=self._busy_ms / 1000)
             self._db, self._pid = db, os.getpid()
         return self._db
 
