@@ -97,7 +97,8 @@ def provider_status(
     budget = budget_of(p, store, now, smallest)
     default_health = model_records[p.models[0]] if p.models else None
     readings = [
-        _key_status(p, k, store, now, settings, record, default_health, budget) for k in p.keys
+        _key_status(p, k, store, now, settings, record, default_health, budget, to_trip)
+        for k in p.keys
     ]
     keys = [k for k, _ in readings]
     verdicts = [v for _, v in readings]
@@ -267,6 +268,7 @@ def _key_status(
     provider_health: HealthRecord | None,
     model_health: HealthRecord | None,
     budget: Budget | None,
+    failures_to_trip: int,
 ) -> tuple[dict[str, Any], Availability]:
     """One key's row of the status, and the availability decision it was read from."""
     scope = key_scope(p.name, key.alias)
@@ -281,7 +283,7 @@ def _key_status(
         model_health=model_health,
         key_health=store.get_health(scope),
         fingerprint=key.fingerprint,
-        failures_to_trip=ProviderPolicies(settings).breaker(p).failures_to_trip,
+        failures_to_trip=failures_to_trip,
         budget=budget,
         no_room=room is not None,
         no_room_until=until,
