@@ -47,6 +47,7 @@ class Ticket:
     probe_scope: str | None = None  # the half-open circuit whose probe this attempt holds
     provider_failures: int = 0  # consecutive failures of the provider's circuit at admission
     model_failures: int = 0  # ... and of the model's
+    request_id: str = ""  # the call's id: its ledger entry, log lines and events carry it
 
 
 def availability(
@@ -101,6 +102,7 @@ class Admission:
         min_context: int,
         *,
         prompt_tokens: int | None = None,
+        request_id: str = "",
     ) -> Ticket | Attempt:
         """Reserve quota for ``cand`` or say why it is skipped (an unsent ``Attempt``).
 
@@ -111,17 +113,24 @@ class Admission:
         overshoot them.
         """
         try:
-            return self._admit(cand, estimate, min_context, prompt_tokens)
+            return self._admit(cand, estimate, min_context, prompt_tokens, request_id)
         except StorageError as exc:
-            return self.skip(cand, Outcome.STATE_UNAVAILABLE, str(exc), exc.retry_after)
+            why, wait = str(exc), exc.retry_after
+            return self.skip(cand, Outcome.STATE_UNAVAILABLE, why, wait, request_id=request_id)
 
     def _admit(
-        self, cand: Candidate, estimate: int, min_context: int, prompt_tokens: int | None
+        self,
+        cand: Candidate,
+        estimate: int,
+        min_context: int,
+        prompt_tokens: int | None,
+        request_id: str,
     ) -> Ticket | Attempt:
         now = self.clock()
         p = cand.provider
         if min_context and 0 < cand.context_window < min_context:
-            return self.skip(cand, Outcome.CONTEXT_TOO_SMALL, "context window too small")
+            why = "context window too small"
+            return self.skip(cand, Outcome.CONTEXT_TOO_SMALL, why, request_id=request_id)
         pscope, mscope = provider_scope(p.name), model_scope(p.name, cand.model)
         view = self.store.admission_view(pscope, cand.scope, mscope)
         verdict = availability(
@@ -134,12 +143,13 @@ class Admission:
         if not verdict.available:
             assert verdict.refusal is not None
             wait = verdict.until - now if verdict.until is not None else None
-            return self.skip(cand, verdict.refusal, verdict.reason, wait)
+            return self.skip(cand, verdict.refusal, verdict.reason, wait, request_id=request_id)
         probe_scope = {"provider": pscope, "model": mscope, None: None}[verdict.probe]
         if probe_scope is not None and not self.store.try_acquire_probe(
             probe_scope, now=now, ttl=self.settings.timeout_seconds + 5
         ):
-            return self.skip(cand, Outcome.COOLING_DOWN, "recovery probe in flight", 1.0)
+            why = "recovery probe in flight"
+            return self.skip(cand, Outcome.COOLING_DOWN, why, 1.0, request_id=request_id)
         windows = admission_windows(
             provider_windows(
                 p.windows(),
@@ -158,7 +168,7 @@ class Admission:
             wait = adm.retry_at - now if adm.retry_at is not None else None
             why = adm.reason or f"{adm.window} limit reached"
             refused = Outcome.BUDGET if adm.window == "budget" else Outcome.NOT_ADMITTED
-            return self.skip(cand, refused, why, wait)
+            return self.skip(cand, refused, why, wait, request_id=request_id)
         pfail = view.provider_health.consecutive_failures if view.provider_health else 0
         mfail = view.model_health.consecutive_failures if view.model_health else 0
         return Ticket(
@@ -173,10 +183,17 @@ class Admission:
             probe_scope,
             pfail,
             mfail,
+            request_id,
         )
 
     def skip(
-        self, cand: Candidate, outcome: Outcome, why: str, wait: float | None = None
+        self,
+        cand: Candidate,
+        outcome: Outcome,
+        why: str,
+        wait: float | None = None,
+        *,
+        request_id: str = "",
     ) -> Attempt:
         """An unsent attempt: ``cand`` is passed over for ``outcome``, and the sinks hear it."""
         attempt = Attempt(
@@ -187,5 +204,5 @@ class Admission:
             message=why,
             retry_after=max(0.0, wait) if wait is not None else None,
         )
-        emit(self.sinks, AttemptFinished(self.clock(), attempt, sent=False))
+        emit(self.sinks, AttemptFinished(self.clock(), attempt, sent=False, request_id=request_id))
         return attempt

@@ -112,6 +112,7 @@ class Alert:
     limit: float | None = None
     resets_at: float | None = None
     threshold: float | None = None
+    request_id: str | None = None  # the call that raised it (the gateway's x-request-id)
 
     def as_dict(self) -> dict[str, Any]:
         """A JSON-able dict: the status API's and the webhook's shape."""
@@ -258,7 +259,7 @@ class AlertMonitor:
             log.debug("llmswitch: alert check of %s skipped: %s", a.provider, exc)
             return
         for alert in alerts:
-            self._deliver(alert)
+            self._deliver(replace(alert, request_id=event.request_id or None))
 
     def _on_circuit(self, event: CircuitChanged) -> None:
         if event.state == "open":
@@ -337,7 +338,12 @@ class AlertMonitor:
         with self._lock:
             self._recent.append(alert)
             handlers = self._handlers
-        log.warning("llmswitch alert [%s]: %s", alert.kind, alert.message)
+        if alert.request_id:
+            log.warning(
+                "llmswitch alert [%s]: %s (request %s)", alert.kind, alert.message, alert.request_id
+            )
+        else:
+            log.warning("llmswitch alert [%s]: %s", alert.kind, alert.message)
         for handler in handlers:
             try:
                 handler(alert)
@@ -433,6 +439,7 @@ def _cooldown(event: CircuitChanged) -> Alert:
         ts=event.ts,
         provider=event.provider,
         resets_at=event.until,
+        request_id=event.request_id or None,
     )
 
 
@@ -442,6 +449,7 @@ def _recovered(event: CircuitChanged) -> Alert:
         message=f"{event.provider} recovered; traffic returns to it",
         ts=event.ts,
         provider=event.provider,
+        request_id=event.request_id or None,
     )
 
 
@@ -455,6 +463,7 @@ def _auth(event: CircuitChanged) -> Alert:
         ts=event.ts,
         provider=event.provider,
         key_alias=event.key_alias,
+        request_id=event.request_id or None,
     )
 
 
@@ -487,6 +496,7 @@ def _all_unavailable(event: NoProviderAvailable) -> Alert:
         message=f"every provider is unavailable: {_scrub(event.message)}{when}",
         ts=event.ts,
         resets_at=event.ts + retry if retry is not None else None,
+        request_id=event.request_id or None,
     )
 
 
@@ -496,4 +506,5 @@ def _available_again(event: CallFinished) -> Alert:
         message=f"{event.provider} served a call again; providers are available",
         ts=event.ts,
         provider=event.provider,
+        request_id=event.request_id or None,
     )

@@ -167,6 +167,7 @@ class Call:
                 self._estimate(cand),
                 self._min_context,
                 prompt_tokens=self._prompt_estimate,  # priced at the input price, the rest output
+                request_id=self.request.request_id,
             )
             if isinstance(ticket, Attempt):
                 self.attempts.append(ticket)
@@ -501,6 +502,7 @@ class Call:
                 attempts=tuple(self.attempts),
                 finish_reason=finish,
                 raw=raw,
+                request_id=self.request.request_id,
             )
         )
 
@@ -550,7 +552,12 @@ class Call:
         if self.plan:
             emit(
                 self.core.sinks,
-                NoProviderAvailable(self.core.clock(), str(err).splitlines()[0], err.retry_after),
+                NoProviderAvailable(
+                    self.core.clock(),
+                    str(err).splitlines()[0],
+                    err.retry_after,
+                    self.request.request_id,
+                ),
             )
         self._finished(None, None, time.perf_counter() - self._timer)
         return Fail(err)
@@ -560,7 +567,13 @@ class Call:
         emit(
             self.core.sinks,
             CallFinished(
-                self.core.clock(), provider, model, latency, len(self.attempts), self.stream
+                self.core.clock(),
+                provider,
+                model,
+                latency,
+                len(self.attempts),
+                self.stream,
+                self.request.request_id,
             ),
         )
 

@@ -3,7 +3,8 @@
 Observability goes through injected sinks, never module globals: the ledger is written by the
 router itself (it is accounting, not observability), while Prometheus metrics, alerts, logs and
 the dashboard subscribe as sinks passed to the manager. A sink must be quick and must not raise;
-``emit`` shields the call path from a faulty sink anyway.
+``emit`` shields the call path from a faulty sink anyway. Events of a call carry its
+``request_id`` (``""`` for none), so an alert or a log line can name the call that caused it.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ class AttemptFinished:
     ts: float
     attempt: Attempt
     sent: bool
+    request_id: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,6 +38,7 @@ class Failover:
     kind: str
     action: str
     request_no: int
+    request_id: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +51,7 @@ class CallFinished:
     latency_s: float
     attempts: int
     stream: bool
+    request_id: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +66,7 @@ class CircuitChanged:
     kind: str | None
     key_alias: str | None = None
     model: str | None = None  # set when the circuit is one model's on the provider
+    request_id: str = ""  # the call whose attempt changed it
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,6 +94,7 @@ class NoProviderAvailable:
     ts: float
     message: str
     retry_after: float | None
+    request_id: str = ""
 
 
 Event = (

@@ -46,6 +46,7 @@ class LedgerEntry:
     latency_s: float = 0.0
     free: bool = True
     entry_id: str = ""
+    request_id: str = ""  # the call this attempt belonged to (the gateway's x-request-id)
 
 
 @dataclass(frozen=True, slots=True)
@@ -188,6 +189,7 @@ def entry(
     cost: float,
     latency_s: float,
     free: bool,
+    request_id: str = "",
 ) -> LedgerEntry:
     return LedgerEntry(
         ts=ts,
@@ -202,6 +204,7 @@ def entry(
         latency_s=latency_s,
         free=free,
         entry_id=entry_id(ts),
+        request_id=request_id,
     )
 
 

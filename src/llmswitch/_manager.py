@@ -44,7 +44,7 @@ from llmswitch._state.guarded import guard
 from llmswitch._status import build_status, headroom, provider_status, savings_usd
 from llmswitch._strategies import LatencyTracker
 from llmswitch._transport import AiohttpTransport, AsyncTransport, HttpxTransport, Transport
-from llmswitch._types import ChatRequest, ChatResult, Message
+from llmswitch._types import ChatRequest, ChatResult, Message, new_request_id
 
 if TYPE_CHECKING:
     import openai
@@ -301,6 +301,9 @@ class LLMProviderManager:
             max_wait: seconds to wait for a recovery when every candidate is out.
             free_wait: seconds to wait for a free slot that is about to open rather than pay
                 a paid provider (None: ``free_wait_seconds``; 0: buy at once).
+            request_id: (in ``params``) names this call in the ledger entry of every attempt,
+                the log lines and the alerts it causes (``get_ledger(request_id)``); default a
+                fresh ``req_<hex>``, returned as ``ChatResult.request_id``.
         """
         return self.router.chat(
             _request(messages, model, params),
@@ -422,6 +425,19 @@ class LLMProviderManager:
             "savings_usd": savings_usd(self.settings, rollups),
         }
 
+    def get_ledger(
+        self, request_id: str | None = None, *, limit: int = 100
+    ) -> list[dict[str, Any]]:
+        """The most recent ledger entries still kept (``ledger_retention_days``), newest first,
+        as dicts; with ``request_id``, only that call's attempts (every one it sent, a failed
+        first try included), so one id answers "what did this call cost and where did it go"."""
+        self._check_open()
+        scan = limit if request_id is None else max(limit, 10_000)
+        entries = self.store.ledger_entries(limit=scan)
+        if request_id is not None:
+            entries = [e for e in entries if e.request_id == request_id]
+        return [_asdict(e) for e in entries[:limit]]
+
     def reset_circuit(self, target: str) -> list[str]:
         """Close circuits by hand; return the scopes cleared.
 
@@ -532,12 +548,22 @@ def _seed_request(
 ) -> ChatRequest:
     messages = (Message("system", system_prompt), Message("user", user_message))
     return ChatRequest(
-        messages=messages, model=model, temperature=temperature, max_tokens=max_tokens
+        messages=messages,
+        model=model,
+        temperature=temperature,
+        max_tokens=max_tokens,
+        request_id=new_request_id(),
     )
 
 
 def _request(messages: MessagesLike, model: str | None, params: dict[str, Any]) -> ChatRequest:
-    """The request exactly as the caller gave it: no default is added for what they left out."""
+    """The request exactly as the caller gave it: no default is added for what they left out
+    (but a ``request_id``: the caller's, else a fresh one, which names the call everywhere)."""
+    request_id = params.pop("request_id", None) or new_request_id()
+    if not isinstance(request_id, str) or len(request_id) > 128:
+        raise ConfigError(
+            f"request_id must be a string of at most 128 characters; got {request_id!r:.60}"
+        )
     msgs = tuple(m if isinstance(m, Message) else Message.from_openai(m) for m in messages)
     if not msgs:
         raise ConfigError("messages is empty; pass at least one {'role': 'user', 'content': ...}")
@@ -552,7 +578,12 @@ def _request(messages: MessagesLike, model: str | None, params: dict[str, Any]) 
         ):
             raise ConfigError(f"{name} must be an integer >= 1 or None; got {value!r}")
     return ChatRequest(
-        messages=msgs, model=model, temperature=temperature, max_tokens=max_tokens, extra=params
+        messages=msgs,
+        model=model,
+        temperature=temperature,
+        max_tokens=max_tokens,
+        extra=params,
+        request_id=request_id,
     )
 
 

@@ -66,20 +66,19 @@ class Outage:
     ) -> None:
         """Put ``target`` out of service for ``err`` and give a held probe slot back at once."""
         now = self.clock()
-        cand, p = ticket.candidate, ticket.candidate.provider
+        cand, p, rid = ticket.candidate, ticket.candidate.provider, ticket.request_id
         if ticket.probe_scope is not None:
             self.store.release_probe(ticket.probe_scope)
         if target is health.Target.KEY_BLOCK:
             wait = err.retry_after if err.retry_after else DEFAULT_RATE_LIMIT_WAIT
             if err.window in ("rpd", "tpd"):
                 wait = max(wait, day_end(p, now, err.retry_after) - now)
-            self._block(
-                cand, now + wait, err, request_no, "skip key until its window resets", moving=moving
-            )
+            action = "skip key until its window resets"
+            self._block(cand, now + wait, err, request_no, action, moving=moving, rid=rid)
         elif target is health.Target.KEY_DAY:
             until = day_end(p, now, err.retry_after)
             action = "skip key until the provider's day ends"
-            self._block(cand, until, err, request_no, action, moving=moving)
+            self._block(cand, until, err, request_no, action, moving=moving, rid=rid)
         elif target is health.Target.KEY_AUTH:
             self.store.mark_auth_failed(
                 cand.scope, fingerprint=cand.key.fingerprint, message=err.message, now=now
@@ -90,11 +89,17 @@ class Outage:
             emit(
                 self.sinks,
                 CircuitChanged(
-                    now, p.name, "auth_failed", None, err.kind.value, key_alias=cand.key.alias
+                    now,
+                    p.name,
+                    "auth_failed",
+                    None,
+                    err.kind.value,
+                    key_alias=cand.key.alias,
+                    request_id=rid,
                 ),
             )
             action = "disable key until its value changes"
-            self._failover(cand, err, action, request_no, moving=moving)
+            self._failover(cand, err, action, request_no, moving=moving, rid=rid)
         elif target in (health.Target.MODEL, health.Target.PROVIDER):
             self.trip(ticket, err, target, request_no, moving=moving)
 
@@ -109,7 +114,7 @@ class Outage:
     ) -> None:
         """Count a failure of the model's or the provider's circuit; open it when due."""
         now = self.clock()
-        cand, p = ticket.candidate, ticket.candidate.provider
+        cand, p, rid = ticket.candidate, ticket.candidate.provider, ticket.request_id
         is_model = target is health.Target.MODEL
         scope = model_scope(p.name, cand.model) if is_model else provider_scope(p.name)
         failures = (ticket.model_failures if is_model else ticket.provider_failures) + 1
@@ -120,16 +125,18 @@ class Outage:
         )
         if seconds <= 0:
             action = f"failure {failures} of {breaker.failures_to_trip} before the circuit opens"
-            self._failover(cand, err, action, request_no, moving=moving)
+            self._failover(cand, err, action, request_no, moving=moving, rid=rid)
             return
         model = cand.model if is_model else None
         emit(
             self.sinks,
-            CircuitChanged(now, p.name, "open", record.open_until, err.kind.value, model=model),
+            CircuitChanged(
+                now, p.name, "open", record.open_until, err.kind.value, model=model, request_id=rid
+            ),
         )
         what = f"{p.name}/{cand.model}" if is_model else p.name
         action = f"cool {what} down for {record.open_until - now:.0f}s"
-        self._failover(cand, err, action, request_no, moving=moving)
+        self._failover(cand, err, action, request_no, moving=moving, rid=rid)
 
     def _block(
         self,
@@ -140,6 +147,7 @@ class Outage:
         action: str,
         *,
         moving: bool = True,
+        rid: str = "",
     ) -> None:
         now = self.clock()
         block = self.store.block(
@@ -148,7 +156,8 @@ class Outage:
         self.store.note_error(
             provider_scope(cand.provider.name), kind=err.kind.value, message=err.message, now=now
         )
-        self._failover(cand, err, f"{action} ({block.until - now:.0f}s)", request_no, moving=moving)
+        action = f"{action} ({block.until - now:.0f}s)"
+        self._failover(cand, err, action, request_no, moving=moving, rid=rid)
 
     def _failover(
         self,
@@ -158,24 +167,27 @@ class Outage:
         request_no: int,
         *,
         moving: bool = True,
+        rid: str = "",
     ) -> None:
         """Log and announce what happened; ``moving``: the call goes on to another target (a
-        stream cut after content without continuation does not, and must not say so)."""
+        stream cut after content without continuation does not, and must not say so). ``rid``:
+        the call's request id, in the line so one grep finds every line of a call."""
         what = "failover from" if moving else "call failed on"
         log.warning(
-            "llmswitch: %s %s/%s [%s]: %s -> %s",
+            "llmswitch: %s %s/%s [%s]: %s -> %s (request %s)",
             what,
             cand.provider.name,
             cand.model,
             cand.key.masked,
             err.kind.value,
             action,
+            rid or "-",
         )
         if not moving:
             return
         emit(
             self.sinks,
-            Failover(self.clock(), cand.provider.name, err.kind.value, action, request_no),
+            Failover(self.clock(), cand.provider.name, err.kind.value, action, request_no, rid),
         )
 
 

@@ -66,8 +66,24 @@ class Settlement:
                 self.store.record_success(provider_scope(p.name))
             if ticket.model_failures:
                 self.store.record_success(model_scope(p.name, cand.model))
-            emit(self.sinks, CircuitChanged(now, p.name, "closed", None, None, model=cand.model))
-            log.info("llmswitch: %s/%s recovered; traffic returns to it", p.name, cand.model)
+            emit(
+                self.sinks,
+                CircuitChanged(
+                    now,
+                    p.name,
+                    "closed",
+                    None,
+                    None,
+                    model=cand.model,
+                    request_id=ticket.request_id,
+                ),
+            )
+            log.info(
+                "llmswitch: %s/%s recovered; traffic returns to it (request %s)",
+                p.name,
+                cand.model,
+                ticket.request_id or "-",
+            )
         self.latency.observe(p.name, latency)
         return attempt
 
@@ -106,7 +122,12 @@ class Settlement:
         try:
             self._learn(cand, observations, ticket.learned)
         except StorageError as exc:
-            log.warning("llmswitch: could not keep the limits %s reported: %s", cand.scope, exc)
+            log.warning(
+                "llmswitch: could not keep the limits %s reported: %s (request %s)",
+                cand.scope,
+                exc,
+                ticket.request_id or "-",
+            )
 
     def _learn(
         self,
@@ -152,6 +173,7 @@ class Settlement:
             cost=cost,
             latency_s=latency,
             free=p.free,
+            request_id=ticket.request_id,
         )
         if settle is None:
             self.store.record(entry)
@@ -169,5 +191,5 @@ class Settlement:
             usage=usage,
             cost_usd=cost,
         )
-        emit(self.sinks, AttemptFinished(now, attempt, sent=True))
+        emit(self.sinks, AttemptFinished(now, attempt, sent=True, request_id=ticket.request_id))
         return attempt

@@ -5,9 +5,16 @@ Frozen, slotted dataclasses: cheap to build on the hot path, safe to hand to sin
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
+
+
+def new_request_id() -> str:
+    """A fresh request id, ``req_<32 hex>``: the gateway's shape, so library ledger rows, log
+    lines and alerts carry an id a user can grep just like the gateway's."""
+    return "req_" + uuid.uuid4().hex
 
 
 class FailureKind(StrEnum):
@@ -127,7 +134,8 @@ class ChatRequest:
 
     ``model`` is ``None``/``"auto"`` (each provider's default), an alias, a provider's own model id,
     or ``"provider/model"`` to pin. ``extra`` carries OpenAI fields passed through untouched
-    (tools, response_format, top_p, stop, ...).
+    (tools, response_format, top_p, stop, ...). ``request_id`` names the call in every ledger
+    entry of its attempts, in the log lines and in the alerts it triggers (never sent upstream).
     """
 
     messages: tuple[Message, ...]
@@ -135,6 +143,7 @@ class ChatRequest:
     temperature: float | None = None  # None: not sent (the provider's default)
     max_tokens: int | None = None  # None: not sent; max_completion_tokens travels in extra
     extra: dict[str, Any] = field(default_factory=dict)
+    request_id: str = ""
 
     def completion_cap(self) -> int | None:
         """The most completion tokens the caller allows over all choices (None: no cap):
@@ -201,6 +210,7 @@ class ChatResult:
     attempts: tuple[Attempt, ...]
     finish_reason: str | None = "stop"
     raw: dict[str, Any] | None = None  # the provider's reply in OpenAI shape (tools, ids, ...)
+    request_id: str = ""  # the call's id, as in its ledger entries, log lines and alerts
 
     def __str__(self) -> str:
         return self.text

@@ -5,7 +5,8 @@ webhook receiver can be down or slow. ``WebhookSender.__call__`` only puts the a
 (a full queue drops it with a log line); one daemon thread posts it with a timeout, retries with
 exponential backoff through the injected ``sleep``, and after the last retry drops it with a
 WARNING. The body is ``Alert.as_dict()``: kind, provider, key_alias, window, used, limit,
-resets_at, threshold, message, ts; names and numbers, never a key.
+resets_at, threshold, message, ts, request_id (the call that raised it, when one did); names
+and numbers, never a key.
 
 The URL itself may be a credential (Slack's path is its token, some carry ``?token=`` or
 ``user:password@``), so logs name only its scheme and host.

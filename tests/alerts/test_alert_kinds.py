@@ -221,7 +221,7 @@ def test_status_lists_recent_alerts_newest_first_and_bounded(
     assert [a["ts"] for a in alerts] == sorted((a["ts"] for a in alerts), reverse=True)
     assert set(alerts[0]) == {
         "kind", "provider", "key_alias", "window", "used", "limit", "resets_at", "threshold",
-        "message", "ts",
+        "message", "ts", "request_id",
     }  # fmt: skip
 
 

@@ -27,7 +27,7 @@ from tests.conftest import ManagerFactory
 
 HI = [{"role": "user", "content": "hi"}]
 FIELDS = {"kind", "provider", "key_alias", "window", "used", "limit", "resets_at", "threshold",
-          "message", "ts"}  # fmt: skip
+          "message", "ts", "request_id"}  # fmt: skip
 
 
 @dataclass

@@ -114,6 +114,7 @@ _COLUMNS = (
     ("health", "opened_at", "REAL NOT NULL DEFAULT 0"),
     ("health", "opened_by", "TEXT"),
     ("ledger", "entry_id", "TEXT"),
+    ("ledger", "request_id", "TEXT NOT NULL DEFAULT ''"),  # rows of older files: no id
     ("reservations", "hold", "INTEGER"),  # the row of the budget claim a reservation holds
 )
 
@@ -153,6 +154,7 @@ _LEDGER_FIELDS = (
     "latency_s",
     "free",
     "entry_id",
+    "request_id",
 )
 _TOTAL_FIELDS = (
     "day",
@@ -256,7 +258,9 @@ def write_health(db: sqlite3.Connection, scope: str, rec: HealthRecord) -> None:
 def insert_ledger(db: sqlite3.Connection, e: LedgerEntry) -> None:
     """One statement: the triggers add it to its day's totals and roll-up atomically; an entry
     whose id is in the ledger already is not inserted, so nothing is added twice."""
-    values = (*(getattr(e, f) for f in _LEDGER_FIELDS[:-1]), e.entry_id or None)
+    values = tuple(
+        (e.entry_id or None) if f == "entry_id" else getattr(e, f) for f in _LEDGER_FIELDS
+    )
     marks = ", ".join("?" for _ in _LEDGER_FIELDS)
     db.execute(
         f"INSERT INTO ledger ({', '.join(_LEDGER_FIELDS)}) VALUES ({marks}) "

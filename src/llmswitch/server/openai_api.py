@@ -88,6 +88,14 @@ def largest_context_window(manager: LLMProviderManager) -> int | None:
     return max(w for w in windows if w)
 
 
+def gateway_request_id(request: Request) -> str | None:
+    """The id ``request_id.RequestId`` gave this request (the client's own when sane), which
+    the manager writes to the ledger, the log lines and the alerts of the call."""
+    state: dict[str, Any] = request.scope.get("state") or {}
+    rid = state.get("request_id")
+    return rid if isinstance(rid, str) else None
+
+
 def _model(model_id: str, owner: str) -> dict[str, Any]:
     return {"id": model_id, "object": "model", "created": 0, "owned_by": owner}
 
@@ -147,6 +155,7 @@ class OpenAIRoutes:
                     )
                 )
             )
+        params["request_id"] = rid = gateway_request_id(request)
         try:
             if stream:
                 if flag:
@@ -156,7 +165,7 @@ class OpenAIRoutes:
         except LLMSwitchError as exc:
             return self._error(exc)
         except Exception:  # a bug must still answer in OpenAI's shape, and never leak details
-            log.exception("llmswitch: chat completion failed unexpectedly")
+            log.exception("llmswitch: chat completion failed unexpectedly (request %s)", rid)
             return json_response(
                 500,
                 {

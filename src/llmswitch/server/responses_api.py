@@ -29,7 +29,7 @@ from llmswitch._errors import LLMSwitchError, MalformedReply
 from llmswitch._types import Attempt, Outcome
 from llmswitch.server import responses_shapes as rs
 from llmswitch.server import shapes
-from llmswitch.server.openai_api import json_response, max_output
+from llmswitch.server.openai_api import gateway_request_id, json_response, max_output
 from llmswitch.server.request_schema import validate_chat_body
 from llmswitch.server.responses_stream import ResponsesEvents
 
@@ -64,6 +64,7 @@ class ResponsesRoutes:
             messages, model, stream, _, params = shapes.parse_chat(payload)
         except shapes.BadInput as exc:
             return json_response(*shapes.bad_input_reply(exc))
+        params["request_id"] = gateway_request_id(request)
         try:
             if stream:
                 return await self._stream(original, messages, model, params)
