@@ -312,7 +312,11 @@ class Call:
             return []
         c = self._current().candidate
         raw = ev.raw if text == ev.text else None  # a stripped echo: the raw chunk is stale
-        return [StreamChunk(text=text, provider=c.provider.name, model=c.model, raw=raw)]
+        return [
+            StreamChunk(
+                text=text, provider=c.provider.name, model=c.model, raw=raw, key_alias=c.key.alias
+            )
+        ]
 
     def _after_cut(self, err: ProviderError) -> Step:
         """Content reached the caller, then the stream broke: continue it, or end with ``err``."""

@@ -230,6 +230,7 @@ class StreamChunk:
     model: str
     result: ChatResult | None = None
     raw: dict[str, Any] | None = None  # the provider's chunk in OpenAI shape, when any
+    key_alias: str = ""  # the key serving it (the gateway's x-ratelimit-* headers read its windows)
 
     @property
     def target(self) -> str:

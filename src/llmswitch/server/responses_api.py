@@ -30,6 +30,7 @@ from llmswitch._types import Attempt, Outcome
 from llmswitch.server import responses_shapes as rs
 from llmswitch.server import shapes
 from llmswitch.server.openai_api import gateway_request_id, json_response, max_output
+from llmswitch.server.ratelimit_headers import rate_limit_headers, serving_key
 from llmswitch.server.request_schema import validate_chat_body
 from llmswitch.server.responses_stream import ResponsesEvents
 
@@ -81,6 +82,9 @@ class ResponsesRoutes:
             result.provider, result.model, result.attempts, self._redact
         )
         headers["x-llmswitch-cost-usd"] = shapes.cost_header(result.cost_usd)
+        headers.update(
+            await rate_limit_headers(self._manager, result.provider, serving_key(result))
+        )
         return json_response(200, body, headers)
 
     async def _stream(
@@ -99,6 +103,8 @@ class ResponsesRoutes:
         else:
             attempts = [*chunks.attempts, Attempt(first.provider, first.model, "", Outcome.OK)]
         headers = shapes.llmswitch_headers(first.provider, first.model, attempts, self._redact)
+        key = serving_key(first.result) if first.result is not None else first.key_alias
+        headers.update(await rate_limit_headers(self._manager, first.provider, key))
         headers["cache-control"] = "no-cache"
         events = ResponsesEvents(
             original, rid=rs.new_id(), created=int(time.time()), model=first.target

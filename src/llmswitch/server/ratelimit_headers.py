@@ -1,0 +1,102 @@
+"""``x-ratelimit-*`` on a served reply: what llmswitch will still admit on the key that served.
+
+OpenAI, Groq and OpenRouter tell a caller how much of its limits is left, and clients pace
+themselves on it. Behind llmswitch the provider's own headers describe a key the caller never
+sees and leave out the rest of admission, so the gateway answers from admission's own windows
+instead, read right after the call was settled (this call counted, calls in flight at their
+reservation):
+
+- ``x-ratelimit-limit-requests`` / ``-remaining-requests`` / ``-reset-requests``: the request
+  window of the serving key with the least room left (``rpm`` or ``rpd``), its limit as
+  admission applies it (a day window capped at ``daily_soft_limit``), what is left of it and when
+  it is back to full (OpenAI's duration format, ``1m0s``, ``250ms``);
+- the same three ``-tokens`` headers for the token windows (``tpm`` or ``tpd``).
+
+The tightest window is reported because it is the one that refuses the next call first; a tie
+goes to the one that resets later. A unit the key has no window for gets no headers (nothing
+limits it here). A key blocked after the provider said a window was spent reports 0 remaining
+until the block ends, as admission would. A store that cannot be read leaves the headers out:
+they are advice, and never cost a reply.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import TYPE_CHECKING
+
+from llmswitch._errors import StorageError
+from llmswitch._quota import key_scope
+from llmswitch._status import read_key
+
+if TYPE_CHECKING:
+    from llmswitch._manager import LLMProviderManager
+    from llmswitch._types import ChatResult
+
+UNITS = ("requests", "tokens")
+
+
+def serving_key(result: ChatResult) -> str:
+    """The alias of the key whose attempt served ``result`` ("" when none is known)."""
+    return next((a.key_alias for a in reversed(result.attempts) if a.ok), "")
+
+
+async def rate_limit_headers(
+    manager: LLMProviderManager, provider: str, key_alias: str
+) -> dict[str, str]:
+    """The headers for a reply served by ``provider``'s key ``key_alias`` (see the module)."""
+    if not key_alias:
+        return {}
+    if manager.store.backend == "memory":
+        return remaining_headers(manager, provider, key_alias)
+    # SQLite and Redis do I/O: off the event loop, as the async router does
+    return await asyncio.to_thread(remaining_headers, manager, provider, key_alias)
+
+
+def remaining_headers(manager: LLMProviderManager, provider: str, key_alias: str) -> dict[str, str]:
+    p = next((q for q in manager.settings.providers if q.name == provider), None)
+    if p is None:
+        return {}
+    now = manager.clock()
+    try:
+        reading = read_key(p, key_alias, manager.store, now, manager.settings.daily_soft_limit)
+        block = manager.store.get_block(key_scope(provider, key_alias), now=now)
+    except StorageError:
+        return {}
+    admitted = {w.name: w for w in reading.admitted}
+    tightest: dict[str, tuple[int, int, float]] = {}  # unit -> (remaining, limit, resets_in)
+    for u in reading.usage:
+        w = admitted.get(u.name)
+        if w is None or w.unit not in UNITS:
+            continue
+        remaining = max(0, w.limit - u.used)
+        resets_in = max(0.0, (u.resets_at or now) - now)
+        if block is not None and block.until > now:
+            remaining, resets_in = 0, max(resets_in, block.until - now)
+        best = tightest.get(w.unit)
+        if best is None or (remaining, -resets_in) < (best[0], -best[2]):
+            tightest[w.unit] = (remaining, w.limit, resets_in)
+    headers = {}
+    for unit, (remaining, limit, resets_in) in tightest.items():
+        headers[f"x-ratelimit-limit-{unit}"] = str(limit)
+        headers[f"x-ratelimit-remaining-{unit}"] = str(remaining)
+        headers[f"x-ratelimit-reset-{unit}"] = duration(resets_in)
+    return headers
+
+
+def duration(seconds: float) -> str:
+    """OpenAI's reset format: ``250ms`` under a second, else ``1h2m3s`` / ``6m0s`` / ``59.5s``.
+
+    Example:
+        >>> duration(0.25), duration(59.5), duration(360), duration(3723)
+        ('250ms', '59.5s', '6m0s', '1h2m3s')
+    """
+    if seconds < 1:
+        return f"{round(seconds * 1000)}ms"
+    hours, rest = divmod(seconds, 3600)
+    minutes, secs = divmod(rest, 60)
+    text = f"{secs:.3f}".rstrip("0").rstrip(".") + "s"
+    if hours:
+        return f"{int(hours)}h{int(minutes)}m{text}"
+    if minutes:
+        return f"{int(minutes)}m{text}"
+    return text
