@@ -6,12 +6,20 @@ its exit code doubles as an end-to-end smoke test. The simulated providers and t
 one ``FakeClock``, so a minute or a day passes in milliseconds and the scenarios finish in
 seconds:
 
-1. Rate limit: requests 1-30 go to Groq (30 a minute); request 31 switches to Gemini; once Groq's
+1. Daily limit approaching: large prompts fill Groq's daily tokens to 95%; traffic moves to
+   Gemini until Groq's (rolling) day has passed.
+2. Rate limit: requests 1-30 go to Groq (30 a minute); request 31 switches to Gemini; once Groq's
    sliding minute frees, traffic returns to Groq.
-2. Provider error: Groq answers 503; it cools down for five minutes while Gemini serves, then
+3. Provider error: Groq answers 503; it cools down for five minutes while Gemini serves, then
    Groq is used again.
-3. Daily limit approaching: large prompts fill Groq's daily tokens to 95%; traffic moves to Gemini
-   until Groq's (rolling) day has passed.
+
+The clock: a day of simulated time passes, so a clock started at the real time would leave the
+dashboard a day ahead for good. The clock therefore starts a day (and an hour of room) in the
+past, the day's jump lands ``TAIL_S`` before the real time, the scenarios after it use that
+tail, and the clock then catches up with the real time and follows it while the dashboard stays
+up: after the demo every time shown is true, and the demo's last scenarios sit in the dashboard's
+last hour. (The dashboard labels any clock far from the browser's as simulated, so the time
+during the run is marked too.)
 
 Every switch is printed with the request number, the provider and the reason, read from the
 gateway's ``x-llmswitch-*`` headers. Then the dashboard stays up until Ctrl-C (``--exit`` stops).
@@ -23,6 +31,8 @@ import logging
 import tempfile
 import threading
 import time
+from collections.abc import Callable
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -42,6 +52,12 @@ DEMO_KEYS = {  # fake keys: the simulator accepts any key without "invalid" in i
 }
 DEFAULT_PORT = 8888
 BIG_PROMPT = "x" * 12_000  # ~3,000 tokens: fills Groq's 100K daily tokens in about 30 calls
+DAY_S = 24 * 3600.0
+#: How far before the real time the clock starts: a day plus room for the daily scenario's fill
+#: (at most 60 calls 31 s apart).
+HEAD_START_S = DAY_S + 3600.0
+#: The simulated time the scenarios after the day's jump may use (about 8 minutes today).
+TAIL_S = 600.0
 
 
 @dataclass(slots=True)
@@ -65,6 +81,7 @@ class DemoRun:
     failures: list[str] = field(default_factory=list)
     last: str | None = None
     last_reason: str = ""
+    wall: Callable[[], float] = time.time  # the real time, which the clock must reach
 
     def ask(self, n: int, *, content: str = "", max_tokens: int = 50) -> Reply:
         body = {
@@ -124,7 +141,8 @@ def _duration(seconds: float) -> str:
 
 def scenario_rate_limit(run: DemoRun) -> None:
     """Requests 1-30 on Groq, 31 on Gemini, back to Groq when its sliding minute frees."""
-    run.say("\n[bold]1. Rate limit[/]: Groq takes 30 requests a minute")
+    run.say("\n[bold]2. Rate limit[/]: Groq takes 30 requests a minute")
+    run.later(60.0, "a fresh minute")
     task = run.progress.add_task("rate limit", total=32)
     served = []
     for n in range(1, 32):
@@ -141,7 +159,7 @@ def scenario_rate_limit(run: DemoRun) -> None:
 
 def scenario_provider_error(run: DemoRun) -> None:
     """A 503 cools Groq down for five minutes; then it serves again."""
-    run.say("\n[bold]2. Provider error[/]: Groq starts answering HTTP 503")
+    run.say("\n[bold]3. Provider error[/]: Groq starts answering HTTP 503")
     run.later(60.0, "a fresh minute")
     task = run.progress.add_task("provider error", total=4)
     first = run.ask(1)
@@ -168,8 +186,7 @@ def scenario_provider_error(run: DemoRun) -> None:
 
 def scenario_daily_limit(run: DemoRun) -> None:
     """Groq at 95% of its daily tokens: Gemini serves until Groq's day has passed."""
-    run.say("\n[bold]3. Daily limit approaching[/]: large prompts fill Groq's 100K tokens a day")
-    run.later(60.0, "a fresh minute")
+    run.say("\n[bold]1. Daily limit approaching[/]: large prompts fill Groq's 100K tokens a day")
     task = run.progress.add_task("daily limit", total=45)
     served: list[str] = []
     for n in range(1, 60):
@@ -181,7 +198,8 @@ def scenario_daily_limit(run: DemoRun) -> None:
         run.clock.advance(31.0)  # Groq also allows only 8,000 tokens a minute
     day = _groq_day(run)
     run.say(f"  [dim]Groq's daily tokens: {day}[/]")
-    run.later(24 * 3600.0, "Groq's rolling day has passed")
+    # a day at least, and up to the real time less what the scenarios after this one use
+    run.later(max(DAY_S, run.wall() - TAIL_S - run.clock()), "Groq's rolling day has passed")
     back = run.ask(len(served) + 1, content=BIG_PROMPT)
     run.progress.update(task, total=len(served) + 1, completed=len(served) + 1)
     run.expect(
@@ -217,40 +235,81 @@ def _bind(app: Any, port: int, console: Console) -> Any:
         return server
 
 
+class DemoSession:
+    """The demo's world: the simulator, a manager and the gateway on one ``FakeClock`` that
+    starts ``HEAD_START_S`` before the real time (see the module's docstring).
+
+    A context manager: entering starts the simulator and binds the gateway (``port`` 0 picks a
+    free one), leaving stops both. ``follow_real_time`` moves the clock up to the real time.
+    """
+
+    def __init__(
+        self, *, port: int = DEFAULT_PORT, console: Console, wall: Callable[[], float] = time.time
+    ) -> None:
+        self.port = port
+        self.console = console
+        self.wall = wall
+        self.clock = FakeClock(start=wall() - HEAD_START_S)
+        self._stack = ExitStack()
+        self.sim: Any = None
+        self.server: Any = None
+
+    def __enter__(self) -> DemoSession:
+        from llmswitch._config import load_settings
+        from llmswitch._manager import LLMProviderManager
+        from llmswitch.server.app import create_app
+        from llmswitch.server.dashboard import RequestHistory
+        from llmswitch.testing import simulator
+
+        with ExitStack() as stack:
+            self.sim = stack.enter_context(simulator(clock=self.clock))
+            tmp = Path(stack.enter_context(tempfile.TemporaryDirectory()))
+            settings = load_settings(_settings_file(tmp, self.sim), env=DEMO_KEYS, dotenv=None)
+            clock = self.clock
+            manager = LLMProviderManager(
+                settings, clock=clock, sleep=clock.sleep, async_sleep=clock.asleep
+            )
+            history = RequestHistory(bucket_s=1.0, buckets=120)
+            app = create_app(manager, api_key="", history=history, owns_manager=True)
+            self.server = _bind(app, self.port, self.console)
+            stack.callback(self.server.stop)
+            self._stack = stack.pop_all()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stack.close()
+
+    @property
+    def base_url(self) -> str:
+        return str(self.server.base_url)
+
+    def follow_real_time(self) -> None:
+        """Move the clock up to the real time (never back: a clock ahead keeps its lead, and
+        the dashboard labels it simulated)."""
+        gap = self.wall() - self.clock()
+        if gap > 0:
+            self.clock.advance(gap)
+
+
 def run_demo(
     *, port: int = DEFAULT_PORT, exit_at_end: bool = False, console: Console | None = None
 ) -> int:
     """Play the three scenarios through a live gateway; return 0 when all behaved as expected."""
-    from llmswitch._config import load_settings
-    from llmswitch._manager import LLMProviderManager
-    from llmswitch.server.app import create_app
-    from llmswitch.server.dashboard import RequestHistory
-    from llmswitch.testing import simulator
-
     console = console or Console()
     logging.getLogger("llmswitch").addHandler(logging.NullHandler())  # the demo says it itself
-    clock = FakeClock(start=time.time())
     started = time.monotonic()
-    with simulator(clock=clock) as sim, tempfile.TemporaryDirectory() as tmp:
-        settings = load_settings(_settings_file(Path(tmp), sim), env=DEMO_KEYS, dotenv=None)
-        manager = LLMProviderManager(
-            settings, clock=clock, sleep=clock.sleep, async_sleep=clock.asleep
-        )
-        history = RequestHistory(bucket_s=1.0, buckets=120)
-        server = _bind(
-            create_app(manager, api_key="", history=history, owns_manager=True), port, console
-        )
-        try:
-            failures = _play(server.base_url, sim, clock, console)
-            _summary(console, failures, time.monotonic() - started, server.base_url)
-            if not exit_at_end:
-                _serve_until_interrupted(clock, console)
-        finally:
-            server.stop()
+    with DemoSession(port=port, console=console) as demo:
+        failures = play(demo, console)
+        demo.follow_real_time()
+        _summary(console, failures, time.monotonic() - started, demo.base_url)
+        if not exit_at_end:
+            _serve_until_interrupted(demo, console)
     return 1 if failures else 0
 
 
-def _play(base_url: str, sim: Any, clock: FakeClock, console: Console) -> list[str]:
+def play(demo: DemoSession, console: Console) -> list[str]:
+    """The three scenarios through ``demo``'s gateway; the expectations that failed."""
+    base_url = demo.base_url
     console.print(
         f"[bold]llmswitch demo[/]: five simulated providers, gateway at {base_url}/v1, "
         f"dashboard at {base_url}/",
@@ -261,8 +320,8 @@ def _play(base_url: str, sim: Any, clock: FakeClock, console: Console) -> list[s
         httpx.Client(base_url=base_url, timeout=30.0) as client,
         Progress(*columns, console=console, transient=True) as progress,
     ):
-        run = DemoRun(client, sim, clock, console, progress)
-        for scenario in (scenario_rate_limit, scenario_provider_error, scenario_daily_limit):
+        run = DemoRun(client, demo.sim, demo.clock, console, progress, wall=demo.wall)
+        for scenario in (scenario_daily_limit, scenario_rate_limit, scenario_provider_error):
             run.last, run.last_reason = None, ""
             scenario(run)
     return run.failures
@@ -281,12 +340,13 @@ def _summary(console: Console, failures: list[str], elapsed: float, base_url: st
     console.print(f"Dashboard: {base_url}/   Status: {base_url}/api/llm-providers", soft_wrap=True)
 
 
-def _serve_until_interrupted(clock: FakeClock, console: Console) -> None:
-    """Keep the dashboard live; simulated time now runs at real speed so windows drain."""
+def _serve_until_interrupted(demo: DemoSession, console: Console) -> None:
+    """Keep the dashboard live; the clock follows the real time so windows drain and every time
+    shown is true."""
     console.print("Serving the dashboard; press Ctrl-C to stop.")
     stop = threading.Event()
     try:
         while not stop.wait(1.0):
-            clock.advance(1.0)
+            demo.follow_real_time()
     except KeyboardInterrupt:
         console.print("stopped.")

@@ -110,19 +110,19 @@ def test_each_app_has_its_own_registry(gateway: Gateway) -> None:
     assert second.state.metrics.registry is not gateway.app.state.metrics.registry
 
 
-def test_dashboard_data_prices_free_calls_at_the_paid_fallback(gateway: Gateway) -> None:
+def test_dashboard_data_prices_each_free_model_at_its_own_list_price(gateway: Gateway) -> None:
     _chat(gateway, 4)
     data = httpx.get(gateway.base_url + "/api/dashboard").json()
-    ref = data["savings"]["reference"]
-    assert ref["provider"] == "together"  # the first paid provider by priority
-    groq = data["status"]["providers"]["groq"]
+    groq = gateway.manager.settings.providers[0]
+    assert groq.name == "groq"
+    price_in, price_out = groq.price(groq.default_model)
     usage = httpx.get(gateway.base_url + "/api/usage").json()["providers"]["groq"]
-    expected = (
-        usage["prompt_tokens"] * ref["price_in_per_mtok"]
-        + usage["completion_tokens"] * ref["price_out_per_mtok"]
-    ) / 1e6
-    assert data["savings"]["usd"] == pytest.approx(expected, rel=1e-6)
-    assert data["savings"]["free_calls"] == 4 == groq["requests_today"]
+    expected = (usage["prompt_tokens"] * price_in + usage["completion_tokens"] * price_out) / 1e6
+    [row] = data["savings"]["by_model"]
+    assert (row["provider"], row["model"], row["calls"]) == ("groq", groq.default_model, 4)
+    assert row["saved_usd"] == pytest.approx(expected, rel=1e-6) and expected > 0
+    assert data["savings"]["saved_usd"] == data["status"]["savings_today_usd"]
+    assert data["savings"]["saved_usd"] == pytest.approx(expected, rel=1e-6)
     assert data["history"]["series"]["groq"][-1] == 4
 
 

@@ -1,16 +1,24 @@
-"""The live dashboard: the page at ``/``, its assets, and the one JSON it polls.
+"""The live dashboard: the page at ``/``, its assets, and the JSON it polls.
 
-Why one JSON (``/api/dashboard``): the page polls every 1.5 s, and a single read of status,
-history and savings keeps that cheap and consistent. The page and its script and stylesheet are
-package data served from memory: no CDN, so the dashboard works offline and on an air-gapped host.
+Why one JSON for the cards (``/api/dashboard``): the page polls every 1.5 s, and a single read
+of status, history and savings keeps that cheap and consistent. The charts have their own
+(``/api/dashboard/charts``, ``charts.py``), read every few seconds: they scan the ledger. The page
+and its script and stylesheet are package data served from memory: no CDN, so the dashboard
+works offline and on an air-gapped host.
 
 ``RequestHistory`` is a sink that buckets finished calls per provider by *real* time (not the
-manager's clock): the chart shows what the gateway did in the last minutes, also during
-``llmswitch demo`` where simulated days pass in seconds.
+manager's clock): the live strip shows what the gateway did in the last minutes, also during
+``llmswitch demo`` where simulated days pass in seconds. Everything else (cards, charts, alerts,
+the clock in the header) is on the manager's clock, and the page labels that clock "simulated"
+when it is far from the browser's own.
 
-Savings: what today's free calls would have cost on the paid fallback, priced at the first paid
-provider's default model (preferring one that has a key), so operators see what the free tiers
-are worth.
+Savings are the status's own figure (``savings_today_usd``: a free call priced at its own
+model's list price) and the same rule per model, from the day's roll-ups, so the rows add up to
+the total.
+
+Errors: a provider's last error may be a whole upstream body; the page shows it on one line
+(``summary``, cut at a word) with the full text on demand, so old errors on a healthy card do
+not read as an outage.
 """
 
 from __future__ import annotations
@@ -25,15 +33,21 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
+from llmswitch import _ledger as ledger
+from llmswitch._errors import StorageError
 from llmswitch._events import CallFinished, Event
+from llmswitch._ledger import RollupRow
+from llmswitch._status import savings_usd
 from llmswitch.server import shapes
+from llmswitch.server.charts import ChartRoutes
 from llmswitch.server.status_api import redacted_json
 
 if TYPE_CHECKING:
-    from llmswitch._config import ProviderSettings, Settings
+    from llmswitch._config import Settings
     from llmswitch._manager import LLMProviderManager
 
 FAILED = "failed"
+SUMMARY_WIDTH = 72  # the page shortens it further, at a word, to fit its card
 _ASSETS = {
     "/": ("index.html", "text/html; charset=utf-8"),
     "/static/dashboard.js": ("dashboard.js", "text/javascript; charset=utf-8"),
@@ -89,43 +103,60 @@ class RequestHistory:
         }
 
 
-def paid_reference(settings: Settings) -> ProviderSettings | None:
-    """The paid fallback: the first paid provider by priority, preferring one with a key."""
-    paid = [p for p in settings.providers if not p.free and p.models]
-    with_key = [p for p in paid if p.keys]
-    choices = with_key or paid
-    return choices[0] if choices else None
+def one_line(text: str, width: int = SUMMARY_WIDTH) -> str:
+    """``text`` on one line of at most ``width`` characters: whitespace folded, and when too
+    long cut at the last word boundary (a hard cut only when one word fills most of the line,
+    such as a URL) with an ellipsis, so a reader never sees half a word."""
+    flat = " ".join(text.split())
+    if len(flat) <= width:
+        return flat
+    cut = flat[: width - 1]
+    space = cut.rfind(" ")
+    if space >= width // 2:
+        cut = cut[:space]
+    return cut.rstrip(" ,;:.-—(") + "…"
 
 
-def savings_today(settings: Settings, usage: dict[str, Any]) -> dict[str, Any]:
-    """What today's free-tier tokens would have cost at the paid fallback's price."""
-    ref = paid_reference(settings)
-    free = {p.name for p in settings.providers if p.free}
-    if ref is None:
-        return {"usd": 0.0, "free_calls": 0, "reference": None}
-    price_in, price_out = ref.price(ref.default_model)
-    saved, calls = 0.0, 0
-    for name, totals in usage.get("providers", {}).items():
-        if name in free:
-            saved += (
-                totals.get("prompt_tokens", 0) * price_in
-                + totals.get("completion_tokens", 0) * price_out
-            ) / 1_000_000
-            calls += int(totals.get("succeeded", 0))
-    return {
-        "usd": round(saved, 8),
-        "free_calls": calls,
-        "reference": {
-            "provider": ref.name,
-            "model": ref.default_model,
-            "price_in_per_mtok": price_in,
-            "price_out_per_mtok": price_out,
-        },
-    }
+def summarised(status: dict[str, Any], redact: shapes.Redact) -> dict[str, Any]:
+    """``status`` with a one-line ``summary`` beside each provider's ``last_error``, made from the
+    redacted text (a cut must never leave a fragment of a key the redactor cannot see)."""
+    for p in status.get("providers", {}).values():
+        error = p.get("last_error")
+        if error:
+            whole = f"{error.get('kind')}: {redact(error.get('message') or '')}".rstrip(": ")
+            error["summary"] = one_line(whole)
+    return status
+
+
+def savings_by_model(settings: Settings, rows: list[RollupRow]) -> list[dict[str, Any]]:
+    """What each free model saved over ``rows``, by the status's rule (``savings_usd``: its
+    tokens at that very model's list price; nothing for a model without one), most first."""
+    free = {p.name: p for p in settings.providers if p.free}
+    groups: dict[tuple[str, str], list[RollupRow]] = {}
+    for r in rows:
+        if r.provider in free:
+            groups.setdefault((r.provider, r.model), []).append(r)
+    out = []
+    for (provider, model), group in groups.items():
+        price_in, price_out = free[provider].price(model)
+        out.append(
+            {
+                "provider": provider,
+                "model": model,
+                "calls": sum(r.succeeded for r in group),
+                "prompt_tokens": sum(r.prompt_tokens for r in group),
+                "completion_tokens": sum(r.completion_tokens for r in group),
+                "price_in_per_mtok": price_in,
+                "price_out_per_mtok": price_out,
+                "priced": bool(price_in or price_out),
+                "saved_usd": savings_usd(settings, group),
+            }
+        )
+    return sorted(out, key=lambda m: (-m["saved_usd"], m["provider"], m["model"]))
 
 
 class DashboardRoutes:
-    """The page, its assets and ``/api/dashboard``."""
+    """The page, its assets, ``/api/dashboard`` and ``/api/dashboard/charts``."""
 
     def __init__(
         self, manager: LLMProviderManager, history: RequestHistory, redact: shapes.Redact
@@ -133,6 +164,7 @@ class DashboardRoutes:
         self._manager = manager
         self._history = history
         self._redact = redact
+        self._charts = ChartRoutes(manager, redact)
         folder = resources.files("llmswitch.server").joinpath("static")
         self._assets = {
             path: (folder.joinpath(name).read_bytes(), media)
@@ -142,6 +174,7 @@ class DashboardRoutes:
     def routes(self) -> list[BaseRoute]:
         out: list[BaseRoute] = [Route(path, self.asset, methods=["GET"]) for path in self._assets]
         out.append(Route("/api/dashboard", self.data, methods=["GET"]))
+        out.append(Route("/api/dashboard/charts", self._charts.charts, methods=["GET"]))
         return out
 
     async def asset(self, request: Request) -> Response:
@@ -149,11 +182,21 @@ class DashboardRoutes:
         return Response(body, media_type=media, headers={"cache-control": "no-cache"})
 
     async def data(self, request: Request) -> Response:
-        usage = self._manager.get_usage("today")
+        status = summarised(self._manager.get_provider_status(), self._redact)
+        day = ledger.utc_day(status["time"])
+        try:
+            rows = self._manager.store.rollup_rows(since_day=day, until_day=day)
+        except StorageError:  # the status says the store is degraded; no breakdown meanwhile
+            rows = []
         body = {
-            "status": self._manager.get_provider_status(),
+            "status": status,
             "history": self._history.snapshot(),
-            "savings": savings_today(self._manager.settings, usage),
-            "usage": {"total_cost_usd": usage.get("total_cost_usd", 0.0)},
+            "savings": {
+                "day": day,
+                "money_day": status.get("money_day", "utc"),
+                "saved_usd": status.get("savings_today_usd", 0.0),
+                "spent_usd": status.get("spent_today_usd", 0.0),
+                "by_model": savings_by_model(self._manager.settings, rows),
+            },
         }
         return redacted_json(body, self._redact)

@@ -1,15 +1,30 @@
-// llmswitch dashboard: polls /api/dashboard every 1.5 s and redraws cards, chart, savings and
-// the recent alerts.
-// Plain DOM (textContent only: provider error messages are never parsed as HTML), no library,
-// no CDN. When the gateway needs LLMSWITCH_API_KEY the page asks for it once per tab.
+// llmswitch dashboard: polls /api/dashboard every 1.5 s (cards, savings, alerts, live strip) and
+// /api/dashboard/charts every 10 s (requests, tokens, cost and latency per provider over the
+// last hour and today), and redraws.
+// Plain DOM (textContent only: provider error messages are never parsed as HTML), hand-written
+// SVG charts, no library, no CDN. When the gateway needs LLMSWITCH_API_KEY the page asks for it
+// once per tab. Every time shown is the gateway's clock; when that clock is far from this
+// computer's (a simulated run such as `llmswitch demo`), the header says "simulated time".
 (function () {
   "use strict";
   var POLL_MS = 1500;
+  var CHARTS_MS = 10000;
+  var SKEW_S = 120; // a gateway clock further than this from the browser's is labelled simulated
   var COLORS = ["#2563eb", "#16a34a", "#d97706", "#9333ea", "#0891b2", "#db2777", "#65a30d"];
   var FAILED_COLOR = "#dc2626";
   var SVG = "http://www.w3.org/2000/svg";
+  var MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+  var METRICS = [
+    { key: "requests", title: "requests", fmt: compact },
+    { key: "tokens", title: "tokens", fmt: compact },
+    { key: "cost_usd", title: "cost", fmt: usd },
+    { key: "latency_ms", title: "latency (mean, ms)", fmt: ms, line: true }
+  ];
   var lastData = null;
+  var lastCharts = null;
   var lastPoll = 0;
+  var range = "hour";
+  var chartsStarted = false;
   var colorOf = {};
 
   function $(id) { return document.getElementById(id); }
@@ -18,6 +33,12 @@
     var node = document.createElement(tag);
     if (cls) node.className = cls;
     if (text !== undefined && text !== null) node.textContent = String(text);
+    return node;
+  }
+
+  function svg(tag, attrs) {
+    var node = document.createElementNS(SVG, tag);
+    Object.keys(attrs).forEach(function (k) { node.setAttribute(k, attrs[k]); });
     return node;
   }
 
@@ -35,12 +56,41 @@
     return "$" + (v !== 0 && Math.abs(v) < 0.01 ? v.toFixed(6) : v.toFixed(2));
   }
 
+  function ms(n) { return n === null || n === undefined ? "–" : Math.round(n) + " ms"; }
+
+  function pad(n) { return String(n).padStart(2, "0"); }
+
+  function hhmm(d) { return pad(d.getHours()) + ":" + pad(d.getMinutes()); }
+
+  function sameDay(a, b) {
+    return a.getFullYear() === b.getFullYear() && a.getMonth() === b.getMonth() &&
+      a.getDate() === b.getDate();
+  }
+
+  // "14:02" on the gateway's current day, "May 28 14:02" on another (seconds on request).
+  function when(ts, seconds) {
+    var d = new Date(ts * 1000);
+    var now = new Date(((lastData && lastData.status.time) || ts) * 1000);
+    var t = hhmm(d) + (seconds ? ":" + pad(d.getSeconds()) : "");
+    return sameDay(d, now) ? t : MONTHS[d.getMonth()] + " " + d.getDate() + " " + t;
+  }
+
   function clockText(seconds) {
     var s = Math.max(0, Math.ceil(seconds));
     var h = Math.floor(s / 3600), m = Math.floor((s % 3600) / 60), r = s % 60;
     var mm = (h ? String(m).padStart(2, "0") : String(m)) + ":" + String(r).padStart(2, "0");
     return h ? h + ":" + mm : mm;
   }
+
+  function span(seconds) {
+    var s = Math.round(Math.abs(seconds));
+    var d = Math.floor(s / 86400), h = Math.floor((s % 86400) / 3600), m = Math.floor((s % 3600) / 60);
+    if (d) return d + " d " + h + " h";
+    if (h) return h + " h " + m + " min";
+    return m + " min";
+  }
+
+  function words(code) { return String(code).replace(/_/g, " "); }
 
   function bar(kind, caption, unit, w) {
     var box = el("div", "bar");
@@ -65,46 +115,67 @@
     return box;
   }
 
+  // The last error on one line with its time; the whole text when the line is opened.
+  function lastError(e) {
+    var box = el("details", "last-error");
+    box.dataset.kind = e.kind;
+    if (e.time) box.dataset.time = e.time;
+    var line = "last error" + (e.time ? " " + when(e.time) : "") + " · " + (e.summary || e.kind);
+    var head = el("summary");
+    var text = el("span", "line", line);
+    text.dataset.line = line;
+    head.appendChild(text);
+    box.appendChild(head);
+    box.appendChild(el("pre", "whole", e.kind + ": " + (e.message || "")));
+    return box;
+  }
+
+  // Why a provider takes no calls, in admission's words, and until when if known.
+  // A cooldown also counts down between polls ("3:31 left").
+  function reason(p) {
+    var text = "not taking calls: " + words(p.reason || p.status);
+    if (p.available_at) text += " · until " + when(p.available_at, true);
+    var node = el("div", "reason", text);
+    node.dataset.reason = p.reason || p.status;
+    if (p.available_at) node.dataset.availableAt = p.available_at;
+    if (p.cooldown_remaining_s > 0) {
+      var cd = el("span", "cooldown", " · " + clockText(p.cooldown_remaining_s) + " left");
+      cd.dataset.remaining = p.cooldown_remaining_s;
+      node.appendChild(cd);
+    }
+    return node;
+  }
+
   function card(name, p) {
     var c = el("article", "card status-" + p.status);
     c.dataset.provider = name;
     c.dataset.status = p.status;
     var head = el("header");
     head.appendChild(el("h3", null, name));
-    head.appendChild(el("span", "badge", p.status.replace(/_/g, " ")));
+    head.appendChild(el("span", "badge", words(p.status)));
     if (p.is_current) head.appendChild(el("span", "current", "● current"));
     c.appendChild(head);
     var meta = "priority " + p.priority + " · " + (p.free ? "free" : "paid");
     if (p.default_model) meta += " · " + p.default_model;
     c.appendChild(el("div", "muted meta", meta));
+    if (p.status !== "available") c.appendChild(reason(p));
     var w = p.windows || {};
     var minute = w.rpm ? ["rpm", "requests", w.rpm] : ["tpm", "tokens", w.tpm];
     var day = w.tpd ? ["tpd", "tokens", w.tpd] : ["rpd", "requests", w.rpd];
     c.appendChild(bar(minute[0], "minute", minute[1], minute[2]));
     c.appendChild(bar(day[0], "day", day[1], day[2]));
-    if (p.cooldown_remaining_s > 0) {
-      var cd = el("div", "cooldown", "cooling down " + clockText(p.cooldown_remaining_s));
-      cd.dataset.remaining = p.cooldown_remaining_s;
-      c.appendChild(cd);
-    }
     var models = p.models || {};
     Object.keys(models).forEach(function (m) {
       var mc = models[m];
       if (!mc || mc.circuit === "closed" || mc.circuit === "unknown") return;
       var why = mc.last_error_kind ? " after " + mc.last_error_kind : "";
-      var until = mc.cooldown_until ? " until " +
-        new Date(mc.cooldown_until * 1000).toLocaleTimeString() : "";
-      var row = el("div", "model-circuit", "model " + m + ": " +
-        mc.circuit.replace(/_/g, " ") + why + until);
+      var until = mc.cooldown_until ? " until " + when(mc.cooldown_until, true) : "";
+      var row = el("div", "model-circuit", "model " + m + ": " + words(mc.circuit) + why + until);
       row.dataset.model = m;
       row.dataset.circuit = mc.circuit;
       c.appendChild(row);
     });
-    if (p.last_error) {
-      var when = p.last_error.time ? new Date(p.last_error.time * 1000).toLocaleTimeString() : "";
-      c.appendChild(el("div", "error", "last error: " + p.last_error.kind + " — " +
-        (p.last_error.message || "") + (when ? " (" + when + ")" : "")));
-    }
+    if (p.last_error) c.appendChild(lastError(p.last_error));
     var cost = el("div", "muted cost", "cost today " + usd(p.cost_today_usd) + " · " +
       num(p.tokens_today) + " tokens · " + num(p.requests_today) +
       (p.requests_today === 1 ? " request" : " requests") +
@@ -114,17 +185,169 @@
     return c;
   }
 
+  // Shorten a one-line text, a word at a time, until it fits its box (it is in the page now);
+  // "last error 14:02 · kind" always stays.
+  function fitOneLine(node) {
+    var parts = node.dataset.line.replace(/…$/, "").split(" ");
+    var cut = false;
+    while (node.scrollWidth > node.clientWidth + 1 && parts.length > 5) {
+      parts.pop();
+      cut = true;
+      node.textContent = parts.join(" ").replace(/[\s,;:.(—-]+$/, "") + "…";
+    }
+    if (!cut) node.textContent = node.dataset.line;
+  }
+
   function renderCards(status) {
     var names = Object.keys(status.providers).sort(function (a, b) {
       return status.providers[a].priority - status.providers[b].priority;
     });
     names.forEach(function (n, i) { if (!colorOf[n]) colorOf[n] = COLORS[i % COLORS.length]; });
     var box = $("cards");
-    box.replaceChildren.apply(box, names.map(function (n) { return card(n, status.providers[n]); }));
+    // keep an opened error open across the redraw
+    var open = {};
+    box.querySelectorAll("article").forEach(function (a) {
+      var d = a.querySelector("details.last-error");
+      if (d && d.open) open[a.dataset.provider] = d.dataset.time;
+    });
+    box.replaceChildren.apply(box, names.map(function (n) {
+      var c = card(n, status.providers[n]);
+      var d = c.querySelector("details.last-error");
+      if (d && n in open && open[n] === d.dataset.time) d.open = true;
+      return c;
+    }));
+    box.querySelectorAll("details.last-error .line").forEach(fitOneLine);
   }
 
-  function renderChart(history) {
-    var svg = $("chart");
+  function colour(n) { return n === "failed" ? FAILED_COLOR : (colorOf[n] || "#888"); }
+
+  // One chart: stacked bars per bucket (or a line per provider for latency), hand-drawn SVG.
+  function chart(metric, sp, names) {
+    var W = 300, H = 110, n = sp.buckets, bw = W / n;
+    var series = function (p) { return sp.providers[p][metric.key]; };
+    var fig = el("figure", "chart");
+    fig.dataset.metric = metric.key;
+    var box = svg("svg", { viewBox: "0 0 " + W + " " + H, preserveAspectRatio: "none",
+      role: "img", "aria-label": metric.title + " per provider" });
+    var nodes = [];
+    var total = 0, weight = 0;
+    if (metric.line) {
+      var max = 1;
+      names.forEach(function (p) {
+        series(p).forEach(function (v) { if (v !== null && v > max) max = v; });
+      });
+      names.forEach(function (p) {
+        var pts = [], reqs = sp.providers[p].requests, fails = sp.providers[p].failed;
+        series(p).forEach(function (v, i) {
+          if (v === null) { if (pts.length > 1) nodes.push(line(pts, p)); pts = []; return; }
+          var x = (i + 0.5) * bw, y = H - (v / max) * (H - 8);
+          pts.push(x.toFixed(2) + "," + y.toFixed(2));
+          var dot = svg("circle", { cx: x.toFixed(2), cy: y.toFixed(2), r: 2.2, fill: colour(p),
+            "data-provider": p, "data-bucket": i, "data-value": v });
+          dot.appendChild(titled(p + ": " + ms(v)));
+          nodes.push(dot);
+          var ok = reqs[i] - fails[i];
+          total += v * ok; weight += ok;
+        });
+        if (pts.length > 1) nodes.push(line(pts, p));
+      });
+      fig.dataset.max = max;
+    } else {
+      var sums = [];
+      for (var i = 0; i < n; i++) {
+        sums.push(names.reduce(function (s, p) { return s + series(p)[i]; }, 0));
+      }
+      var top = Math.max.apply(null, sums.concat([0]));
+      var scale = top > 0 ? top : 1;
+      for (var j = 0; j < n; j++) {
+        var y = H;
+        names.forEach(function (p) {
+          var v = series(p)[j];
+          if (!v) return;
+          var h = Math.max(0.6, (v / scale) * (H - 8));
+          y -= h;
+          var r = svg("rect", { x: (j * bw + bw * 0.1).toFixed(2), y: y.toFixed(2),
+            width: (bw * 0.8).toFixed(2), height: h.toFixed(2), fill: colour(p),
+            "data-provider": p, "data-bucket": j, "data-value": v });
+          r.appendChild(titled(p + ": " + metric.fmt(v)));
+          nodes.push(r);
+          total += v;
+        });
+      }
+      fig.dataset.max = top;
+    }
+    box.replaceChildren.apply(box, nodes);
+    var shown = metric.line ? (weight ? ms(total / weight) : "–") : metric.fmt(total);
+    fig.dataset.total = metric.line ? (weight ? total / weight : "") : total;
+    var cap = el("figcaption");
+    cap.appendChild(el("span", null, metric.title));
+    cap.appendChild(el("strong", null, shown));
+    fig.appendChild(cap);
+    fig.appendChild(box);
+    fig.appendChild(axis(sp));
+    return fig;
+  }
+
+  function line(pts, p) {
+    return svg("polyline", { points: pts.join(" "), fill: "none", stroke: colour(p),
+      "stroke-width": 1.5, "vector-effect": "non-scaling-stroke", "data-provider": p });
+  }
+
+  function titled(text) {
+    var t = document.createElementNS(SVG, "title");
+    t.textContent = text;
+    return t;
+  }
+
+  function axis(sp) {
+    var row = el("div", "axis muted");
+    if (sp.bucket_s >= 3600) {
+      ["00:00", "12:00", "24:00 UTC"].forEach(function (t) { row.appendChild(el("span", null, t)); });
+    } else {
+      row.appendChild(el("span", null, hhmm(new Date(sp.start * 1000))));
+      row.appendChild(el("span", null, hhmm(new Date((sp.start + sp.bucket_s * sp.buckets) * 1000))));
+    }
+    return row;
+  }
+
+  function renderCharts(data) {
+    var body = $("charts-body");
+    var groups = Object.keys(data.spans).map(function (name) {
+      var sp = data.spans[name];
+      var names = Object.keys(sp.providers);
+      var g = el("div", "chart-grid");
+      g.dataset.range = name;
+      g.hidden = name !== range;
+      METRICS.forEach(function (m) { g.appendChild(chart(m, sp, names)); });
+      return g;
+    });
+    body.replaceChildren.apply(body, groups);
+    var sp = data.spans[range];
+    var legend = $("charts-legend");
+    var items = Object.keys(sp.providers).map(function (p) {
+      var item = el("span", null);
+      item.dataset.provider = p;
+      var sum = sp.providers[p].requests.reduce(function (a, b) { return a + b; }, 0);
+      item.dataset.requests = sum;
+      var sw = el("i");
+      sw.style.background = colour(p);
+      item.appendChild(sw);
+      item.appendChild(document.createTextNode(p + " (" + sum + ")"));
+      return item;
+    });
+    if (!items.length) items = [el("span", "muted", "no requests in this span")];
+    legend.replaceChildren.apply(legend, items);
+    $("charts-note").textContent = data.complete ? "" :
+      "the ledger keeps fewer of today's attempts than the roll-ups count: the chart shows the " +
+      num(data.entries_read) + " newest; the totals above stay exact";
+    document.querySelectorAll("#charts .ranges button").forEach(function (b) {
+      b.setAttribute("aria-pressed", String(b.dataset.range === range));
+    });
+    document.body.dataset.charts = "1";
+  }
+
+  function renderLive(history) {
+    var box = $("chart");
     var names = history.providers;
     var len = names.length ? history.series[names[0]].length : 0;
     var totals = [];
@@ -132,45 +355,38 @@
       totals.push(names.reduce(function (s, n) { return s + history.series[n][i]; }, 0));
     }
     var max = Math.max(1, Math.max.apply(null, totals.concat([0])));
-    var W = 600, H = 200, bw = len ? W / len : W;
+    var W = 600, H = 120, bw = len ? W / len : W;
     var nodes = [];
     for (var j = 0; j < len; j++) {
       var y = H;
       names.forEach(function (n) {
         var v = history.series[n][j];
         if (!v) return;
-        var h = (v / max) * (H - 10);
+        var h = (v / max) * (H - 6);
         y -= h;
-        var r = document.createElementNS(SVG, "rect");
-        r.setAttribute("x", (j * bw + bw * 0.1).toFixed(2));
-        r.setAttribute("y", y.toFixed(2));
-        r.setAttribute("width", (bw * 0.8).toFixed(2));
-        r.setAttribute("height", h.toFixed(2));
-        r.setAttribute("fill", n === "failed" ? FAILED_COLOR : (colorOf[n] || "#888"));
-        r.setAttribute("data-provider", n);
-        r.setAttribute("data-count", v);
-        var t = document.createElementNS(SVG, "title");
-        t.textContent = n + ": " + v;
-        r.appendChild(t);
+        var r = svg("rect", { x: (j * bw + bw * 0.1).toFixed(2), y: y.toFixed(2),
+          width: (bw * 0.8).toFixed(2), height: h.toFixed(2), fill: colour(n),
+          "data-provider": n, "data-count": v });
+        r.appendChild(titled(n + ": " + v));
         nodes.push(r);
       });
     }
-    svg.replaceChildren.apply(svg, nodes);
-    svg.dataset.max = max;
+    box.replaceChildren.apply(box, nodes);
+    box.dataset.max = max;
     var legend = $("legend");
     legend.replaceChildren.apply(legend, names.map(function (n) {
       var item = el("span", null);
       item.dataset.provider = n;
       var sw = el("i");
-      sw.style.background = n === "failed" ? FAILED_COLOR : (colorOf[n] || "#888");
+      sw.style.background = colour(n);
       item.appendChild(sw);
       var sum = history.series[n].reduce(function (a, b) { return a + b; }, 0);
       item.dataset.total = sum;
       item.appendChild(document.createTextNode(n + " (" + sum + ")"));
       return item;
     }));
-    var span = history.bucket_s * len;
-    $("axis-start").textContent = "−" + (span >= 120 ? Math.round(span / 60) + " min" : span + " s");
+    var secs = history.bucket_s * len;
+    $("axis-start").textContent = "−" + (secs >= 120 ? Math.round(secs / 60) + " min" : secs + " s");
   }
 
   var GOOD_ALERTS = { recovered: 1, available_again: 1, store_recovered: 1 };
@@ -184,8 +400,8 @@
       li.dataset.kind = a.kind;
       li.dataset.ts = a.ts;
       if (a.provider) li.dataset.provider = a.provider;
-      li.appendChild(el("time", "muted", new Date(a.ts * 1000).toLocaleTimeString()));
-      li.appendChild(el("span", "badge", a.kind.replace(/_/g, " ")));
+      li.appendChild(el("time", "muted", when(a.ts, true)));
+      li.appendChild(el("span", "badge", words(a.kind)));
       li.appendChild(el("span", "msg", a.message));
       return li;
     });
@@ -209,23 +425,67 @@
     node.dataset.ok = degraded ? "0" : "1";
   }
 
+  // The gateway's time; "simulated time" with the offset when it is far from this computer's.
+  function renderClock(serverTs, elapsed) {
+    var node = $("clock");
+    var skew = serverTs - Date.now() / 1000 + (elapsed || 0);
+    var simulated = Math.abs(skew) > SKEW_S;
+    var d = new Date((serverTs + (simulated ? 0 : elapsed || 0)) * 1000);
+    var text = hhmm(d) + ":" + pad(d.getSeconds());
+    if (simulated) {
+      text = "simulated time " + MONTHS[d.getMonth()] + " " + d.getDate() + " " + text + " (" +
+        span(skew) + (skew > 0 ? " ahead of" : " behind") + " this computer)";
+    } else {
+      text = "time " + text;
+    }
+    node.textContent = text;
+    node.dataset.simulated = simulated ? "1" : "0";
+    node.dataset.time = serverTs;
+    node.className = "clock" + (simulated ? " simulated" : "");
+  }
+
+  function renderSavings(sv) {
+    $("savings").textContent = usd(sv.saved_usd);
+    $("savings").dataset.usd = sv.saved_usd || 0;
+    $("spent").textContent = usd(sv.spent_usd);
+    $("spent").dataset.usd = sv.spent_usd || 0;
+    var rows = (sv.by_model || []).map(function (m) {
+      var tr = el("tr");
+      tr.dataset.provider = m.provider;
+      tr.dataset.model = m.model;
+      tr.dataset.saved = m.saved_usd;
+      tr.appendChild(el("td", "model", m.provider + "/" + m.model));
+      tr.appendChild(el("td", "n", num(m.calls)));
+      tr.appendChild(el("td", "n", compact(m.prompt_tokens + m.completion_tokens)));
+      tr.appendChild(el("td", "n", m.priced
+        ? "$" + m.price_in_per_mtok + " in · $" + m.price_out_per_mtok + " out" : "no list price"));
+      tr.appendChild(el("td", "n", usd(m.saved_usd)));
+      return tr;
+    });
+    var body = $("savings-models").tBodies[0];
+    if (!rows.length) {
+      var empty = el("tr");
+      var td = el("td", "muted", "no free calls today");
+      td.colSpan = 5;
+      empty.appendChild(td);
+      rows = [empty];
+    }
+    body.replaceChildren.apply(body, rows);
+    $("savings-note").textContent = "each free call priced at its own model's list price " +
+      "(a model without one counts nothing); " + (sv.money_day || "utc").toUpperCase() + " day " +
+      (sv.day || "");
+  }
+
   function render(data) {
     var s = data.status;
     $("current").textContent = s.current_provider || "none";
     $("strategy").textContent = s.strategy || "";
     renderState(s.state);
+    renderClock(s.time, 0);
     renderCards(s);
     renderAlerts(s.alerts);
-    renderChart(data.history);
-    var sv = data.savings || {};
-    $("savings").textContent = usd(sv.usd);
-    $("savings").dataset.usd = sv.usd || 0;
-    $("savings-detail").textContent = sv.reference
-      ? num(sv.free_calls) + " free calls priced at " + sv.reference.provider + "/" +
-        sv.reference.model + " ($" + sv.reference.price_in_per_mtok + " in / $" +
-        sv.reference.price_out_per_mtok + " out per 1M tokens)"
-      : "no paid provider configured to compare with";
-    $("spent").textContent = usd((data.usage || {}).total_cost_usd);
+    renderLive(data.history);
+    renderSavings(data.savings || {});
     document.body.dataset.ready = "1";
   }
 
@@ -236,8 +496,9 @@
     var nodes = document.querySelectorAll(".cooldown");
     for (var i = 0; i < nodes.length; i++) {
       var left = Number(nodes[i].dataset.remaining) - elapsed;
-      nodes[i].textContent = "cooling down " + clockText(left);
+      nodes[i].textContent = " · " + clockText(left) + " left";
     }
+    renderClock(lastData.status.time, elapsed);
     $("updated").textContent = "updated " + Math.round(elapsed) + " s ago";
   }
 
@@ -246,19 +507,23 @@
     return key ? { Authorization: "Bearer " + key } : {};
   }
 
+  function get(path) {
+    return fetch(path, { headers: headers(), cache: "no-store" }).then(function (r) {
+      if (r.status === 401) { $("auth").hidden = false; throw new Error("auth"); }
+      if (!r.ok) throw new Error("HTTP " + r.status);
+      return r.json();
+    });
+  }
+
   function poll() {
-    fetch("/api/dashboard", { headers: headers(), cache: "no-store" })
-      .then(function (r) {
-        if (r.status === 401) { $("auth").hidden = false; throw new Error("auth"); }
-        if (!r.ok) throw new Error("HTTP " + r.status);
-        return r.json();
-      })
+    get("/api/dashboard")
       .then(function (data) {
         $("auth").hidden = true;
         lastData = data;
         lastPoll = Date.now();
         render(data);
         $("updated").textContent = "live";
+        if (!chartsStarted) { chartsStarted = true; pollCharts(); } // colours come from the cards
       })
       .catch(function (e) {
         if (e.message !== "auth") $("updated").textContent = "gateway unreachable (" + e.message + ")";
@@ -266,6 +531,19 @@
       .then(function () { setTimeout(poll, POLL_MS); });
   }
 
+  function pollCharts() {
+    get("/api/dashboard/charts")
+      .then(function (data) { lastCharts = data; renderCharts(data); })
+      .catch(function () { /* the card poll reports the gateway's state */ })
+      .then(function () { setTimeout(pollCharts, CHARTS_MS); });
+  }
+
+  document.querySelectorAll("#charts .ranges button").forEach(function (b) {
+    b.addEventListener("click", function () {
+      range = b.dataset.range;
+      if (lastCharts) renderCharts(lastCharts);
+    });
+  });
   $("auth-form").addEventListener("submit", function (ev) {
     ev.preventDefault();
     sessionStorage.setItem("llmswitch-key", $("auth-key").value);
