@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import httpx
 import pytest
@@ -11,7 +12,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from llmswitch._clock import FakeClock
 from llmswitch._events import CallFinished
 from llmswitch.server.dashboard import RequestHistory
-from tests.server.conftest import Gateway
+from tests.server.conftest import Gateway, GatewayFactory
 
 USER = [{"role": "user", "content": "status please"}]
 
@@ -137,3 +138,26 @@ def test_history_buckets_by_its_own_clock_and_forgets_old_buckets() -> None:
     assert snap["series"] == {"failed": [0, 1, 0], "gemini": [0, 0, 1], "groq": [0, 2, 0]}
     clock.advance(30.0)
     assert history.snapshot()["series"] == {}
+
+
+def test_dashboard_charts_read_a_sqlite_ledger_and_need_the_gateways_key(
+    make_gateway: GatewayFactory, tmp_path: Path
+) -> None:
+    """The charts are the ledger the store keeps (here a real SQLite file), behind the key."""
+    gw = make_gateway(state=f"sqlite:///{tmp_path / 'state.db'}", api_key="gateway-key")
+    auth = {"Authorization": "Bearer gateway-key"}
+    with httpx.Client(headers=auth) as c:
+        for _ in range(3):
+            body = {"model": "auto", "messages": USER}
+            assert c.post(gw.v1 + "/chat/completions", json=body).status_code == 200
+            gw.clock.advance(61.0)
+        charts = c.get(gw.base_url + "/api/dashboard/charts").json()
+        usage = c.get(gw.base_url + "/api/usage").json()["providers"]["groq"]
+    hour = charts["spans"]["hour"]["providers"]["groq"]
+    assert hour["requests"][-4:] == [1, 1, 1, 0]  # one a minute, the current minute empty
+    assert sum(hour["tokens"]) == usage["prompt_tokens"] + usage["completion_tokens"]
+    assert all(v > 0 for v in hour["latency_ms"][-4:-1]) and hour["latency_ms"][-1] is None
+    assert sum(charts["spans"]["today"]["providers"]["groq"]["requests"]) == usage["requests"]
+    assert charts["complete"] is True and charts["money_day"] == "utc"
+    refused = httpx.get(gw.base_url + "/api/dashboard/charts")
+    assert refused.status_code == 401
