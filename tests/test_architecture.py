@@ -112,6 +112,10 @@ RULES: dict[str, tuple[set[str], set[str]]] = {
         {"capabilities"},
         VALUES | {"catalog"},
     ),
+    "embeddings decide from value types, the settings, names and the capability vocabulary": (
+        {"embeddings"},
+        VALUES | {"config", "names", "capabilities"},
+    ),
     "the simulator is independent of the library (it models providers, not us)": (
         _rooms(lambda r: _top(r) == "simulator"),
         {"simulator", "clock", "threaded_uvicorn"},
@@ -129,7 +133,7 @@ RULES: dict[str, tuple[set[str], set[str]]] = {
         VALUES
         | POLICY
         | CALL_ROOMS
-        | {"config", "names", "transport", "wire", "capabilities"}
+        | {"config", "names", "transport", "wire", "capabilities", "embeddings"}
         | {"stream_progress", "steps", "llmswitch"}
         | {"state"},  # state.base only: checked below
     ),

@@ -36,6 +36,7 @@ import time
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
+from llmswitch import _embeddings as embeddings
 from llmswitch import _health as health
 from llmswitch._capabilities import Need, able, capabilities_of, describe, unmet
 from llmswitch._errors import (
@@ -43,6 +44,7 @@ from llmswitch._errors import (
     BadRequest,
     ContextTooLong,
     LocalFault,
+    MalformedReply,
     ProviderError,
     Timeout,
 )
@@ -50,11 +52,13 @@ from llmswitch._events import CallFinished, NoProviderAvailable, emit
 from llmswitch._patience import STAGGER, free_slot_wait
 from llmswitch._steps import Done, Fail, Send, Step, Wait
 from llmswitch._stream_progress import StreamProgress
-from llmswitch._tokens import estimate_prompt_tokens
+from llmswitch._tokens import estimate_prompt_tokens, estimate_text_tokens
 from llmswitch._types import (
     Attempt,
     ChatRequest,
     ChatResult,
+    EmbeddingResult,
+    EmbedRequest,
     Message,
     Outcome,
     StreamChunk,
@@ -62,6 +66,7 @@ from llmswitch._types import (
 )
 from llmswitch._wire import read_limit_headers, wire_for
 from llmswitch._wire.base import CallContext, StreamEvent
+from llmswitch._wire.embeddings import embed_wire_for
 from llmswitch._wire.limit_messages import limits_in_message
 
 if TYPE_CHECKING:
@@ -79,7 +84,9 @@ class Call:
 
     Args:
         core: admission, settlement and verdicts carried out against the store.
-        request: the request as the caller sent it.
+        request: the request as the caller sent it: a chat request, or an ``EmbedRequest``
+            (the embeddings operation: same admission, keys, ledger and failover; no stream,
+            no completion; candidates judged by ``embeddings.unmet``).
         plan: the candidates in order (``planning.Planner.plan``).
         stream: whether the reply is streamed.
         max_wait: seconds the caller accepts to wait for a recovery (None: the setting).
@@ -93,7 +100,7 @@ class Call:
     def __init__(
         self,
         core: AttemptCore,
-        request: ChatRequest,
+        request: ChatRequest | EmbedRequest,
         plan: list[Candidate],
         *,
         stream: bool = False,
@@ -115,14 +122,20 @@ class Call:
         self._rand = rand
         self._started = core.clock()
         self._timer = time.perf_counter()
-        self._prompt_estimate = estimate_prompt_tokens(request.messages)
-        self._cap = request.completion_cap()  # the caller's completion limit, times n
-        self._asked = max(
-            (c for c in (request.max_tokens, request.extra.get("max_completion_tokens")) if c),
-            default=0,
-        )
-        n = request.extra.get("n")
-        self._choices = n if isinstance(n, int) and n > 1 else 1
+        if isinstance(request, EmbedRequest):  # the input is all there is: nothing completes
+            self._prompt_estimate = embed_estimate(request)
+            self._cap: int | None = 0
+            self._asked = 0
+            self._choices = 1
+        else:
+            self._prompt_estimate = estimate_prompt_tokens(request.messages)
+            self._cap = request.completion_cap()  # the caller's completion limit, times n
+            self._asked = max(
+                (c for c in (request.max_tokens, request.extra.get("max_completion_tokens")) if c),
+                default=0,
+            )
+            n = request.extra.get("n")
+            self._choices = n if isinstance(n, int) and n > 1 else 1
         self._index = 0
         self._pass_start = 0  # attempts before this index belong to earlier passes
         self._free = {c.provider.name for c in plan if c.provider.free}
@@ -152,9 +165,7 @@ class Call:
             if self._prefix and not self._accepts_prefill(cand):
                 self._skip(cand, "cannot continue the cut stream: no assistant prefill")
                 continue
-            need = unmet(
-                capabilities_of(cand.provider.name, cand.model), self.request, stream=self.stream
-            )
+            need = self._unmet(cand)
             if need is not None:  # never send a request the model would silently change
                 self._skip_unable(cand, need)
                 continue
@@ -181,6 +192,8 @@ class Call:
         """A whole (non-streamed) reply arrived."""
         ticket = self._current()
         ctx = self._ctx(ticket.candidate)
+        if isinstance(self.request, EmbedRequest):
+            return self._embedded(ticket, raw, ctx)
         try:
             reply = wire_for(ticket.candidate.provider.api).parse(
                 raw.status, raw.headers, raw.body, ctx
@@ -353,9 +366,62 @@ class Call:
     def _reset_stream(self) -> None:
         self._p = StreamProgress(prompt_estimate=self._prompt_estimate, echo=self._prefix)
 
+    # -- embeddings ------------------------------------------------------------------------------
+    def _embedded(self, ticket: Ticket, raw: RawReply, ctx: CallContext) -> Step:
+        """An embeddings reply: settle it (the provider's count, else the estimate) and finish."""
+        assert isinstance(self.request, EmbedRequest)
+        wire = embed_wire_for(ticket.candidate.provider.api)
+        try:
+            reply = wire.parse(raw.status, raw.headers, raw.body, ctx)
+        except ProviderError as err:
+            return self.failed(err, raw.headers)
+        if len(reply.vectors) != len(self.request.inputs):
+            short = ctx.error(
+                MalformedReply,
+                f"{len(reply.vectors)} vectors for {len(self.request.inputs)} inputs",
+                status=raw.status,
+            )
+            return self.failed(short, raw.headers)
+        usage = reply.usage or Usage(self._prompt_estimate, 0)
+        observed = self._observed(ticket, raw.headers, raw.status)
+        attempt = self.core.settlement.succeeded(ticket, usage, observed)
+        self.attempts.append(attempt)
+        self._judge_held()
+        latency = time.perf_counter() - self._timer
+        self._finished(attempt.provider, attempt.model, latency)
+        result = EmbeddingResult(
+            vectors=reply.vectors,
+            provider=attempt.provider,
+            model=attempt.model,
+            usage=usage,
+            cost_usd=attempt.cost_usd,
+            latency_s=latency,
+            attempts=tuple(self.attempts),
+            request_id=self.request.request_id,
+        )
+        return Done(result)
+
+    def _unmet(self, cand: Candidate) -> Need | None:
+        """The first parameter of the request ``cand`` cannot honour (None: it can)."""
+        if isinstance(self.request, EmbedRequest):
+            info = cand.provider.embedding_models.get(cand.model)
+            return embeddings.unmet(info, self.request)
+        caps = capabilities_of(cand.provider.name, cand.model)
+        return unmet(caps, self.request, stream=self.stream)
+
     # -- helpers ---------------------------------------------------------------------------------
     def _send(self, cand: Candidate) -> Send:
         request = self.request
+        if isinstance(request, EmbedRequest):
+            http = embed_wire_for(cand.provider.api).build(
+                base_url=cand.provider.base_url,
+                api_key=cand.key.secret_value(),
+                model=cand.model,
+                request=request,
+                headers=cand.provider.headers,
+            )
+            self._sent_at = time.perf_counter()
+            return Send(http, self._ctx(cand), False, self._settings.timeout_seconds)
         if self._prefix:
             prefill = Message("assistant", self._prefix)
             request = replace(request, messages=(*request.messages, prefill))
@@ -527,6 +593,9 @@ class Call:
         ours = self._judge_held()
         if self.attempts and all(a.outcome is Outcome.CANNOT_HONOUR for a in self.attempts):
             assert self._unable is not None
+            if isinstance(self.request, EmbedRequest):
+                why = embeddings.explain(self._unable, self.request, self._settings)
+                return self._fail(BadRequest(why))
             targets = [
                 (p.name, m) for p in self._settings.providers if p.available for m in p.models
             ]
@@ -580,6 +649,14 @@ class Call:
                 self.request.request_id,
             ),
         )
+
+
+def embed_estimate(request: EmbedRequest) -> int:
+    """What admission reserves for an embeddings call: its inputs' tokens (a token array
+    counts its length), as pessimistic as chat's estimate."""
+    return (
+        sum(estimate_text_tokens(i) if isinstance(i, str) else len(i) for i in request.inputs) or 1
+    )
 
 
 def all_failed(attempts: Sequence[Attempt], *, planned: int, now: float) -> AllProvidersFailed:

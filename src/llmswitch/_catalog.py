@@ -75,6 +75,29 @@ _TEXT = Capabilities(image_url=False, image_data=False)  # Together's text model
 
 
 @dataclass(frozen=True, slots=True)
+class EmbeddingSpec:
+    """One embedding model a provider serves (shared/reference §8.1): its vector size, its list
+    price in USD per 1M input tokens, and what it accepts.
+
+    Embedding models are kept apart from ``ProviderSpec.models`` so chat routing never reaches
+    one and ``embed`` never reaches a chat model. ``same_as`` names the model it *is* when a
+    provider resells another's under its own id (OpenRouter's ``openai/text-embedding-3-small``
+    is OpenAI's ``text-embedding-3-small``): only targets of one model may fail over to each
+    other, since vectors of two models do not mix. ``shortens``: ``dimensions`` may cut the
+    vector (Matryoshka); ``token_input``: ``input`` may be token arrays (OpenAI's tokenizer);
+    ``max_inputs``: the most inputs one request may carry (0: no documented limit).
+    """
+
+    id: str
+    dimensions: int
+    price_in: float
+    shortens: bool = True
+    same_as: str = ""
+    token_input: bool = False
+    max_inputs: int = 0
+
+
+@dataclass(frozen=True, slots=True)
 class ProviderSpec:
     """One built-in provider. ``models[0]`` is its default model.
 
@@ -100,6 +123,7 @@ class ProviderSpec:
     budget_resets: str = "utc"
     limit_headers: LimitDialect = "openai"
     headers: Mapping[str, str] = field(default_factory=_frozen)
+    embedding_models: tuple[EmbeddingSpec, ...] = ()
 
     @property
     def default_model(self) -> str:
@@ -163,6 +187,10 @@ GEMINI = ProviderSpec(
     day_resets="America/Los_Angeles",  # Google's day ends at Pacific midnight (DST-aware)
     budget_resets="America/Los_Angeles",  # its quota day is Pacific (reference §2, §6.4)
     limit_headers="none",  # Gemini sends no rate-limit headers; hints come in the 429 body
+    # Native batchEmbedContents: at most 100 items (its 400), no token usage in the reply, free
+    # of charge on the free tier ($0.15 / 1M paid). text-embedding-004 was retired 2026-01-14 and
+    # is no alias: its vectors are not gemini-embedding-001's.
+    embedding_models=(EmbeddingSpec("gemini-embedding-001", 3072, 0.15, max_inputs=100),),
 )
 
 OPENROUTER = ProviderSpec(
@@ -199,6 +227,13 @@ OPENROUTER = ProviderSpec(
     budget_resets="utc",  # GET /api/v1/key reports usage_daily by UTC day (reference §3)
     limit_headers="openrouter",
     headers=_frozen({"X-Title": "llmswitch"}),  # attribution; X-OpenRouter-Title is the new name
+    # POST /api/v1/embeddings, billed from credits; OpenAI's model under OpenRouter's id.
+    embedding_models=(
+        EmbeddingSpec(
+            "openai/text-embedding-3-small", 1536, 0.02, same_as="text-embedding-3-small"
+        ),
+        EmbeddingSpec("qwen/qwen3-embedding-0.6b", 1024, 0.01),
+    ),
 )
 
 TOGETHER = ProviderSpec(
@@ -228,6 +263,11 @@ TOGETHER = ProviderSpec(
     free=False,  # Together ended its free tier in August 2025: every token is billed
     budget_resets="utc",  # no billing day published (reference §4); UTC, the ledger's day
     limit_headers="together",
+    # One serverless embedding model: 514-token inputs (longer ones truncated silently), no
+    # `usage` in its reply, only {model, input} documented; price unconfirmed ($0.02 / 1M).
+    embedding_models=(
+        EmbeddingSpec("intfloat/multilingual-e5-large-instruct", 1024, 0.02, shortens=False),
+    ),
 )
 
 OPENAI = ProviderSpec(
@@ -245,6 +285,14 @@ OPENAI = ProviderSpec(
     free=False,
     budget_resets="utc",  # no billing day published (reference §5: limits roll); UTC
     limit_headers="openai",
+    # Inputs: strings or token arrays, at most 2048 per request; dimensions on the 3-series only.
+    embedding_models=(
+        EmbeddingSpec("text-embedding-3-small", 1536, 0.02, token_input=True, max_inputs=2048),
+        EmbeddingSpec("text-embedding-3-large", 3072, 0.13, token_input=True, max_inputs=2048),
+        EmbeddingSpec(
+            "text-embedding-ada-002", 1536, 0.10, shortens=False, token_input=True, max_inputs=2048
+        ),
+    ),
 )
 
 CATALOG: Mapping[str, ProviderSpec] = MappingProxyType(

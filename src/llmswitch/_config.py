@@ -120,6 +120,23 @@ class ApiKey(BaseModel):
         return [("alias", self.alias), ("masked", self.masked)]
 
 
+class EmbeddingModel(BaseModel):
+    """What llmswitch knows of one embedding model of a provider (``catalog.EmbeddingSpec``).
+
+    A model added in llmswitch.toml (``embedding_models = [...]``) declares nothing, so nothing
+    is refused here: ``dimensions`` and token arrays go through and the provider's own 400 says
+    what it refused.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    dimensions: int = 0  # the default vector size; 0: unknown
+    shortens: bool = True  # `dimensions` may cut the vector
+    same_as: str = ""  # the model this one is, under another provider's id ("" : itself)
+    token_input: bool = True  # `input` may be token arrays
+    max_inputs: int = 0  # most inputs per request; 0: no known limit
+
+
 class ProviderSettings(BaseModel):
     """One provider after merging: where it is, how to call it, its keys, limits and prices.
 
@@ -155,6 +172,8 @@ class ProviderSettings(BaseModel):
     context_windows: dict[str, int] = Field(default_factory=dict)
     headers: dict[str, str] = Field(default_factory=dict)
     prefill: dict[str, bool] = Field(default_factory=dict)  # model -> continues an assistant turn
+    # Embedding models by id, the first the default; never in `models` (chat never reaches them)
+    embedding_models: dict[str, EmbeddingModel] = Field(default_factory=dict)
     # Per-provider overrides of the global call settings (None: the global value).
     cooldown_seconds: float | None = None
     probe_after_seconds: float | None = None
@@ -201,6 +220,12 @@ class ProviderSettings(BaseModel):
             name = name.removeprefix("models/")
         target = self.aliases.get(name, name)
         return target if target in self.models else None
+
+    def resolve_embedding(self, name: str) -> str | None:
+        """This provider's embedding model id for ``name``; None if it serves no such one."""
+        if self.api == "gemini":
+            name = name.removeprefix("models/")
+        return name if name in self.embedding_models else None
 
     def price(self, model: str) -> tuple[float, float]:
         """USD per 1M tokens (input, output); (0, 0) when unknown (free or local models)."""
@@ -409,16 +434,23 @@ def _model_groups(
                     f"expected 'provider/model' naming a configured provider; got {target!r}; "
                     f"providers: {', '.join(by_name)}",
                 )
-            own = p.resolve_model(model)
+            own = p.resolve_model(model) or p.resolve_embedding(model)
             if own is None:
                 raise _fail(
                     source,
                     key,
                     f"{provider} serves no model {model!r} (a target no provider serves); its "
-                    f"models: {', '.join(p.models)}. Add it to providers.{provider}.models or "
-                    f"name one of those",
+                    f"models: {', '.join([*p.models, *p.embedding_models])}. Add it to "
+                    f"providers.{provider}.models or name one of those",
                 )
             targets.append((provider, own))
+        kinds = {own in by_name[p].embedding_models for p, own in targets}
+        if len(kinds) > 1:  # a chat call must never reach an embedding model, nor the reverse
+            raise _fail(
+                source,
+                f"models.{_toml_key(name)}.targets",
+                "mixes chat and embedding models; a group lists one kind (make two groups)",
+            )
         out[name] = ModelGroup(
             name=name,
             targets=tuple(targets),
@@ -494,7 +526,18 @@ def _spec_values(spec: ProviderSpec) -> dict[str, Any]:
         context_windows={m.id: m.context_window for m in spec.models},
         prefill={m.id: m.prefill for m in spec.models},
         headers=dict(spec.headers),
+        embedding_models={
+            e.id: EmbeddingModel(
+                dimensions=e.dimensions,
+                shortens=e.shortens,
+                same_as=e.same_as,
+                token_input=e.token_input,
+                max_inputs=e.max_inputs,
+            )
+            for e in spec.embedding_models
+        },
     )
+    values["prices"].update({e.id: (e.price_in, 0.0) for e in spec.embedding_models})
     return values
 
 
@@ -542,6 +585,11 @@ def _provider(
     if isinstance(overrides.get("api_key_env"), str):
         overrides["api_key_env"] = [overrides["api_key_env"]]
     own_aliases = set(overrides.get("aliases") or ())
+    if "embedding_models" in overrides:  # a list of ids: the catalog's facts for those it knows
+        known = values.get("embedding_models", {})
+        overrides["embedding_models"] = {
+            m: known.get(m, EmbeddingModel()) for m in overrides["embedding_models"]
+        }
     for merged in _DICT_FIELDS & overrides.keys():
         overrides[merged] = {**values.get(merged, {}), **overrides[merged]}
     values.update(overrides)
@@ -566,7 +614,8 @@ def _check_provider(source: Path | str, name: str, values: Mapping[str, Any]) ->
             f"providers.{name}.daily_budget_usd",
             "expected 0 for a free provider; set free = false to budget a paid one",
         )
-    missing = [m for m in values["models"] if m not in values.get("prices", {})]
+    every = [*values["models"], *values.get("embedding_models", {})]
+    missing = [m for m in every if m not in values.get("prices", {})]
     if not free and missing:
         raise _fail(
             source,

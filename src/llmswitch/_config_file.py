@@ -105,6 +105,9 @@ class _FileProvider(BaseModel):
     models: Annotated[list[_Text], Field(min_length=1)] | None = Field(
         None, description="a non-empty list of model ids (the first is the default)"
     )
+    embedding_models: list[_Text] | None = Field(
+        None, description="a list of embedding model ids (the first is embed's default)"
+    )
     requests_per_minute: _Limit | None = Field(None, description=_LIMIT)
     requests_per_day: _Limit | None = Field(None, description=_LIMIT)
     tokens_per_minute: _Limit | None = Field(None, description=_LIMIT)

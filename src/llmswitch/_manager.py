@@ -32,6 +32,7 @@ from llmswitch._clock import (
     system_sleep,
 )
 from llmswitch._config import Settings, load_settings
+from llmswitch._embeddings import EmbeddingNames, embed_request
 from llmswitch._errors import ConfigError, ManagerClosed, StorageError
 from llmswitch._events import Sink, emit
 from llmswitch._planning import Planner, ProviderPreferences
@@ -44,7 +45,7 @@ from llmswitch._state.guarded import guard
 from llmswitch._status import build_status, headroom, provider_status, savings_usd
 from llmswitch._strategies import LatencyTracker
 from llmswitch._transport import AiohttpTransport, AsyncTransport, HttpxTransport, Transport
-from llmswitch._types import ChatRequest, ChatResult, Message, new_request_id
+from llmswitch._types import ChatRequest, ChatResult, EmbeddingResult, Message, new_request_id
 
 if TYPE_CHECKING:
     import openai
@@ -110,6 +111,12 @@ class LLMProviderManager:
             headroom=lambda p: headroom(p, self.store, self.clock()),
             latency=self.latency.get,
         )
+        self.embed_planner = Planner(  # embed's names reach embedding models only
+            settings,
+            headroom=lambda p: headroom(p, self.store, self.clock()),
+            latency=self.latency.get,
+            names=EmbeddingNames(settings),
+        )
         self._transport = transport
         self._async_transport = async_transport
         self._sleep = sleep or system_sleep
@@ -156,7 +163,13 @@ class LLMProviderManager:
                         timeout=self.settings.timeout_seconds
                     )
                     self._transport = transport
-                    self._router = Router(self.core, self.planner, transport, sleep=self._sleep)
+                    self._router = Router(
+                        self.core,
+                        self.planner,
+                        transport,
+                        sleep=self._sleep,
+                        embed_planner=self.embed_planner,
+                    )
         return self._router
 
     @property
@@ -173,6 +186,7 @@ class LLMProviderManager:
                 transport,
                 sleep=self._async_sleep,
                 offload=self.store.backend != "memory",
+                embed_planner=self.embed_planner,
             )
         return self._arouter
 
@@ -404,6 +418,76 @@ class LLMProviderManager:
             provider=provider,
             continuation=continuation,
         )
+
+    def embed(
+        self,
+        input: str | Sequence[str] | Sequence[int] | Sequence[Sequence[int]],
+        model: str | None = None,
+        provider_name: str | None = None,
+        *,
+        strict: bool = False,
+        max_wait: float | None = None,
+        free_wait: float | None = None,
+        provider: ProviderPreferences | Mapping[str, Any] | None = None,
+        **params: Any,
+    ) -> EmbeddingResult:
+        """Embed ``input``; returns the vectors (in input order), who served, usage, cost and
+        attempts. Admission, keys, limits, the ledger and failover work as for ``chat``, but a
+        call fails over only among the targets of one embedding model (vectors of two models do
+        not mix), unless ``model`` is a ``[models.NAME]`` group listing several.
+
+        Args:
+            input: a string, a list of strings, a token array or a list of token arrays (token
+                arrays only where the model takes them: OpenAI's).
+            model: an embedding model id (``text-embedding-3-small``), a group, ``provider/model``
+                to pin, or None / ``auto``: the first embedding model of the first provider
+                with a key. Name one to keep vectors comparable when keys change.
+            params: ``dimensions`` (shorter vectors, where the model can), ``request_id``, and
+                fields passed to OpenAI-compatible providers as they are (``user``...).
+
+        Raises:
+            ConfigError: a chat model, an unknown name or a malformed ``input`` (the message
+                lists the embedding models).
+        """
+        return self.router.embed(
+            self._embed_request(input, model, params),
+            provider_name=provider_name,
+            strict=strict,
+            max_wait=max_wait,
+            free_wait=free_wait,
+            provider=provider,
+        )
+
+    async def aembed(
+        self,
+        input: str | Sequence[str] | Sequence[int] | Sequence[Sequence[int]],
+        model: str | None = None,
+        provider_name: str | None = None,
+        *,
+        strict: bool = False,
+        max_wait: float | None = None,
+        free_wait: float | None = None,
+        provider: ProviderPreferences | Mapping[str, Any] | None = None,
+        **params: Any,
+    ) -> EmbeddingResult:
+        """The async twin of ``embed``."""
+        return await self.async_router.embed(
+            self._embed_request(input, model, params),
+            provider_name=provider_name,
+            strict=strict,
+            max_wait=max_wait,
+            free_wait=free_wait,
+            provider=provider,
+        )
+
+    def _embed_request(self, inputs: object, model: str | None, params: dict[str, Any]) -> Any:
+        self._check_open()
+        request_id = params.pop("request_id", None) or new_request_id()
+        if not isinstance(request_id, str) or len(request_id) > 128:
+            raise ConfigError(
+                f"request_id must be a string of at most 128 characters; got {request_id!r:.60}"
+            )
+        return embed_request(inputs, model, params, request_id=request_id)
 
     def get_usage(self, period: str = "today") -> dict[str, Any]:
         """Tokens, calls and cost per provider over ``today|yesterday|week|month|all``, per model

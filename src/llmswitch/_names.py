@@ -85,7 +85,12 @@ class Names:
     def _resolve(self, model: str) -> tuple[Segment, ...]:
         groups = self._settings.models
         if model in groups:
-            return tuple(_group_segment(groups[g]) for g in _with_fallbacks(model, groups))
+            segments = group_segments(model, groups)
+            if any(
+                m in self._providers[p].embedding_models for seg in segments for p, m in seg.targets
+            ):
+                raise self._embedding(f"model group {model!r} reaches embedding models")
+            return segments
         served = tuple(
             (p.name, own)
             for p in self._settings.providers
@@ -95,14 +100,31 @@ class Names:
             return (Segment(model, served),)
         prefix, _, rest = model.partition("/")
         if rest and prefix in self._providers:
-            own = self._providers[prefix].resolve_model(rest) or rest
+            p = self._providers[prefix]
+            if p.resolve_model(rest) is None and p.resolve_embedding(rest) is not None:
+                raise self._embedding(f"{model!r} is an embedding model")
+            own = p.resolve_model(rest) or rest
             return (Segment(model, ((prefix, own),), pinned=True),)
+        if any(p.resolve_embedding(model) for p in self._settings.providers):
+            raise self._embedding(f"{model!r} is an embedding model")
         known = sorted({m for p in self._settings.providers for m in p.models})
         hint = f"; groups: {', '.join(groups)}" if groups else ""
         raise ConfigError(
             f"no configured provider serves model {model!r}; use 'auto', a model id ("
             f"{', '.join(known) or 'none'}){hint}, or 'provider/model' to pin one provider"
         )
+
+    def _embedding(self, what: str) -> ConfigError:
+        """Chat never reaches an embedding model: say where the name belongs."""
+        return ConfigError(
+            f"{what}, not a chat model: send it to POST /v1/embeddings (the library's "
+            "embed / aembed); chat models are listed by GET /v1/models"
+        )
+
+
+def group_segments(name: str, groups: Mapping[str, ModelGroup]) -> tuple[Segment, ...]:
+    """The group ``name``'s segment, then each fallback group's, once each."""
+    return tuple(_group_segment(groups[g]) for g in _with_fallbacks(name, groups))
 
 
 def _group_segment(group: ModelGroup) -> Segment:
@@ -136,7 +158,7 @@ def check_names(settings: Settings, source: Path | str = "llmswitch.toml") -> No
     by_name = {p.name: p for p in providers}
     served: dict[str, list[str]] = {}  # model id or alias -> providers that serve it
     for p in providers:
-        for name in (*p.models, *p.aliases):
+        for name in (*p.models, *p.aliases, *p.embedding_models):
             served.setdefault(name, []).append(p.name)
     for p in providers:
         _check_aliases(source, p)

@@ -26,7 +26,7 @@ import itertools
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from llmswitch._config import MULTI, ApiKey, ProviderSettings, Settings
 from llmswitch._errors import ConfigError
@@ -115,8 +115,15 @@ class ModelChoice:
     pinned: bool = False
 
 
+class NameResolver(Protocol):
+    """What a name reaches: ``names.Names`` for chat, ``embeddings.EmbeddingNames`` for embed."""
+
+    def resolve(self, model: str | None) -> tuple[Segment, ...]: ...
+
+
 class Planner:
-    """Builds each call's ordered candidates from the settings (one per manager)."""
+    """Builds each call's ordered candidates from the settings (one per manager, and one per
+    operation: an embeddings planner resolves names with ``embeddings.EmbeddingNames``)."""
 
     def __init__(
         self,
@@ -124,10 +131,11 @@ class Planner:
         *,
         headroom: Callable[[ProviderSettings], float] | None = None,
         latency: Callable[[str], float | None] | None = None,
+        names: NameResolver | None = None,
     ) -> None:
         self._settings = settings
         self._providers = {p.name: p for p in settings.providers if p.enabled and p.keys}
-        self._names = Names(settings)
+        self._names: NameResolver = names or Names(settings)
         self._headroom = headroom
         self._latency = latency
         self._rotations: dict[str, WeightedRotation] = {}

@@ -23,19 +23,30 @@ from llmswitch._errors import ProviderError
 from llmswitch._planning import Planner
 from llmswitch._steps import Done, Fail, Send, Step, Wait
 from llmswitch._transport import AsyncTransport, Transport
-from llmswitch._types import Attempt, ChatRequest, ChatResult, StreamChunk
+from llmswitch._types import (
+    Attempt,
+    ChatRequest,
+    ChatResult,
+    EmbeddingResult,
+    EmbedRequest,
+    StreamChunk,
+)
 
 T = TypeVar("T")
 
 
 class _Driver:
-    def __init__(self, core: AttemptCore, planner: Planner) -> None:
+    def __init__(
+        self, core: AttemptCore, planner: Planner, embed_planner: Planner | None = None
+    ) -> None:
         self.core = core
         self.planner = planner
+        self.embed_planner = embed_planner or planner
         self._counter = itertools.count(1)
 
-    def start(self, request: ChatRequest, *, stream: bool, **options: Any) -> Call:
-        plan = self.planner.plan(
+    def start(self, request: ChatRequest | EmbedRequest, *, stream: bool, **options: Any) -> Call:
+        planner = self.embed_planner if isinstance(request, EmbedRequest) else self.planner
+        plan = planner.plan(
             request.model,
             provider_name=options.pop("provider_name", None),
             strict=options.pop("strict", False),
@@ -51,14 +62,30 @@ class Router(_Driver):
     """The synchronous driver over a ``Transport`` (pooled httpx by default)."""
 
     def __init__(
-        self, core: AttemptCore, planner: Planner, transport: Transport, *, sleep: Sleep
+        self,
+        core: AttemptCore,
+        planner: Planner,
+        transport: Transport,
+        *,
+        sleep: Sleep,
+        embed_planner: Planner | None = None,
     ) -> None:
-        super().__init__(core, planner)
+        super().__init__(core, planner, embed_planner)
         self.transport = transport
         self.sleep = sleep
 
     def chat(self, request: ChatRequest, **options: Any) -> ChatResult:
-        call = self.start(request, stream=False, **options)
+        result = self._complete(self.start(request, stream=False, **options))
+        assert isinstance(result, ChatResult)
+        return result
+
+    def embed(self, request: EmbedRequest, **options: Any) -> EmbeddingResult:
+        """An embeddings call: the same machine and loop as ``chat``."""
+        result = self._complete(self.start(request, stream=False, **options))
+        assert isinstance(result, EmbeddingResult)
+        return result
+
+    def _complete(self, call: Call) -> ChatResult | EmbeddingResult:
         step = call.next()
         while not isinstance(step, Done | Fail):
             if isinstance(step, Wait):
@@ -127,8 +154,9 @@ class AsyncRouter(_Driver):
         *,
         sleep: AsyncSleep,
         offload: bool = False,
+        embed_planner: Planner | None = None,
     ) -> None:
-        super().__init__(core, planner)
+        super().__init__(core, planner, embed_planner)
         self.transport = transport
         self.sleep = sleep
         self._pool = (
@@ -148,7 +176,16 @@ class AsyncRouter(_Driver):
             self._pool.shutdown(wait=False)
 
     async def chat(self, request: ChatRequest, **options: Any) -> ChatResult:
-        call = self.start(request, stream=False, **options)
+        result = await self._complete(self.start(request, stream=False, **options))
+        assert isinstance(result, ChatResult)
+        return result
+
+    async def embed(self, request: EmbedRequest, **options: Any) -> EmbeddingResult:
+        result = await self._complete(self.start(request, stream=False, **options))
+        assert isinstance(result, EmbeddingResult)
+        return result
+
+    async def _complete(self, call: Call) -> ChatResult | EmbeddingResult:
         step = await self._run(call.next)
         while not isinstance(step, Done | Fail):
             if isinstance(step, Wait):
@@ -220,7 +257,8 @@ class AsyncRouter(_Driver):
         box.append(await self._run(call.ended))
 
 
-def _final(result: ChatResult) -> StreamChunk:
+def _final(result: ChatResult | EmbeddingResult) -> StreamChunk:
+    assert isinstance(result, ChatResult)  # only chat streams
     return StreamChunk(text="", provider=result.provider, model=result.model, result=result)
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from llmswitch._errors import LLMSwitchError
-from llmswitch._types import ChatResult
+from llmswitch._types import ChatResult, EmbeddingResult
 from llmswitch._wire.base import CallContext, HttpRequest
 
 
@@ -32,7 +32,7 @@ class Wait:
 
 @dataclass(frozen=True, slots=True)
 class Done:
-    result: ChatResult
+    result: ChatResult | EmbeddingResult  # the latter for the embeddings operation
 
 
 @dataclass(frozen=True, slots=True)

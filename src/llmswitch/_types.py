@@ -236,3 +236,50 @@ class StreamChunk:
     def target(self) -> str:
         """``provider/model`` of the attempt this chunk came from."""
         return f"{self.provider}/{self.model}"
+
+
+@dataclass(frozen=True, slots=True)
+class EmbedRequest:
+    """One embeddings call, before a provider is chosen.
+
+    ``inputs`` are texts, or token arrays (OpenAI's tokenizer) when the model takes them;
+    ``dimensions`` shortens the vectors where the model can; ``extra`` carries further fields
+    (``user``, ``input_type``...) to OpenAI-compatible providers untouched.
+    """
+
+    inputs: tuple[str | tuple[int, ...], ...]
+    model: str | None = None
+    dimensions: int | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+    request_id: str = ""  # as ChatRequest's: names the call in the ledger, logs and alerts
+
+    @property
+    def token_arrays(self) -> bool:
+        return any(not isinstance(i, str) for i in self.inputs)
+
+
+@dataclass(frozen=True, slots=True)
+class EmbeddingResult:
+    """The vectors of one ``embed`` call (in input order) and who served them.
+
+    ``usage.prompt_tokens`` is the provider's count, or llmswitch's estimate where the provider
+    reports none (Together, Gemini's native API); ``cost_usd`` is what the ledger recorded.
+    """
+
+    vectors: list[list[float]]
+    provider: str
+    model: str
+    usage: Usage
+    cost_usd: float
+    latency_s: float
+    attempts: tuple[Attempt, ...]
+    request_id: str = ""
+
+    @property
+    def target(self) -> str:
+        """``provider/model``: the name that reaches what served this call again."""
+        return f"{self.provider}/{self.model}"
+
+    @property
+    def dimensions(self) -> int:
+        return len(self.vectors[0]) if self.vectors else 0

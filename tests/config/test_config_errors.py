@@ -18,7 +18,8 @@ GLOBAL_KEYS = (
     "stream_continuation, paid_last, estimate_completion_tokens, free_wait_seconds"
 )
 PROVIDER_KEYS = (
-    "priority, api, base_url, api_key_env, models, requests_per_minute, requests_per_day, "
+    "priority, api, base_url, api_key_env, models, embedding_models, requests_per_minute, "
+    "requests_per_day, "
     "tokens_per_minute, tokens_per_day, day_resets, free, daily_budget_usd, budget_resets, weight, "
     "window_guard_seconds, enabled, limit_headers, prices, context_windows, headers, api_key, "
     "cooldown_seconds, probe_after_seconds, failures_to_trip, retries, first_token_seconds, "

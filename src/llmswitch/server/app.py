@@ -22,6 +22,7 @@ from starlette.exceptions import HTTPException
 
 from llmswitch.server import not_found
 from llmswitch.server.dashboard import DashboardRoutes, RequestHistory
+from llmswitch.server.embeddings_api import EmbeddingsRoutes
 from llmswitch.server.metrics import GatewayMetrics
 from llmswitch.server.openai_api import OpenAIRoutes, largest_context_window
 from llmswitch.server.openapi import OpenAPIRoute, openapi_document
@@ -79,6 +80,7 @@ def create_app(
     )
     for group in (
         OpenAIRoutes(manager, redact),
+        EmbeddingsRoutes(manager, redact),
         ResponsesRoutes(manager, redact),
         StatusRoutes(manager, redact),
         metrics,

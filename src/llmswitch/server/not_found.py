@@ -19,7 +19,8 @@ from starlette.routing import BaseRoute, Route
 from llmswitch.server import shapes
 
 ENDPOINTS = (
-    "POST /v1/chat/completions, POST /v1/responses, GET /v1/models, GET /v1/models/{id}, "
+    "POST /v1/chat/completions, POST /v1/responses, POST /v1/embeddings, GET /v1/models, "
+    "GET /v1/models/{id}, "
     "GET /api/llm-providers, GET /api/usage, GET /healthz, GET /metrics"
 )
 

@@ -60,6 +60,9 @@ def models_body(manager: LLMProviderManager) -> dict[str, Any]:
             plain.setdefault(model, name)
         for alias in provider.aliases:
             plain.setdefault(alias, name)
+        for model in provider.embedding_models:  # for POST /v1/embeddings, as OpenAI lists them
+            data.append(_model(f"{name}/{model}", name))
+            plain.setdefault(model, name)
     data += [_model(model, owner) for model, owner in plain.items()]
     return {"object": "list", "data": data}
 
