@@ -20,7 +20,8 @@ Each provider and key also says ``reason`` (why it takes no calls; None when ava
 its day), ``day_full`` or ``blocked`` (the provider said so), and ``available_at``, when it
 may take one again if known. ``requests_today`` and ``tokens_today`` count the provider's own
 day where it declares a daily window (``today`` names the day of each: the window's zone,
-``last 24h (rolling)``, or ``utc`` from the ledger without such a window). ``budget`` (a paid
+``last 24h (rolling)``, or ``utc`` from the ledger without such a window); a day declared in
+tokens only (Gemini's) counts the requests in that same day too. ``budget`` (a paid
 provider with ``daily_budget_usd``) is what its budget's own day (``budget_resets``) holds, as
 admission counts it: settled costs plus the worst cases of calls in flight. At the top,
 ``spent_today_usd`` and ``savings_today_usd`` over the ledger's UTC day (``money_day``): a free
@@ -57,6 +58,7 @@ from llmswitch._quota import (
     WindowUsage,
     admission_windows,
     key_scope,
+    make_window,
     model_scope,
     provider_scope,
     provider_windows,
@@ -106,7 +108,7 @@ def provider_status(
     totals = today.get(p.name)
     status = _provider_word(p, verdicts)
     lat = latency.get(p.name)
-    requests_today, tokens_today, day = _own_day(p, windows, totals)
+    requests_today, tokens_today, day = _own_day(p, windows, totals, store, now)
     return {
         **_configured(p),
         "status": status,
@@ -361,20 +363,47 @@ def _available_at(
 
 
 def _own_day(
-    p: ProviderSettings, windows: dict[str, dict[str, Any]], totals: Any
+    p: ProviderSettings,
+    windows: dict[str, dict[str, Any]],
+    totals: Any,
+    store: Store,
+    now: float,
 ) -> tuple[int, int, dict[str, str]]:
     """Requests and tokens "today" as the provider counts its day where it declares a daily
     window (``rpd``/``tpd``: a Pacific day for Gemini, UTC for OpenRouter, the last 24 hours
-    where rolling), else the ledger's UTC day; which day each counts is returned beside them."""
+    where rolling), else the ledger's UTC day; which day each counts is returned beside them.
+
+    A provider whose day is declared in tokens only (Gemini publishes no request count) still
+    gets its requests counted in that day: a request window of the same day reads the totals
+    the store keeps for it (requests beside tokens), so nothing is counted twice.
+    """
     own = "last 24h (rolling)" if p.day_resets == "rolling" else p.day_resets
     days = {"requests": "utc", "tokens": "utc"}
     requests = totals.requests if totals else 0
     tokens = (totals.prompt_tokens + totals.completion_tokens) if totals else 0
     if "rpd" in windows:
         requests, days["requests"] = windows["rpd"]["used"], own
+    elif "tpd" in windows:
+        counted = _requests_in_token_day(p, store, now)
+        if counted is not None:
+            requests, days["requests"] = counted, own
     if "tpd" in windows:
         tokens, days["tokens"] = windows["tpd"]["used"], own
     return requests, tokens, days
+
+
+def _requests_in_token_day(p: ProviderSettings, store: Store, now: float) -> int | None:
+    """The requests of ``p``'s keys in its token day (None when the store cannot say)."""
+    tpd = next((w for w in p.windows() if w.name == "tpd"), None)
+    if tpd is None:
+        return None
+    rpd = make_window("rpd", 1, reset=tpd.reset, guard=p.window_guard_seconds)  # read only
+    try:
+        return sum(
+            u.used for k in p.keys for u in store.usage(key_scope(p.name, k.alias), (rpd,), now=now)
+        )
+    except StorageError:
+        return None
 
 
 def _sum_windows(keys: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:

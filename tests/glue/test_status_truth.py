@@ -66,9 +66,9 @@ def test_cooling_down_and_no_key_and_budget_are_named(glue: GlueFactory, clock: 
 
 
 def test_today_is_the_providers_own_day(glue: GlueFactory, clock: FakeClock) -> None:
-    """Gemini's token day ends at Pacific midnight: crossing UTC midnight at 16:30 Pacific
-    resets nothing it counts by that day, and the status says which day each counter uses
-    (Gemini declares no daily request window, so its requests follow the ledger's UTC day)."""
+    """Gemini's day ends at Pacific midnight: crossing UTC midnight at 16:30 Pacific resets
+    nothing it counts by that day, its requests included (it declares its day in tokens only),
+    and the status says which day each counter uses."""
     clock.set(dt.datetime(2026, 6, 1, 23, 30, tzinfo=dt.UTC).timestamp())  # 16:30 Pacific
     llm = glue(keys=keys_for("gemini"))
     for _ in range(3):
@@ -76,8 +76,11 @@ def test_today_is_the_providers_own_day(glue: GlueFactory, clock: FakeClock) -> 
     clock.advance(3600)  # 00:30 UTC the next day, 17:30 Pacific the same day
     row = llm.get_provider_status()["providers"]["gemini"]
     assert row["tokens_today"] > 0
-    assert row["today"] == {"requests": "utc", "tokens": "America/Los_Angeles"}
-    assert row["requests_today"] == 0  # a new UTC day
+    assert row["today"] == {"requests": "America/Los_Angeles", "tokens": "America/Los_Angeles"}
+    assert row["requests_today"] == 3  # a new UTC day, the same Pacific day
+    clock.advance(7 * 3600)  # 00:30 Pacific: Gemini's new day
+    row = llm.get_provider_status()["providers"]["gemini"]
+    assert (row["requests_today"], row["tokens_today"]) == (0, 0)
     groq = glue(keys=keys_for("groq")).get_provider_status()["providers"]["groq"]
     assert groq["today"] == {"requests": "last 24h (rolling)", "tokens": "last 24h (rolling)"}
     assert llm.get_usage("today")["providers"] == {}, "the ledger's own report stays by UTC day"
