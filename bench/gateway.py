@@ -81,6 +81,19 @@ def llmswitch_gateway(
         c.stop(proc)
 
 
+@contextlib.contextmanager
+def forwarder(up: c.Upstream, folder: Path) -> Iterator[tuple[str, int]]:
+    """The bare ASGI forwarder of ``bench.forwarder``: the floor of a Python gateway here."""
+    port = c.free_port()
+    cmd = [sys.executable, "-m", "bench.forwarder", "--upstream", up.url("ok"), "--port", str(port)]
+    proc = subprocess.Popen(cmd, cwd=c.ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        c.wait_port(port, proc=proc)
+        yield f"http://127.0.0.1:{port}/v1", proc.pid
+    finally:
+        c.stop(proc)
+
+
 def profile_gateway(calls: int, path: Path) -> None:
     """Sequential calls through ``llmswitch serve`` running under pyinstrument."""
     with c.upstream() as up, tempfile.TemporaryDirectory() as tmp:
@@ -264,6 +277,7 @@ def run(
             up.url("ok"), concurrency=concurrency, total=total
         )
         servers: dict[str, Callable[[Path], Any]] = {
+            "forwarder": lambda folder: forwarder(up, folder),
             "llmswitch": lambda folder: llmswitch_gateway(
                 up, folder, "memory://" if state == "memory" else f"sqlite:///{folder / 'state.db'}"
             ),
