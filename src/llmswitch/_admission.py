@@ -23,11 +23,14 @@ from llmswitch._events import AttemptFinished, Sink, emit
 from llmswitch._planning import Candidate
 from llmswitch._policies import ProviderPolicies, budget_claim, worst_case_usd
 from llmswitch._quota import (
+    BudgetClaim,
+    Window,
     admission_windows,
     model_scope,
     provider_scope,
     provider_windows,
 )
+from llmswitch._state.base import Admission as StoreAdmission
 from llmswitch._state.base import AdmissionView, Store
 from llmswitch._types import Attempt, Outcome
 
@@ -94,6 +97,10 @@ class Admission:
         self.policies = policies
         self.clock = clock
         self.sinks = tuple(sinks)
+        #: each key's learned limits as last read, to build windows before the view is back;
+        #: a stale guess costs a round trip (the store reserves only on an exact match), never
+        #: a limit, so it needs no invalidation
+        self._learned: dict[str, dict[str, int]] = {}
 
     def admit(
         self,
@@ -132,13 +139,33 @@ class Admission:
             why = "context window too small"
             return self.skip(cand, Outcome.CONTEXT_TOO_SMALL, why, request_id=request_id)
         pscope, mscope = provider_scope(p.name), model_scope(p.name, cand.model)
-        view = self.store.admission_view(pscope, cand.scope, mscope)
+        trip = self.policies.breaker(p).failures_to_trip
+        adm: StoreAdmission | None = None
+        if self.store.reserves_with_view:  # Redis: the view and the reservation in one trip
+            guess = self._learned.get(cand.scope, {})
+            view, adm = self.store.view_and_reserve(
+                pscope,
+                cand.scope,
+                mscope,
+                fingerprint=cand.key.fingerprint,
+                failures_to_trip=trip,
+                learned=guess,
+                windows=self._windows(cand, guess),
+                tokens=estimate,
+                now=now,
+                budget=self._claim(cand, estimate, prompt_tokens),
+            )
+            self._learned[cand.scope] = view.learned_limits
+        else:
+            view = self.store.admission_view(pscope, cand.scope, mscope)
+        if adm is not None:
+            return self._granted(cand, adm, None, view, estimate, now, request_id)
         verdict = availability(
             cand,
             view,
             None,  # the budget is held by the reservation below, atomically with the windows
             now=now,
-            failures_to_trip=self.policies.breaker(p).failures_to_trip,
+            failures_to_trip=trip,
         )
         if not verdict.available:
             assert verdict.refusal is not None
@@ -150,18 +177,40 @@ class Admission:
         ):
             why = "recovery probe in flight"
             return self.skip(cand, Outcome.COOLING_DOWN, why, 1.0, request_id=request_id)
-        windows = admission_windows(
+        windows = self._windows(cand, view.learned_limits)
+        claim = self._claim(cand, estimate, prompt_tokens)
+        adm = self.store.reserve(cand.scope, windows, estimate, now=now, budget=claim)
+        return self._granted(cand, adm, probe_scope, view, estimate, now, request_id)
+
+    def _windows(self, cand: Candidate, learned: dict[str, int]) -> tuple[Window, ...]:
+        """The windows admission reserves in: the key's, tightened by what it learned."""
+        p = cand.provider
+        return admission_windows(
             provider_windows(
-                p.windows(),
-                view.learned_limits,
-                day_reset=p.day_resets,
-                guard=p.window_guard_seconds,
+                p.windows(), learned, day_reset=p.day_resets, guard=p.window_guard_seconds
             ),
             self.settings.daily_soft_limit,
         )
+
+    def _claim(
+        self, cand: Candidate, estimate: int, prompt_tokens: int | None
+    ) -> BudgetClaim | None:
+        """The call's worst-case cost as a claim on its provider's budget (None: no budget)."""
+        p = cand.provider
         worst = worst_case_usd(p, cand.model, estimate, prompt_tokens=prompt_tokens)
-        claim = budget_claim(p, worst)
-        adm = self.store.reserve(cand.scope, windows, estimate, now=now, budget=claim)
+        return budget_claim(p, worst)
+
+    def _granted(
+        self,
+        cand: Candidate,
+        adm: StoreAdmission,
+        probe_scope: str | None,
+        view: AdmissionView,
+        estimate: int,
+        now: float,
+        request_id: str,
+    ) -> Ticket | Attempt:
+        """The store's answer as a ``Ticket``, or a skip naming the window that refused."""
         if not adm.ok:
             if probe_scope is not None:
                 self.store.release_probe(probe_scope)

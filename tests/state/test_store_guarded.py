@@ -129,6 +129,17 @@ READS: dict[str, Call] = {
     "rollup_rows": lambda s: s.rollup_rows(since_day="2026-05-28"),
     "ledger_entries": lambda s: s.ledger_entries(limit=5),
     "admission_view": lambda s: s.admission_view("provider:groq", SCOPE),
+    "view_and_reserve": lambda s: s.view_and_reserve(
+        "provider:groq",
+        SCOPE,
+        None,
+        fingerprint="f",
+        failures_to_trip=1,
+        learned={},
+        windows=[make_window("rpm", 3)],
+        tokens=10,
+        now=T0,
+    ),
     "clear_health": lambda s: s.clear_health(SCOPE),  # a reset by hand
 }
 #: kept locally (what fail-open admission reads back), never an error

@@ -20,17 +20,19 @@ caller that needs one asks for just that one (``status`` reading circuits could 
 - ``StoreLifecycle``: ``backend``, ``check``, ``reset``, ``close``.
 
 ``Store`` is the combination every backend implements together (as ``limits`` does with its
-storage base and mixins), plus the two composites that span capabilities and exist only to save
-round trips: ``admission_view`` (health + learned limits) and ``settle_and_record`` (windows +
-ledger). They sit on ``Store`` rather than on either capability because only a backend holding
-both halves can answer them at once; the defaults here call the two halves one after the other,
-and a backend overrides them when it can do better:
+storage base and mixins), plus the composites that span capabilities and exist only to save
+round trips: ``admission_view`` (health + learned limits), ``view_and_reserve`` (that view and
+the reservation it allows, at once) and ``settle_and_record`` (windows + ledger). They sit on
+``Store`` rather than on either capability because only a backend holding both halves can answer
+them at once; the defaults here call the halves one after the other, and a backend overrides
+them when it can do better:
 
 - ``memory://``: one lock per call; ``admission_view`` under one acquisition.
 - ``sqlite:///path``: one ``BEGIN IMMEDIATE`` transaction per admission; ``settle_and_record``
   in one transaction (one commit instead of two).
-- ``redis://``: Lua scripts (``lua/*.lua``); ``admission_view`` in one pipeline and
-  ``settle_and_record`` in one script, one round trip each.
+- ``redis://``: Lua scripts (``lua/*.lua``); ``view_and_reserve`` in one script and
+  ``settle_and_record`` in one script: a successful call costs two round trips. Only Redis sets
+  ``reserves_with_view``: in process the default (view, then reserve) costs nothing more.
 
 ``memory://`` is for tests and the demo; ``sqlite:///path`` is the default (survives restarts,
 safe for several processes on one machine); ``redis://`` is shared by several machines.
@@ -50,11 +52,11 @@ nothing else.
 from __future__ import annotations
 
 from abc import abstractmethod
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
 
-from llmswitch._health import HealthRecord
+from llmswitch._health import HealthRecord, key_auth_failed
 from llmswitch._ledger import LedgerEntry, RollupRow, UsageRow
 from llmswitch._quota import BudgetClaim, Window, WindowUsage
 from llmswitch._secrets import SecretRedactor
@@ -362,6 +364,40 @@ class Store(WindowStore, HealthStore, LearnedLimitsStore, LedgerStore, StoreLife
             self.get_health(model_scope) if model_scope is not None else None,
         )
 
+    #: ``view_and_reserve`` saves a round trip on this backend, so admission should ask it.
+    reserves_with_view: bool = False
+
+    def view_and_reserve(
+        self,
+        provider_scope: str,
+        key_scope: str,
+        model_scope: str | None,
+        *,
+        fingerprint: str,
+        failures_to_trip: int,
+        learned: Mapping[str, int],
+        windows: Sequence[Window],
+        tokens: int,
+        now: float,
+        budget: BudgetClaim | None = None,
+    ) -> tuple[AdmissionView, Admission | None]:
+        """``admission_view``, and ``reserve`` on ``key_scope`` in the same atomic step when the
+        view lets the call go exactly as the caller assumed (``view_allows``: every circuit
+        closed, the key not refused, its learned limits the ``learned`` the ``windows`` were
+        built from). Otherwise nothing is reserved (None): the caller decides on the view and
+        reserves by itself, as before. So a caller's guess can cost a round trip, never a limit.
+
+        Why: admission's reads (circuits, learned limits) and its reservation were two round
+        trips on Redis; in the common case (all closed, nothing newly learned) the reads only
+        confirm what the caller expected, so Redis checks that in the reserving script.
+        """
+        view = self.admission_view(provider_scope, key_scope, model_scope)
+        if not view_allows(
+            view, fingerprint=fingerprint, failures_to_trip=failures_to_trip, learned=learned
+        ):
+            return view, None
+        return view, self.reserve(key_scope, windows, tokens, now=now, budget=budget)
+
     def settle_and_record(
         self, scope: str, reservation_id: str, tokens: int, entry: LedgerEntry, *, now: float
     ) -> None:
@@ -374,3 +410,20 @@ class Store(WindowStore, HealthStore, LearnedLimitsStore, LedgerStore, StoreLife
         """
         self.settle(scope, reservation_id, tokens, now=now)
         self.record(entry)
+
+
+def view_allows(
+    view: AdmissionView, *, fingerprint: str, failures_to_trip: int, learned: Mapping[str, int]
+) -> bool:
+    """Whether ``view`` admits a call with no decision left to take: the provider's and the
+    model's circuits closed (fewer than ``failures_to_trip`` consecutive failures, so neither
+    cooling down nor half-open: ``_availability.decide`` finds nothing to refuse and no probe),
+    the key not refused under ``fingerprint``, and its learned limits exactly ``learned``.
+    ``lua/admit.lua`` is the same test in Redis."""
+    trip = max(1, failures_to_trip)
+    for record in (view.provider_health, view.model_health):
+        if record is not None and record.consecutive_failures >= trip:
+            return False
+    if key_auth_failed(view.key_health, fingerprint):
+        return False
+    return view.learned_limits == dict(learned)

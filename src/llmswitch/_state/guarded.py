@@ -38,7 +38,7 @@ import functools
 import logging
 import threading
 from collections import deque
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import replace
 from operator import methodcaller
 from typing import Concatenate, ParamSpec, TypeVar
@@ -49,7 +49,7 @@ from llmswitch._events import StoreHealthChanged
 from llmswitch._ledger import LedgerEntry
 from llmswitch._quota import BudgetClaim, Window
 from llmswitch._state import _common, _fallback
-from llmswitch._state.base import Admission, Counted, Store, StoreHealth
+from llmswitch._state.base import Admission, AdmissionView, Counted, Store, StoreHealth
 from llmswitch._state.memory import MemoryStore
 
 log = logging.getLogger("llmswitch")
@@ -111,6 +111,7 @@ class GuardedStore(Store):
     ) -> None:
         self.primary = primary
         self.backend = primary.backend
+        self.reserves_with_view = primary.reserves_with_view
         self.fail_open = fail_open
         self.clock = clock
         self.on_change = on_change
@@ -269,17 +270,7 @@ class GuardedStore(Store):
     ) -> Admission:
         def shared() -> Admission:
             adm = self.primary.reserve(scope, windows, tokens, now=now, budget=budget)
-            if adm.counted is not None:  # what the fallback would start from
-                self._readings[scope] = _fallback.Reading(now, tuple(windows), adm.counted)
-                if budget is not None and adm.counted.budget is not None:
-                    self._readings[budget.scope] = _fallback.Reading(
-                        now,
-                        (budget.window,),
-                        Counted(adm.counted.processes, ((0, adm.counted.budget),)),
-                    )
-            elif adm.window == "blocked" and adm.retry_at is not None:
-                self.local.block(scope, until=adm.retry_at, reason=adm.reason)
-            return adm
+            return self._noted(adm, scope, windows, now, budget)
 
         def local() -> Admission:
             mine = _fallback.share(windows, self._readings.get(scope), now, self._periods)
@@ -297,6 +288,67 @@ class GuardedStore(Store):
             if adm.ok:
                 self._local_reservations.add(adm.reservation_id)
             return adm
+
+        return self._guard(shared, local if self.fail_open else None)
+
+    def _noted(
+        self,
+        adm: Admission,
+        scope: str,
+        windows: Sequence[Window],
+        now: float,
+        budget: BudgetClaim | None,
+    ) -> Admission:
+        """Keep what the shared store counted (the fallback starts from it) or mirror its block."""
+        if adm.counted is not None:
+            self._readings[scope] = _fallback.Reading(now, tuple(windows), adm.counted)
+            if budget is not None and adm.counted.budget is not None:
+                self._readings[budget.scope] = _fallback.Reading(
+                    now,
+                    (budget.window,),
+                    Counted(adm.counted.processes, ((0, adm.counted.budget),)),
+                )
+        elif adm.window == "blocked" and adm.retry_at is not None:
+            self.local.block(scope, until=adm.retry_at, reason=adm.reason)
+        return adm
+
+    def view_and_reserve(
+        self,
+        provider_scope: str,
+        key_scope: str,
+        model_scope: str | None,
+        *,
+        fingerprint: str,
+        failures_to_trip: int,
+        learned: Mapping[str, int],
+        windows: Sequence[Window],
+        tokens: int,
+        now: float,
+        budget: BudgetClaim | None = None,
+    ) -> tuple[AdmissionView, Admission | None]:
+        """The real store's answer, noted as ``reserve``'s; when it is down, the view as
+        ``admission_view`` meets an outage (local when failing open, else ``StorageError``) and
+        nothing reserved, so admission then reserves through ``reserve`` and its fallback."""
+
+        def shared() -> tuple[AdmissionView, Admission | None]:
+            view, adm = self.primary.view_and_reserve(
+                provider_scope,
+                key_scope,
+                model_scope,
+                fingerprint=fingerprint,
+                failures_to_trip=failures_to_trip,
+                learned=learned,
+                windows=windows,
+                tokens=tokens,
+                now=now,
+                budget=budget,
+            )
+            if adm is not None:
+                self._noted(adm, key_scope, windows, now, budget)
+            return view, adm
+
+        def local() -> tuple[AdmissionView, Admission | None]:
+            return self.local.admission_view(provider_scope, key_scope, model_scope), None
 
         return self._guard(shared, local if self.fail_open else None)
 

@@ -1,7 +1,11 @@
 """``redis://``: state shared by every process and machine that points at one Redis.
 
-Admission is one round trip: ``lua/reserve.lua`` checks the block and every window of the scope
-and records the reservation atomically (Redis runs a script alone). Rolling windows are sorted
+Admission is one round trip: ``lua/admit.lua`` reads the circuits and learned limits admission
+decides on and, when they let the call go as the client assumed, checks the block and every
+window of the scope and records the reservation atomically (Redis runs a script alone); the
+settle and the ledger entry are a second (``lua/settle_record.lua``). So a successful call is two
+round trips; a call the view does not allow as assumed (a circuit not closed, limits newly
+learned) takes one more, ``lua/reserve.lua``, after the client decided. Rolling windows are sorted
 sets of reservation ids scored by time, with running totals beside them so a reserve touches only
 what slid out; calendar days are counters keyed by the day's start. Every key expires once no
 window can see it, so Redis does not grow forever (health, learned limits and the ledger's daily
@@ -31,7 +35,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, replace
 from importlib import resources
@@ -59,6 +63,7 @@ LEDGER_CAPACITY = 10_000  # recent entries kept in the capped list
 MARGIN_MS = 60_000  # keys outlive the windows that read them by this much
 IDS_MS = 3 * 86_400_000  # an entry id is remembered (a replay deduplicated) 3 days past its day
 _SCRIPTS = (
+    "admit",
     "reserve",
     "usage",
     "settle",
@@ -71,7 +76,8 @@ _SCRIPTS = (
 )
 #: Lua shared by several scripts, put before them (Redis scripts cannot import one another).
 _PRELUDES = {
-    "reserve": ("_windows",),
+    "admit": ("_windows", "_reserve"),
+    "reserve": ("_windows", "_reserve"),
     "usage": ("_windows",),
     "settle": ("_settle",),
     "settle_record": ("_settle", "_record"),
@@ -95,6 +101,8 @@ def _num(x: float) -> str:
 class RedisStore(Store):
     """State in Redis, shared across processes and machines; one round trip per admission.
 
+    ``reserves_with_view``: admission asks ``view_and_reserve`` (``lua/admit.lua``).
+
     Args:
         client: a ready ``redis.Redis``; built from ``url`` when omitted.
         url: ``redis://[:password@]host:port/db`` or ``rediss://`` (TLS).
@@ -103,6 +111,7 @@ class RedisStore(Store):
     """
 
     backend = "redis"
+    reserves_with_view = True
 
     def __init__(
         self,
@@ -176,6 +185,57 @@ class RedisStore(Store):
         now: float,
         budget: BudgetClaim | None = None,
     ) -> Admission:
+        args = self._reserve_args(scope, windows, tokens, now, budget)
+        return self._admission(self._run("reserve", "reserve", *args), windows, tokens, budget)
+
+    def view_and_reserve(
+        self,
+        provider_scope: str,
+        key_scope: str,
+        model_scope: str | None,
+        *,
+        fingerprint: str,
+        failures_to_trip: int,
+        learned: Mapping[str, int],
+        windows: Sequence[Window],
+        tokens: int,
+        now: float,
+        budget: BudgetClaim | None = None,
+    ) -> tuple[AdmissionView, Admission | None]:
+        """``lua/admit.lua``: the admission view and, when it allows, the reservation, in one
+        round trip (``Store.view_and_reserve``; ``view_allows`` is tested in the script)."""
+        reply = self._run(
+            "admit",
+            "read health and reserve",
+            self._base(key_scope),
+            self._base(provider_scope),
+            self._base(model_scope) if model_scope is not None else "",
+            str(max(1, failures_to_trip)),
+            fingerprint,
+            str(len(learned)),
+            *[x for name, limit in learned.items() for x in (name, str(int(limit)))],
+            *self._reserve_args(key_scope, windows, tokens, now, budget),
+        )
+        limits, ph, pp, kh, kp, mh, mp = reply[1:8]
+        view = AdmissionView(
+            _health_or_none(_pairs(ph), pp),
+            _health_or_none(_pairs(kh), kp),
+            {name: int(v) for name, v in _pairs(limits).items()},
+            _health_or_none(_pairs(mh), mp) if model_scope is not None else None,
+        )
+        if int(reply[0]) != 1:
+            return view, None
+        return view, self._admission(reply[8:], windows, tokens, budget)
+
+    def _reserve_args(
+        self,
+        scope: str,
+        windows: Sequence[Window],
+        tokens: int,
+        now: float,
+        budget: BudgetClaim | None,
+    ) -> list[str]:
+        """``reserve()``'s arguments in ``lua/_reserve.lua``."""
         tokens = max(0, int(tokens))
         retain_ms = int(_common.retain_seconds(windows) * 1000)
         claim = ["", "0", "0"]
@@ -183,9 +243,7 @@ class RedisStore(Store):
             budget_ms = int(_common.retain_seconds((budget.window,)) * 1000)
             claim = [self._base(budget.scope), str(budget.micros), str(budget_ms)]
             claim += self._window_args((budget.window,), now)
-        reply = self._run(
-            "reserve",
-            "reserve",
+        return [
             self._base(scope),
             _num(now),
             "1" if self.server_time else "0",
@@ -195,7 +253,17 @@ class RedisStore(Store):
             self.process_id,
             *claim,
             *self._window_args(windows, now),
-        )
+        ]
+
+    def _admission(
+        self,
+        reply: list[Any],
+        windows: Sequence[Window],
+        tokens: int,
+        budget: BudgetClaim | None,
+    ) -> Admission:
+        """``reserve()``'s reply as an ``Admission``."""
+        tokens = max(0, int(tokens))
         if int(reply[0]) == 1:
             return Admission(
                 ok=True, reservation_id=_text(reply[1]), counted=_counted(reply[2:], budget)
@@ -436,6 +504,12 @@ def _counted(reply: list[Any], budget: BudgetClaim | None) -> Counted:
     if budget is None:
         return Counted(processes=int(reply[0]), counts=counts)
     return Counted(processes=int(reply[0]), counts=counts[:-1], budget=counts[-1][1])
+
+
+def _pairs(flat: Any) -> dict[str, str]:
+    """A Lua script's ``HGETALL`` (a flat list ``k1, v1, k2, v2``) as a dict."""
+    items = [_text(x) for x in flat or ()]
+    return dict(zip(items[::2], items[1::2], strict=True))
 
 
 def _text(value: Any) -> str:
