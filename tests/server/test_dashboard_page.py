@@ -233,3 +233,14 @@ def test_the_clock_is_true_after_a_demo_run(tmp_path: Path) -> None:
             assert text.startswith("time ")
             today = _sums(page, "today", "requests")
             assert today.get("groq", 0) >= 30, today  # the rate-limit scenario's calls
+
+
+def test_the_page_fits_a_phone_without_scrolling_sideways(gateway: Gateway, tmp_path: Path) -> None:
+    _ask(gateway, 3)
+    _ask(gateway, 1, model="together/meta-llama/Llama-3.3-70B-Instruct-Turbo")
+    with open_page(chromium(), tmp_path) as page:
+        page.size(390, 844)
+        page.goto(gateway.base_url + "/")
+        page.wait_for(READY)
+        assert page.eval("document.documentElement.scrollWidth") <= 390
+        assert page.eval("document.querySelectorAll('#savings-models tr[data-model]').length") == 1
