@@ -133,7 +133,7 @@ RULES: dict[str, tuple[set[str], set[str]]] = {
         VALUES
         | POLICY
         | CALL_ROOMS
-        | {"config", "names", "transport", "wire", "capabilities", "embeddings"}
+        | {"config", "names", "transport", "wire", "capabilities", "images", "embeddings"}
         | {"stream_progress", "steps", "llmswitch"}
         | {"state"},  # state.base only: checked below
     ),

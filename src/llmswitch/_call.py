@@ -38,6 +38,7 @@ from typing import TYPE_CHECKING
 
 from llmswitch import _embeddings as embeddings
 from llmswitch import _health as health
+from llmswitch import _images as images
 from llmswitch._capabilities import Need, able, capabilities_of, describe, unmet
 from llmswitch._errors import (
     AllProvidersFailed,
@@ -154,6 +155,8 @@ class Call:
         self._cost = 0.0
         self._cut: ProviderError | None = None  # the cut that started a continuation
         self._unable: Need | None = None  # the last parameter a candidate could not honour
+        self._images: images.Fetched | None = None  # https images fetched for Gemini's wire
+        self._inlined: ChatRequest | None = None  # the request with them inline
 
     # -- steps -----------------------------------------------------------------------------------
     def next(self) -> Step:
@@ -162,6 +165,9 @@ class Call:
             cand = self.plan[self._index]
             if not cand.provider.free and (wait := self._free_slot_wait()) is not None:
                 return self._wait_for_free(wait)
+            if cand.provider.api == "gemini" and (why := self._image_unsendable()) is not None:
+                self._skip_unable(cand, Need("image_url", images.PARAMETER), why)
+                continue
             if self._prefix and not self._accepts_prefill(cand):
                 self._skip(cand, "cannot continue the cut stream: no assistant prefill")
                 continue
@@ -187,6 +193,21 @@ class Call:
             self._ticket = ticket
             return self._send(cand)
         return self._give_up()
+
+    def images_to_fetch(self) -> list[str]:
+        """The https images the driver fetches before the first step: those of a request that
+        may reach a Gemini-native candidate, whose wire takes images inline only (``_images``)."""
+        if self._images is not None or not isinstance(self.request, ChatRequest):
+            return []
+        if not any(c.provider.api == "gemini" for c in self.plan):
+            return []
+        return images.https_images(self.request)
+
+    def images_fetched(self, fetched: images.Fetched) -> None:
+        """What fetching them gave: Gemini-native candidates get the request with them inline."""
+        self._images = fetched
+        if fetched.inlined and isinstance(self.request, ChatRequest):
+            self._inlined = images.inline(self.request, fetched.inlined)
 
     def replied(self, raw: RawReply) -> Step:
         """A whole (non-streamed) reply arrived."""
@@ -412,6 +433,8 @@ class Call:
     # -- helpers ---------------------------------------------------------------------------------
     def _send(self, cand: Candidate) -> Send:
         request = self.request
+        if cand.provider.api == "gemini" and self._inlined is not None:
+            request = self._inlined
         if isinstance(request, EmbedRequest):
             http = embed_wire_for(cand.provider.api).build(
                 base_url=cand.provider.base_url,
@@ -486,8 +509,14 @@ class Call:
         per_choice = self._settings.estimate_completion_tokens if own is None else own
         return self._prompt_estimate + per_choice * self._choices
 
-    def _skip_unable(self, cand: Candidate, need: Need) -> None:
-        why = f"cannot honour '{need.parameter}' ({need.capability.replace('_', ' ')})"
+    def _image_unsendable(self) -> str | None:
+        """Why a Gemini-native candidate cannot take this request's images (None: it can)."""
+        if not isinstance(self.request, ChatRequest):
+            return None
+        return images.unsendable(self._inlined or self.request, self._images)
+
+    def _skip_unable(self, cand: Candidate, need: Need, why: str = "") -> None:
+        why = why or f"cannot honour '{need.parameter}' ({need.capability.replace('_', ' ')})"
         self.attempts.append(
             Attempt(cand.provider.name, cand.model, cand.key.alias, Outcome.CANNOT_HONOUR, why)
         )

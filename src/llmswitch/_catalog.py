@@ -65,10 +65,11 @@ class ModelSpec:
 
 # What each model accepts (shared/reference §6.10, §8.5), routed on by _capabilities: a target
 # that cannot honour a request is skipped, never sent a request it would silently change.
-# https images: False on Gemini's native wire until it fetches and inlines them.
+# https images on Gemini: its native wire takes them inline only, so llmswitch fetches them
+# first (_images) and skips the target as cannot_honour when a fetch fails.
 _GROQ = Capabilities(image_url=False, image_data=False, multiple_choices=False)  # n must be 1
-_GEMINI_3 = Capabilities(image_url=False, multiple_choices=False, prefill=False)
-_GEMINI_2_5 = Capabilities(image_url=False)  # candidateCount up to 8
+_GEMINI_3 = Capabilities(multiple_choices=False, prefill=False)
+_GEMINI_2_5 = Capabilities()  # candidateCount up to 8
 # OpenRouter's request schema has no `n` (ignored, one choice back); text-only upstreams.
 _OPENROUTER = Capabilities(image_url=False, image_data=False, multiple_choices=False)
 _TEXT = Capabilities(image_url=False, image_data=False)  # Together's text models, n 1-128

@@ -308,6 +308,10 @@ class Settings(BaseModel):
     stream_continuation: bool = False
     paid_last: bool = True  # paid providers only when no free one can serve (the seed)
     free_wait_seconds: float = 5.0  # wait this long for a free slot rather than pay (0: the seed)
+    # https images fetched for Gemini's native wire (_images): size, time, loopback http (tests)
+    image_fetch_max_bytes: int = 20 * 1024 * 1024
+    image_fetch_seconds: float = 10.0
+    image_fetch_loopback_http: bool = False
     estimate_completion_tokens: int = COMPLETION_ESTIMATE  # a reply without max_tokens
     models: dict[str, ModelGroup] = Field(default_factory=dict)  # [models.NAME] groups
     alerts: AlertSettings = Field(default_factory=AlertSettings)

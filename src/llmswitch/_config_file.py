@@ -89,6 +89,15 @@ class _FileGlobal(BaseModel):
     free_wait_seconds: _Seconds | None = Field(
         None, description="a number of seconds >= 0 to wait for a free slot rather than pay"
     )
+    image_fetch_max_bytes: int | None = Field(
+        None, ge=1, description="the most bytes of one https image fetched for Gemini (>= 1)"
+    )
+    image_fetch_seconds: float | None = Field(
+        None, gt=0, description="seconds > 0 to fetch one https image for Gemini"
+    )
+    image_fetch_loopback_http: bool | None = Field(
+        None, description="true or false: also fetch http:// images from 127.0.0.1 (tests)"
+    )
 
 
 class _FileProvider(BaseModel):

@@ -20,6 +20,7 @@ from llmswitch._attempts import AttemptCore
 from llmswitch._call import Call
 from llmswitch._clock import AsyncSleep, Sleep
 from llmswitch._errors import ProviderError
+from llmswitch._images import ImageFetcher, ImageLimits
 from llmswitch._planning import Planner
 from llmswitch._steps import Done, Fail, Send, Step, Wait
 from llmswitch._transport import AsyncTransport, Transport
@@ -43,6 +44,10 @@ class _Driver:
         self.planner = planner
         self.embed_planner = embed_planner or planner
         self._counter = itertools.count(1)
+        s = core.settings
+        self.images = ImageFetcher(
+            ImageLimits(s.image_fetch_max_bytes, s.image_fetch_seconds, s.image_fetch_loopback_http)
+        )
 
     def start(self, request: ChatRequest | EmbedRequest, *, stream: bool, **options: Any) -> Call:
         planner = self.embed_planner if isinstance(request, EmbedRequest) else self.planner
@@ -86,7 +91,7 @@ class Router(_Driver):
         return result
 
     def _complete(self, call: Call) -> ChatResult | EmbeddingResult:
-        step = call.next()
+        step = self._first(call)
         while not isinstance(step, Done | Fail):
             if isinstance(step, Wait):
                 self.sleep(step.seconds)
@@ -106,8 +111,14 @@ class Router(_Driver):
         call = self.start(request, stream=True, **options)
         return ChatStream(call, self._stream(call))
 
+    def _first(self, call: Call) -> Step:
+        """The first step, once the https images a Gemini-native candidate needs are fetched."""
+        if urls := call.images_to_fetch():
+            call.images_fetched(self.images.fetch(urls))
+        return call.next()
+
     def _stream(self, call: Call) -> Iterator[StreamChunk]:
-        step = call.next()
+        step = self._first(call)
         while not isinstance(step, Done | Fail):
             if isinstance(step, Wait):
                 self.sleep(step.seconds)
@@ -186,7 +197,7 @@ class AsyncRouter(_Driver):
         return result
 
     async def _complete(self, call: Call) -> ChatResult | EmbeddingResult:
-        step = await self._run(call.next)
+        step = await self._first(call)
         while not isinstance(step, Done | Fail):
             if isinstance(step, Wait):
                 await self.sleep(step.seconds)
@@ -206,8 +217,14 @@ class AsyncRouter(_Driver):
         call = self.start(request, stream=True, **options)
         return AsyncChatStream(call, self._stream(call))
 
+    async def _first(self, call: Call) -> Step:
+        """The first step, once the https images a Gemini-native candidate needs are fetched."""
+        if urls := call.images_to_fetch():
+            call.images_fetched(await self.images.afetch(urls))
+        return await self._run(call.next)
+
     async def _stream(self, call: Call) -> AsyncIterator[StreamChunk]:
-        step: Step = await self._run(call.next)
+        step: Step = await self._first(call)
         while not isinstance(step, Done | Fail):
             if isinstance(step, Wait):
                 await self.sleep(step.seconds)

@@ -15,7 +15,8 @@ GLOBAL_KEYS = (
     "ledger_retention_days, "
     "stream_stall_seconds, max_wait_seconds, probe_after_seconds, failures_to_trip, retries, "
     "retry_backoff_seconds, retry_after_max_seconds, retry_timeouts, first_token_seconds, "
-    "stream_continuation, paid_last, estimate_completion_tokens, free_wait_seconds"
+    "stream_continuation, paid_last, estimate_completion_tokens, free_wait_seconds, "
+    "image_fetch_max_bytes, image_fetch_seconds, image_fetch_loopback_http"
 )
 PROVIDER_KEYS = (
     "priority, api, base_url, api_key_env, models, embedding_models, requests_per_minute, "
