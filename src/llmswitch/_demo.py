@@ -301,6 +301,11 @@ def run_demo(
     with DemoSession(port=port, console=console) as demo:
         failures = play(demo, console)
         demo.follow_real_time()
+        console.print(
+            "\n[dim]The simulated clock has caught up with the real time: every time on the "
+            "dashboard is true.[/]",
+            soft_wrap=True,
+        )
         _summary(console, failures, time.monotonic() - started, demo.base_url)
         if not exit_at_end:
             _serve_until_interrupted(demo, console)
