@@ -18,7 +18,7 @@ import pytest
 from openai import OpenAI
 
 from tests.server.cdp import Page, open_page
-from tests.server.conftest import Gateway
+from tests.server.conftest import Gateway, GatewayFactory
 from tests.server.test_dashboard_browser import chromium
 
 pytestmark = pytest.mark.browser
@@ -244,3 +244,24 @@ def test_the_page_fits_a_phone_without_scrolling_sideways(gateway: Gateway, tmp_
         page.wait_for(READY)
         assert page.eval("document.documentElement.scrollWidth") <= 390
         assert page.eval("document.querySelectorAll('#savings-models tr[data-model]').length") == 1
+
+
+def test_a_provider_with_several_keys_shows_what_each_key_waits_for(
+    make_gateway: GatewayFactory, tmp_path: Path
+) -> None:
+    from tests.conftest import SIM_KEYS
+
+    gw = make_gateway(keys={**SIM_KEYS, "GROQ_API_KEY_2": "gsk_test_groq_key_0002"})
+    _ask(gw, 60, step=0.0)  # both keys' 30 a minute
+    groq = httpx.get(gw.base_url + "/api/llm-providers").json()["providers"]["groq"]
+    assert groq["status"] == "rate_limited" and groq["reason"] == "minute_full"
+    with open_page(chromium(), tmp_path) as page:
+        _page(gw, page)
+        rows = page.eval(
+            "[...document.querySelectorAll('article[data-provider=\"groq\"] .keys li')]"
+            ".map(li => [li.dataset.key, li.dataset.reason, li.textContent])"
+        )
+    assert [(k, r) for k, r, _ in rows] == [(k["alias"], k["reason"]) for k in groq["keys"]]
+    for (_, _, text), key in zip(rows, groq["keys"], strict=True):
+        until = datetime.fromtimestamp(key["available_at"], UTC).strftime("%H:%M:%S")
+        assert text == f"{key['alias']}: minute full · until {until}"

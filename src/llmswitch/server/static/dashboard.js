@@ -146,6 +146,20 @@
     return node;
   }
 
+  // With several keys, each key's own state: which one waits for what.
+  function keyReasons(keys) {
+    var list = el("ul", "keys");
+    keys.forEach(function (k) {
+      var text = k.alias + ": " + (k.reason ? words(k.reason) : words(k.status));
+      if (k.reason && k.available_at) text += " · until " + when(k.available_at, true);
+      var li = el("li", null, text);
+      li.dataset.key = k.alias;
+      li.dataset.reason = k.reason || "";
+      list.appendChild(li);
+    });
+    return list;
+  }
+
   function card(name, p) {
     var c = el("article", "card status-" + p.status);
     c.dataset.provider = name;
@@ -158,7 +172,10 @@
     var meta = "priority " + p.priority + " · " + (p.free ? "free" : "paid");
     if (p.default_model) meta += " · " + p.default_model;
     c.appendChild(el("div", "muted meta", meta));
-    if (p.status !== "available") c.appendChild(reason(p));
+    if (p.status !== "available") {
+      c.appendChild(reason(p));
+      if ((p.keys || []).length > 1) c.appendChild(keyReasons(p.keys));
+    }
     var w = p.windows || {};
     var minute = w.rpm ? ["rpm", "requests", w.rpm] : ["tpm", "tokens", w.tpm];
     var day = w.tpd ? ["tpd", "tokens", w.tpd] : ["rpd", "requests", w.rpd];
