@@ -51,6 +51,7 @@ SUMMARY_WIDTH = 72  # the page shortens it further, at a word, to fit its card
 _ASSETS = {
     "/": ("index.html", "text/html; charset=utf-8"),
     "/static/dashboard.js": ("dashboard.js", "text/javascript; charset=utf-8"),
+    "/static/dashboard-charts.js": ("dashboard-charts.js", "text/javascript; charset=utf-8"),
     "/static/dashboard.css": ("dashboard.css", "text/css; charset=utf-8"),
 }
 
