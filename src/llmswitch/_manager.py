@@ -550,18 +550,19 @@ class LLMProviderManager:
                 f"reset {target!r}: no provider {name!r}; configured providers: {valid} "
                 "(use PROVIDER or PROVIDER/MODEL)"
             )
+        models = [*p.models, *p.embedding_models]  # an embedding model has its circuit too
         if sep:
-            if model not in p.models:
+            if model not in models:
                 raise ConfigError(
                     f"reset {target!r}: {name} has no model {model!r}; its models: "
-                    f"{', '.join(p.models)}"
+                    f"{', '.join(models)}"
                 )
             scopes = [model_scope(name, model)]
         else:
             scopes = [
                 provider_scope(name),
                 *(key_scope(name, k.alias) for k in p.keys),
-                *(model_scope(name, m) for m in p.models),
+                *(model_scope(name, m) for m in models),
             ]
         for scope in scopes:
             self.store.clear_health(scope)

@@ -187,3 +187,18 @@ async def test_aembed_is_the_async_twin_with_failover(
         assert outcomes(result) == [("openrouter", "rate_limited"), ("openai", "ok")]
         assert len(result.vectors) == 2 and result.dimensions == 1536
         assert llm.get_usage()["providers"]["openai"]["requests"] == 1
+
+
+def test_an_operator_resets_a_cooling_embedding_target(
+    make_manager: ManagerFactory, sim: Any
+) -> None:
+    llm = make_manager()
+    sim.set_fault("openrouter", {"kind": "status", "status": 503, "count": 1})
+    llm.embed("a", model="text-embedding-3-small")  # OpenRouter's copy cools down
+    cooling = llm.embed("b", model="text-embedding-3-small")
+    assert outcomes(cooling)[0] == ("openrouter", "cooling_down")
+    target = "openrouter/openai/text-embedding-3-small"
+    assert llm.reset_circuit(target) == ["model:openrouter/openai/text-embedding-3-small"]
+    assert llm.embed("c", model="text-embedding-3-small").provider == "openrouter"
+    with pytest.raises(ConfigError, match=r"its models: .*qwen/qwen3-embedding-0\.6b"):
+        llm.reset_circuit("openrouter/no-such-model")
