@@ -225,15 +225,16 @@ def add_entry(row: UsageRow | None, entry: LedgerEntry) -> UsageRow:
     """``row`` (the day's totals for the entry's provider) with ``entry`` added."""
     row = row or UsageRow(day=entry.day, provider=entry.provider)
     ok = entry.outcome == "ok"
-    return replace(
-        row,
-        requests=row.requests + 1,
-        succeeded=row.succeeded + ok,
-        failed=row.failed + (not ok),
-        prompt_tokens=row.prompt_tokens + entry.prompt_tokens,
-        completion_tokens=row.completion_tokens + entry.completion_tokens,
-        cost_usd=row.cost_usd + entry.cost_usd,
-        latency_s_total=row.latency_s_total + entry.latency_s,
+    return UsageRow(  # built whole, not ``replace``d: this runs after every call
+        row.day,
+        row.provider,
+        row.requests + 1,
+        row.succeeded + ok,
+        row.failed + (not ok),
+        row.prompt_tokens + entry.prompt_tokens,
+        row.completion_tokens + entry.completion_tokens,
+        row.cost_usd + entry.cost_usd,
+        row.latency_s_total + entry.latency_s,
     )
 
 
@@ -243,15 +244,18 @@ def add_to_rollup(row: RollupRow | None, entry: LedgerEntry) -> RollupRow:
         day=entry.day, provider=entry.provider, model=entry.model, key_alias=entry.key_alias
     )
     ok = entry.outcome == "ok"
-    return replace(
-        row,
-        requests=row.requests + 1,
-        succeeded=row.succeeded + ok,
-        failed=row.failed + (not ok),
-        prompt_tokens=row.prompt_tokens + entry.prompt_tokens,
-        completion_tokens=row.completion_tokens + entry.completion_tokens,
-        cost_usd=row.cost_usd + entry.cost_usd,
-        latency_s_total=row.latency_s_total + entry.latency_s,
+    return RollupRow(
+        row.day,
+        row.provider,
+        row.model,
+        row.key_alias,
+        row.requests + 1,
+        row.succeeded + ok,
+        row.failed + (not ok),
+        row.prompt_tokens + entry.prompt_tokens,
+        row.completion_tokens + entry.completion_tokens,
+        row.cost_usd + entry.cost_usd,
+        row.latency_s_total + entry.latency_s,
     )
 
 

@@ -36,6 +36,7 @@ from llmswitch._strategies import ProviderView, WeightedRotation, order
 
 #: Strategies whose order depends on settings alone (priority, price), not on live state.
 _STATIC_STRATEGIES = frozenset({"priority", "cheapest"})
+MAX_PLANS = 256  # names whose routes a planner keeps (pass-through model ids are unbounded)
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,6 +144,7 @@ class Planner:
         self._lock = threading.Lock()
         self._routes: dict[tuple[str, str], tuple[Candidate, ...]] = {}
         self._static_orders: dict[tuple[object, ...], list[tuple[str, str]]] = {}
+        self._plans: dict[tuple[object, ...], tuple[tuple[Candidate, ...], ...]] = {}
         preferred = settings.llm_provider
         self._preferred = preferred if preferred != MULTI else None
 
@@ -170,21 +172,40 @@ class Planner:
         models: Sequence[str] | None = None,
         provider: ProviderPreferences | Mapping[str, Any] | None = None,
     ) -> list[Candidate]:
-        """The call's candidates in the order to try them (see the module docstring)."""
-        prefs = ProviderPreferences.parse(provider)
-        self._check_providers(prefs.names() | ({provider_name} if provider_name else set()))
-        segments = self._segments(model, models)
-        targets = self._ordered_targets(segments)
-        targets = _apply_preferences(targets, prefs)
-        wanted = provider_name or self._preferred
-        if wanted is not None:
-            targets = self._prefer(targets, wanted, segments, strict=strict)
-        if not targets and any(s.name != AUTO for s in segments):
-            self._explain_empty(segments)
+        """The call's candidates in the order to try them (see the module docstring).
+
+        A call without provider preferences whose segments all order statically (``priority``,
+        ``cheapest``) gets the same routes every time: they are kept per name (at most
+        ``MAX_PLANS`` names), and only the key rotation is applied per call.
+        """
+        key = _plan_key(model, provider_name, strict, models) if not provider else None
+        routes = self._plans.get(key) if key is not None else None
+        if routes is None:
+            prefs = ProviderPreferences.parse(provider)
+            self._check_providers(prefs.names() | ({provider_name} if provider_name else set()))
+            segments = self._segments(model, models)
+            targets = self._ordered_targets(segments)
+            targets = _apply_preferences(targets, prefs)
+            wanted = provider_name or self._preferred
+            if wanted is not None:
+                targets = self._prefer(targets, wanted, segments, strict=strict)
+            if not targets and any(s.name != AUTO for s in segments):
+                self._explain_empty(segments)
+            routes = tuple(self._route(provider_id, own) for provider_id, own in targets)
+            if key is not None and self._static(segments) and len(self._plans) < MAX_PLANS:
+                self._plans[key] = routes
         out: list[Candidate] = []
-        for provider_id, own in targets:
-            out.extend(self._rotated(self._route(provider_id, own)))
+        for route in routes:
+            out.extend(self._rotated(route))
         return out
+
+    def _static(self, segments: list[Segment]) -> bool:
+        """Whether every segment's order depends on the settings alone (not on load)."""
+        return all(
+            (seg.strategy or ("priority" if seg.group else self._settings.strategy))
+            in _STATIC_STRATEGIES
+            for seg in segments
+        )
 
     # -- step 1 and 2: segments, each ordered ---------------------------------------------------
     def _segments(self, model: str | None, models: Sequence[str] | None) -> list[Segment]:
@@ -329,6 +350,17 @@ class Planner:
             turn = next(self._key_turn.setdefault(name, itertools.count()))
         start = turn % len(route)
         return route[start:] + route[:start]
+
+
+def _plan_key(
+    model: str | None, provider_name: str | None, strict: bool, models: Sequence[str] | None
+) -> tuple[object, ...] | None:
+    """What a kept plan is found by; None when the arguments are not plain names (they are
+    then checked, and refused, on every call)."""
+    names = (model, provider_name, *(models or ()))
+    if isinstance(models, str) or not all(n is None or isinstance(n, str) for n in names):
+        return None
+    return (model, provider_name, strict, tuple(models or ()))
 
 
 def _apply_preferences(
