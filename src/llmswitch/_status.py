@@ -80,7 +80,8 @@ def provider_status(
     record = store.get_health(provider_scope(p.name))
     to_trip = ProviderPolicies(settings).breaker(p).failures_to_trip  # the breaker admission uses
     circuit = health.assess_circuit(record, now=now, failures_to_trip=to_trip)
-    model_records = {m: store.get_health(model_scope(p.name, m)) for m in p.models}
+    every = (*p.models, *p.embedding_models)  # an embedding model cools down on its own too
+    model_records = {m: store.get_health(model_scope(p.name, m)) for m in every}
     models = {m: _model_status(rec, now, to_trip) for m, rec in model_records.items()}
     default = models[p.models[0]] if p.models else None
     # The provider is out while its own circuit or its default model's is open; the cooldown
@@ -520,7 +521,7 @@ def _degraded_status(p: ProviderSettings, detail: str, now: float) -> dict[str, 
         "circuit": "unknown",
         "opened_at": None,
         "opened_by": None,
-        "models": {m: _unknown_model() for m in p.models},
+        "models": {m: _unknown_model() for m in (*p.models, *p.embedding_models)},
         "last_error": {"kind": "state_unavailable", "message": detail, "time": now},
         "tokens_today": 0,
         "cost_today_usd": 0.0,

@@ -197,6 +197,9 @@ def test_an_operator_resets_a_cooling_embedding_target(
     llm.embed("a", model="text-embedding-3-small")  # OpenRouter's copy cools down
     cooling = llm.embed("b", model="text-embedding-3-small")
     assert outcomes(cooling)[0] == ("openrouter", "cooling_down")
+    models = llm.get_provider_status()["providers"]["openrouter"]["models"]
+    assert models["openai/text-embedding-3-small"]["circuit"] == "open"  # the status shows it
+    assert models["meta-llama/llama-3.3-70b-instruct:free"]["circuit"] == "closed"
     target = "openrouter/openai/text-embedding-3-small"
     assert llm.reset_circuit(target) == ["model:openrouter/openai/text-embedding-3-small"]
     assert llm.embed("c", model="text-embedding-3-small").provider == "openrouter"
