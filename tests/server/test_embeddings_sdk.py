@@ -43,6 +43,9 @@ def test_embeddings_create_answers_openais_shape_with_cost(
     assert raw.headers["x-llmswitch-model"] == "text-embedding-3-large"
     assert raw.headers["x-llmswitch-attempts"] == "openai:ok"
     assert raw.headers["x-request-id"]
+    # the serving key's room left, as on chat replies: OpenAI's 60 a minute, this call counted
+    assert raw.headers["x-ratelimit-limit-requests"] == "60"
+    assert raw.headers["x-ratelimit-remaining-requests"] == "59"
 
 
 def test_float_and_base64_carry_the_same_vector(gateway: Gateway, sdk: openai.OpenAI) -> None:

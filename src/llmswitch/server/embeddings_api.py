@@ -6,8 +6,8 @@ string, a list of strings, a token array or a list of token arrays), ``model``,
 for by default and decodes itself), ``dimensions`` and ``user``. The reply is OpenAI's list
 shape with ``usage`` (``usage.cost`` in USD, as OpenRouter adds it) and the headers every chat
 reply carries (``x-llmswitch-provider`` / ``-model`` / ``-attempts`` / ``-reason``,
-``x-llmswitch-cost-usd``); ``model`` is the ``provider/model`` that served, which reaches that
-very target again.
+``x-llmswitch-cost-usd``, the serving key's ``x-ratelimit-*``); ``model`` is the
+``provider/model`` that served, which reaches that very target again.
 
 A call fails over only among the targets of one embedding model (``_embeddings``), so an app
 never gets vectors of two models mixed in one index. Bad input is a 400 naming the field; a chat
@@ -28,6 +28,7 @@ from starlette.routing import BaseRoute, Route
 
 from llmswitch._errors import ConfigError, LLMSwitchError
 from llmswitch.server import shapes
+from llmswitch.server.ratelimit_headers import rate_limit_headers
 
 if TYPE_CHECKING:
     from llmswitch._manager import LLMProviderManager
@@ -200,6 +201,8 @@ class EmbeddingsRoutes:
             result.provider, result.model, result.attempts, self._redact
         )
         headers["x-llmswitch-cost-usd"] = shapes.cost_header(result.cost_usd)
+        key = next((a.key_alias for a in reversed(result.attempts) if a.ok), "")
+        headers.update(await rate_limit_headers(self._manager, result.provider, key))
         return _json(200, embeddings_body(result, encoding), headers)
 
 
