@@ -114,7 +114,7 @@ RULES: dict[str, tuple[set[str], set[str]]] = {
     ),
     "embeddings decide from value types, the settings, names and the capability vocabulary": (
         {"embeddings"},
-        VALUES | {"config", "names", "capabilities"},
+        VALUES | {"config", "names", "capabilities", "health"},
     ),
     "the simulator is independent of the library (it models providers, not us)": (
         _rooms(lambda r: _top(r) == "simulator"),

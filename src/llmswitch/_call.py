@@ -300,7 +300,7 @@ class Call:
         self._note(ticket, err, usage)
         observed = self._observed(ticket, headers or {}, err.status or 0)
         observed += limits_in_message(err.message)
-        if observed:
+        if observed and not isinstance(self.request, EmbedRequest):  # see embeddings.narrowed
             self.core.settlement.learn(ticket, observed)
         if self._prefix and not self._p.content and isinstance(err, BadRequest):
             # The continuation was refused: this model takes no prefill. Learn it, move on.
@@ -320,6 +320,8 @@ class Call:
                 self._reset_stream()
                 return Wait(verdict.wait)
             verdict = health.Verdict(health.Act.FAIL_OVER, health.target_of(err.kind))
+        if isinstance(self.request, EmbedRequest):  # an embedding model's limits are its own
+            verdict = embeddings.narrowed(verdict)
         moving = verdict.act is not health.Act.FAIL and (
             not self._p.content or self._continues(cand)
         )
@@ -404,8 +406,8 @@ class Call:
             )
             return self.failed(short, raw.headers)
         usage = reply.usage or Usage(self._prompt_estimate, 0)
-        observed = self._observed(ticket, raw.headers, raw.status)
-        attempt = self.core.settlement.succeeded(ticket, usage, observed)
+        # nothing learned: the headers describe the embedding model's own limits, not the key's
+        attempt = self.core.settlement.succeeded(ticket, usage, [])
         self.attempts.append(attempt)
         self._judge_held()
         latency = time.perf_counter() - self._timer

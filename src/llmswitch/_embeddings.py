@@ -34,6 +34,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from llmswitch import _health as health
 from llmswitch._capabilities import Need
 from llmswitch._errors import ConfigError
 from llmswitch._names import AUTO, Segment, group_segments
@@ -130,6 +131,20 @@ class EmbeddingNames:
 
     def _choices(self) -> str:
         return f"embedding models: {', '.join(embedding_models(self._settings)) or 'none'}"
+
+
+def narrowed(verdict: health.Verdict) -> health.Verdict:
+    """What an embed call's failure may put out of service.
+
+    OpenAI, Gemini (``embed_content_free_tier_requests``, quotas "PerModel") and Together count
+    embeddings per model, apart from chat. A 429 or a spent quota on an embed call is that
+    embedding model's, so the model cools down and the key keeps serving chat; for the same
+    reason an embed reply's rate-limit headers are not learned as the key's windows. Every
+    other target stays as the verdict says.
+    """
+    if verdict.target in (health.Target.KEY_BLOCK, health.Target.KEY_DAY):
+        return health.Verdict(verdict.act, health.Target.MODEL, verdict.wait)
+    return verdict
 
 
 def embedding_models(settings: Settings) -> list[str]:

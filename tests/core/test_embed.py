@@ -205,3 +205,18 @@ def test_an_operator_resets_a_cooling_embedding_target(
     assert llm.embed("c", model="text-embedding-3-small").provider == "openrouter"
     with pytest.raises(ConfigError, match=r"its models: .*qwen/qwen3-embedding-0\.6b"):
         llm.reset_circuit("openrouter/no-such-model")
+
+
+def test_an_embedding_limit_cools_the_model_not_the_key_chat_uses(
+    make_manager: ManagerFactory, sim: Any
+) -> None:
+    llm = make_manager()
+    sim.set_fault("gemini", {"kind": "status", "status": 429, "count": 1})
+    with pytest.raises(AllProvidersFailed) as info:
+        llm.embed("index me", model="gemini-embedding-001")
+    assert [a.outcome for a in info.value.attempts] == [Outcome.RATE_LIMITED]
+    chat = llm.chat([{"role": "user", "content": "hi"}], model="gemini-3.6-flash")
+    assert outcomes(chat) == [("gemini", "ok")]  # the key still serves chat
+    with pytest.raises(AllProvidersFailed) as again:
+        llm.embed("index me", model="gemini-embedding-001")
+    assert [a.outcome for a in again.value.attempts] == [Outcome.COOLING_DOWN]

@@ -10,8 +10,9 @@ import pytest
 
 from llmswitch._capabilities import Need
 from llmswitch._config import EmbeddingModel, Settings, load_settings
-from llmswitch._embeddings import EmbeddingNames, embed_request, explain, unmet
+from llmswitch._embeddings import EmbeddingNames, embed_request, explain, narrowed, unmet
 from llmswitch._errors import ConfigError
+from llmswitch._health import Act, Target, Verdict
 from llmswitch._names import Names
 from llmswitch._planning import Planner
 from llmswitch._types import EmbedRequest
@@ -217,3 +218,20 @@ def test_input_shapes_refused_name_what_input_may_be(given: object) -> None:
 def test_dimensions_must_be_a_positive_integer(dims: object) -> None:
     with pytest.raises(ConfigError, match="dimensions must be an integer >= 1"):
         embed_request("a", None, {"dimensions": dims}, request_id="r")
+
+
+@pytest.mark.parametrize(
+    ("target", "narrowed_to"),
+    [
+        (Target.KEY_BLOCK, Target.MODEL),  # a 429 of the embedding model's own limit
+        (Target.KEY_DAY, Target.MODEL),  # its daily quota (Gemini's embed_content_*) spent
+        (Target.KEY_AUTH, Target.KEY_AUTH),  # a refused key is refused for chat too
+        (Target.MODEL, Target.MODEL),
+        (Target.PROVIDER, Target.PROVIDER),
+    ],
+)
+def test_an_embed_failure_never_blocks_the_key_chat_shares(
+    target: Target, narrowed_to: Target
+) -> None:
+    out = narrowed(Verdict(Act.FAIL_OVER, target, 1.5))
+    assert out == Verdict(Act.FAIL_OVER, narrowed_to, 1.5)
