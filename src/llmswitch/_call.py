@@ -39,7 +39,7 @@ from typing import TYPE_CHECKING
 from llmswitch import _embeddings as embeddings
 from llmswitch import _health as health
 from llmswitch import _images as images
-from llmswitch._capabilities import Need, able, capabilities_of, describe, unmet
+from llmswitch._capabilities import Need, able, capabilities_of, describe, serves_responses, unmet
 from llmswitch._errors import (
     AllProvidersFailed,
     BadRequest,
@@ -66,9 +66,10 @@ from llmswitch._types import (
     Usage,
 )
 from llmswitch._wire import read_limit_headers, wire_for
-from llmswitch._wire.base import CallContext, StreamEvent
+from llmswitch._wire.base import CallContext, StreamEvent, Wire
 from llmswitch._wire.embeddings import embed_wire_for
 from llmswitch._wire.limit_messages import limits_in_message
+from llmswitch._wire.responses import RESPONSES
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping, Sequence
@@ -216,9 +217,7 @@ class Call:
         if isinstance(self.request, EmbedRequest):
             return self._embedded(ticket, raw, ctx)
         try:
-            reply = wire_for(ticket.candidate.provider.api).parse(
-                raw.status, raw.headers, raw.body, ctx
-            )
+            reply = self._wire(ticket.candidate).parse(raw.status, raw.headers, raw.body, ctx)
         except ProviderError as err:
             return self.failed(err, raw.headers)
         observed = self._observed(ticket, raw.headers, raw.status)
@@ -229,7 +228,7 @@ class Call:
     def refused(self, status: int, headers: Mapping[str, str], body: bytes) -> Step:
         """A stream was answered with an error status instead of events."""
         ticket = self._current()
-        wire = wire_for(ticket.candidate.provider.api)
+        wire = self._wire(ticket.candidate)
         return self.failed(
             wire.classify(status, headers, body, self._ctx(ticket.candidate)), headers
         )
@@ -237,9 +236,7 @@ class Call:
     def opened(self, headers: Mapping[str, str]) -> None:
         """A stream's events begin."""
         ticket = self._current()
-        self._p.decoder = wire_for(ticket.candidate.provider.api).stream_decoder(
-            self._ctx(ticket.candidate)
-        )
+        self._p.decoder = self._wire(ticket.candidate).stream_decoder(self._ctx(ticket.candidate))
         self._headers = dict(headers)
 
     def feed(self, line: str) -> list[StreamChunk]:
@@ -368,12 +365,16 @@ class Call:
         return self.next()
 
     def _continues(self, cand: Candidate) -> bool:
+        if self._native(cand):  # a Responses stream cannot be continued by a chat prefill
+            return False
         if self._continuation is not None:
             return self._continuation
         own = cand.provider.stream_continuation
         return self._settings.stream_continuation if own is None else own
 
     def _accepts_prefill(self, cand: Candidate) -> bool:
+        if self._native(cand):
+            return False
         if (cand.provider.name, cand.model) in self.core.no_prefill:
             return False
         return bool(cand.provider.prefill.get(cand.model, False))
@@ -450,7 +451,7 @@ class Call:
         if self._prefix:
             prefill = Message("assistant", self._prefix)
             request = replace(request, messages=(*request.messages, prefill))
-        http = wire_for(cand.provider.api).build(
+        http = self._wire(cand).build(
             base_url=cand.provider.base_url,
             api_key=cand.key.secret_value(),
             model=cand.model,
@@ -510,6 +511,20 @@ class Call:
         own = cand.provider.estimate_completion_tokens
         per_choice = self._settings.estimate_completion_tokens if own is None else own
         return self._prompt_estimate + per_choice * self._choices
+
+    def _native(self, cand: Candidate) -> bool:
+        """A Responses request to a provider that serves the Responses API: sent as it came."""
+        request = self.request
+        return (
+            isinstance(request, ChatRequest)
+            and request.responses_body is not None
+            and cand.provider.api == "openai"
+            and serves_responses(cand.provider.name)
+        )
+
+    def _wire(self, cand: Candidate) -> Wire:
+        """The wire ``cand`` is spoken to in (the Responses API natively where it is served)."""
+        return RESPONSES if self._native(cand) else wire_for(cand.provider.api)
 
     def _image_unsendable(self) -> str | None:
         """Why a Gemini-native candidate cannot take this request's images (None: it can)."""

@@ -104,6 +104,17 @@ def capabilities_of(
     return found.capabilities if found is not None else None
 
 
+def serves_responses(provider: str, catalog: Mapping[str, ProviderSpec] | None = None) -> bool:
+    """Whether the built-in ``provider`` serves the Responses API itself (a provider added in
+    llmswitch.toml declares nothing, so its Responses calls are translated to chat)."""
+    if catalog is None:
+        from llmswitch._catalog import CATALOG
+
+        catalog = CATALOG
+    spec = catalog.get(provider)
+    return spec is not None and spec.responses_api
+
+
 def able(need: Need, targets: list[tuple[str, str]]) -> list[str]:
     """The ``provider/model`` targets among ``targets`` whose declarations honour ``need``."""
     return [

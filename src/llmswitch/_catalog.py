@@ -124,6 +124,7 @@ class ProviderSpec:
     budget_resets: str = "utc"
     limit_headers: LimitDialect = "openai"
     headers: Mapping[str, str] = field(default_factory=_frozen)
+    responses_api: bool = False  # serves POST /responses: the gateway passes Responses through
     embedding_models: tuple[EmbeddingSpec, ...] = ()
 
     @property
@@ -133,6 +134,7 @@ class ProviderSpec:
 
 GROQ = ProviderSpec(
     name="groq",
+    responses_api=True,
     priority=1,
     api="openai",
     base_url="https://api.groq.com/openai/v1",
@@ -196,6 +198,7 @@ GEMINI = ProviderSpec(
 
 OPENROUTER = ProviderSpec(
     name="openrouter",
+    responses_api=True,
     priority=3,
     api="openai",
     base_url="https://openrouter.ai/api/v1",
@@ -273,6 +276,7 @@ TOGETHER = ProviderSpec(
 
 OPENAI = ProviderSpec(
     name="openai",
+    responses_api=True,
     priority=5,
     api="openai",
     base_url="https://api.openai.com/v1",

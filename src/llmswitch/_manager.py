@@ -652,6 +652,7 @@ def _request(messages: MessagesLike, model: str | None, params: dict[str, Any]) 
     msgs = tuple(m if isinstance(m, Message) else Message.from_openai(m) for m in messages)
     if not msgs:
         raise ConfigError("messages is empty; pass at least one {'role': 'user', 'content': ...}")
+    responses_body = params.pop("responses_body", None)  # the gateway's Responses request
     temperature = params.pop("temperature", None)
     max_tokens = params.pop("max_tokens", None)
     for name, value in (
@@ -669,6 +670,7 @@ def _request(messages: MessagesLike, model: str | None, params: dict[str, Any]) 
         max_tokens=max_tokens,
         extra=params,
         request_id=request_id,
+        responses_body=responses_body,
     )
 
 

@@ -144,6 +144,9 @@ class ChatRequest:
     max_tokens: int | None = None  # None: not sent; max_completion_tokens travels in extra
     extra: dict[str, Any] = field(default_factory=dict)
     request_id: str = ""
+    #: the gateway's ``/v1/responses`` body as the client sent it: a provider that serves the
+    #: Responses API gets it natively (``_wire.responses``), the others this chat translation
+    responses_body: dict[str, Any] | None = None
 
     def completion_cap(self) -> int | None:
         """The most completion tokens the caller allows over all choices (None: no cap):

@@ -7,9 +7,13 @@ So ``responses.create`` and ``responses.stream`` work through every provider, in
 ones with no Responses API of their own (Gemini, Together). Replies carry the same
 ``x-llmswitch-*`` headers as chat.
 
-Not done yet: passing a request through unchanged to a provider whose own Responses API serves
-it (OpenAI, OpenRouter, Groq), which would keep built-in tools and reasoning items; today every
-call is translated, and what chat cannot carry is refused with a 400 naming the field.
+Providers that serve the Responses API themselves (OpenAI, Groq, OpenRouter:
+``catalog.ProviderSpec.responses_api``) get the request natively, as the client sent it
+(``_wire.responses``), and their reply or events go back as they came (``responses_native``);
+the others get the chat translation. One call may fail over from one kind to the other before
+its first output. The request must still be one chat can carry, since any candidate may be a
+translated one: what chat cannot carry (``store: true``, ``previous_response_id``, built-in
+tools) stays a 400 naming the field.
 """
 
 from __future__ import annotations
@@ -32,6 +36,7 @@ from llmswitch.server import shapes
 from llmswitch.server.openai_api import gateway_request_id, json_response, max_output
 from llmswitch.server.ratelimit_headers import rate_limit_headers, serving_key
 from llmswitch.server.request_schema import validate_chat_body
+from llmswitch.server.responses_native import NativeEvents, is_native, native_body
 from llmswitch.server.responses_stream import ResponsesEvents
 
 if TYPE_CHECKING:
@@ -66,6 +71,7 @@ class ResponsesRoutes:
         except shapes.BadInput as exc:
             return json_response(*shapes.bad_input_reply(exc))
         params["request_id"] = gateway_request_id(request)
+        params["responses_body"] = original  # sent as it is where a provider serves Responses
         try:
             if stream:
                 return await self._stream(original, messages, model, params)
@@ -74,10 +80,14 @@ class ResponsesRoutes:
             status, body, headers = shapes.error_reply(exc, self._redact)
             return json_response(status, body, headers)
         created = int(time.time())
-        chat_body = shapes.completion_body(
-            result, completion_id=rs.new_id("chatcmpl-"), created=created
-        )
-        body = rs.from_chat(original, chat_body, rid=rs.new_id(), created=created)
+        native = native_body(result)
+        if native is not None:
+            body = native
+        else:
+            chat_body = shapes.completion_body(
+                result, completion_id=rs.new_id("chatcmpl-"), created=created
+            )
+            body = rs.from_chat(original, chat_body, rid=rs.new_id(), created=created)
         headers = shapes.llmswitch_headers(
             result.provider, result.model, result.attempts, self._redact
         )
@@ -106,12 +116,37 @@ class ResponsesRoutes:
         key = serving_key(first.result) if first.result is not None else first.key_alias
         headers.update(await rate_limit_headers(self._manager, first.provider, key))
         headers["cache-control"] = "no-cache"
+        if is_native(first):
+            frames = self._native(chunks, first, NativeEvents(first.target))
+            return StreamingResponse(frames, media_type="text/event-stream", headers=headers)
         events = ResponsesEvents(
             original, rid=rs.new_id(), created=int(time.time()), model=first.target
         )
         return StreamingResponse(
             self._events(chunks, first, events), media_type="text/event-stream", headers=headers
         )
+
+    async def _native(
+        self, chunks: AsyncChatStream, first: Any, events: NativeEvents
+    ) -> AsyncIterator[bytes]:
+        """The provider's own events, as they came (see ``responses_native``)."""
+        chunk, result = first, None
+        try:
+            while chunk is not None:
+                if chunk.result is not None:
+                    result = chunk.result
+                else:
+                    for frame in events.chunk(chunk):
+                        yield frame
+                chunk = await anext(chunks, None)
+            for frame in events.end(result):
+                yield frame
+        except LLMSwitchError as exc:
+            error = shapes.stream_error_event(exc, self._redact)["error"]
+            for frame in events.failed(error):
+                yield frame
+        finally:
+            await chunks.aclose()
 
     async def _events(
         self, chunks: AsyncChatStream, first: Any, events: ResponsesEvents
