@@ -18,7 +18,9 @@ Each provider and key also says ``reason`` (why it takes no calls; None when ava
 ``no_key``, ``disabled``, ``cooling_down``, ``auth_failed``, ``budget``, ``minute_full``,
 ``day_soft_limit`` (a daily window at ``daily_soft_limit``: traffic has left it for the rest of
 its day), ``day_full`` or ``blocked`` (the provider said so), and ``available_at``, when it
-may take one again if known. ``requests_today`` and ``tokens_today`` count the provider's own
+may take one again if known; a token window counts as full once the smallest call
+(a one-line prompt without ``max_tokens``, reserved at its reply's estimate) would not fit, as
+admission would refuse it. ``requests_today`` and ``tokens_today`` count the provider's own
 day where it declares a daily window (``today`` names the day of each: the window's zone,
 ``last 24h (rolling)``, or ``utc`` from the ledger without such a window); a day declared in
 tokens only (Gemini's) counts the requests in that same day too. ``budget`` (a paid
@@ -65,7 +67,7 @@ from llmswitch._quota import (
 )
 from llmswitch._state.base import Store
 from llmswitch._strategies import LatencyTracker
-from llmswitch._tokens import SMALLEST_CALL_ESTIMATE
+from llmswitch._tokens import COMPLETION_ESTIMATE, SMALLEST_CALL_ESTIMATE
 from llmswitch._types import Outcome, Usage
 
 
@@ -187,15 +189,33 @@ def _configured(p: ProviderSettings) -> dict[str, Any]:
 
 
 def read_key(
-    p: ProviderSettings, alias: str, store: Store, now: float, daily_soft_limit: float
+    p: ProviderSettings,
+    alias: str,
+    store: Store,
+    now: float,
+    daily_soft_limit: float,
+    *,
+    call_tokens: int = 1,
 ) -> KeyReading:
     """One key's windows as admission sees them (learned limits, then the daily soft limit)
-    and their usage: the one reading status, ``current_provider`` and alerts share."""
+    and their usage: the one reading status, ``current_provider`` and alerts share.
+    ``call_tokens``: what a call reserves in a token window (see ``KeyReading.call_tokens``)."""
     scope = key_scope(p.name, alias)
     windows = learned_windows(p, store.get_learned_limits(scope))
     return KeyReading(
-        windows, admission_windows(windows, daily_soft_limit), store.usage(scope, windows, now=now)
+        windows,
+        admission_windows(windows, daily_soft_limit),
+        store.usage(scope, windows, now=now),
+        call_tokens,
     )
+
+
+def smallest_call(p: ProviderSettings, settings: Settings) -> int:
+    """The tokens admission reserves for the smallest call to ``p``: a one-line prompt and no
+    ``max_tokens``, so the reply's estimate (the provider's ``estimate_completion_tokens``)."""
+    own = p.estimate_completion_tokens
+    reply = settings.estimate_completion_tokens if own is None else own
+    return SMALLEST_CALL_ESTIMATE - COMPLETION_ESTIMATE + reply
 
 
 def learned_windows(p: ProviderSettings, learned: dict[str, int]) -> tuple[Window, ...]:
@@ -226,6 +246,9 @@ class KeyReading:
     windows: tuple[Window, ...]  # the key's limits (configured, tightened by learned ones)
     admitted: tuple[Window, ...]  # what admission reserves against (daily soft limit applied)
     usage: list[WindowUsage]
+    #: what the next call reserves in a token window: a window that cannot hold it is full for
+    #: admission, though it is not at its limit (1: any room at all counts)
+    call_tokens: int = 1
 
     @property
     def full(self) -> bool:
@@ -238,8 +261,10 @@ class KeyReading:
         ``day_full`` or ``minute_full``; None when every window has room."""
         admit = {w.name: w.limit for w in self.admitted}
         days = {w.name for w in self.windows if w.period >= DAY or not w.rolling}
+        tokens = {w.name for w in self.windows if w.unit == "tokens"}
         for u in self.usage:
-            if u.used < admit.get(u.name, u.limit):
+            need = self.call_tokens if u.name in tokens else 1
+            if u.used + need <= admit.get(u.name, u.limit):
                 continue
             if u.name not in days:
                 return "minute_full", u.resets_at
@@ -275,7 +300,9 @@ def _key_status(
 ) -> tuple[dict[str, Any], Availability]:
     """One key's row of the status, and the availability decision it was read from."""
     scope = key_scope(p.name, key.alias)
-    reading = read_key(p, key.alias, store, now, settings.daily_soft_limit)
+    reading = read_key(
+        p, key.alias, store, now, settings.daily_soft_limit, call_tokens=smallest_call(p, settings)
+    )
     block = store.get_block(scope, now=now)
     full = reading.full_window()
     room, until = ("blocked", block.until) if block else full if full else (None, None)

@@ -101,3 +101,23 @@ def test_money_spent_and_saved_today(glue: GlueFactory) -> None:
     assert usage["savings_usd"] == pytest.approx(saved, rel=1e-6)
     rows = {(r["provider"], r["model"]) for r in usage["by_model_and_key"]}
     assert rows == {("groq", "openai/gpt-oss-120b"), ("openai", "gpt-4o-mini")}
+
+
+def test_a_token_day_too_full_for_a_call_without_max_tokens_is_not_available(
+    glue: GlueFactory, clock: FakeClock
+) -> None:
+    """Admission reserves a call's worst case (the estimate of its reply without max_tokens):
+    once a day of tokens cannot hold that any more, calls go elsewhere, and the status, the
+    current provider and get_client say so instead of still naming Groq."""
+    llm = glue(keys=keys_for("groq", "gemini"), providers={"groq": {"tokens_per_day": 5000}})
+    served = []
+    for _ in range(300):
+        served.append(llm.chat([{"role": "user", "content": "hi"}]).provider)
+        clock.advance(2.5)  # under every minute window
+    assert served[0] == "groq" and served[-1] == "gemini"
+    assert served == sorted(served, reverse=True), "Groq until its day cannot hold a call"
+    row = groq(llm)
+    assert row["windows"]["tpd"]["used"] < 4750  # below the soft limit, yet too full for a call
+    assert (row["status"], row["reason"]) == ("rate_limited", "day_soft_limit")
+    assert llm.get_provider_status()["current_provider"] == "gemini"
+    assert llm.get_client()[1] == "gemini-3.6-flash"
