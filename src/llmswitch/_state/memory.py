@@ -24,7 +24,7 @@ from __future__ import annotations
 import itertools
 import threading
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import replace
 
 from llmswitch import _health as health
@@ -98,8 +98,9 @@ class _Counter:
         while q and q[0].ts <= edge:
             self.drop(q.popleft())
 
-    def holds(self) -> list[_Entry]:
-        return [e for e in self.q if e.mask & self.bit]
+    def holds(self) -> Iterator[_Entry]:
+        """The entries this counter counts, oldest first (lazily: callers stop early)."""
+        return (e for e in self.q if e.mask & self.bit)
 
     def retry_at(self, window: Window, need: int) -> float | None:
         """When enough of the oldest entries have slid out to free ``need`` more units."""
@@ -120,8 +121,8 @@ class _Counter:
             return None
         if not self.rolling:
             return self.end
-        held = self.holds()
-        return held[-1].ts + self.period if held else None
+        newest = next((e for e in reversed(self.q) if e.mask & self.bit), None)
+        return newest.ts + self.period if newest is not None else None
 
 
 class _Scope:
