@@ -10,6 +10,7 @@ what another process changed: a circuit it opened, a limit it learned.
 
 from __future__ import annotations
 
+import asyncio
 import traceback
 import uuid
 from collections.abc import Iterator
@@ -108,6 +109,25 @@ def test_a_successful_call_costs_two_round_trips(
         wire.clear()
     entries = counted_store.ledger_entries(limit=10)
     assert len(entries) == 6 and all(e.outcome == "ok" for e in entries)
+
+
+def test_a_stream_and_an_async_call_cost_two_round_trips_too(
+    make_manager: ManagerFactory, counted_store: Store, wire: Wire
+) -> None:
+    llm = make_manager(store=counted_store)
+    warm(llm, wire)
+    text = "".join(chunk.text for chunk in llm.stream(HELLO))
+    assert text and wire.trips == [["EVALSHA"], ["EVALSHA"]], wire.trips
+    wire.clear()
+
+    async def one_async_call() -> None:
+        try:
+            assert (await llm.achat(HELLO)).provider == "groq"
+        finally:
+            await llm.aclose()  # its async client belongs to this event loop
+
+    asyncio.run(one_async_call())
+    assert wire.trips == [["EVALSHA"], ["EVALSHA"]], wire.trips
 
 
 def test_a_failover_adds_only_what_its_extra_attempt_needs(
