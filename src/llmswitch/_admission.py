@@ -7,6 +7,13 @@ and the windows and the call's worst-case cost are reserved atomically there (``
 over ``quota.admission_windows`` with a ``policies.budget_claim`` on the provider's budget). A
 budget is therefore never read and then compared: two callers cannot both take its last room.
 A refusal is an unsent ``Attempt`` with a skip ``Outcome`` (``budget`` when the budget refused).
+
+On a store where reads cost a round trip (Redis: ``reserves_with_view``), the view decide reads
+and the reservation are asked at once (``store.view_and_reserve``): the store reserves only when
+the view leaves nothing to decide (every circuit closed, the key not refused, its learned limits
+the ones the windows were built from), else admission decides on the returned view as above. The
+windows are built from the key's learned limits as last read: a guess that needs no invalidation,
+because a stale one costs a round trip and never reserves on stale windows.
 """
 
 from __future__ import annotations
