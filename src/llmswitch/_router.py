@@ -152,9 +152,12 @@ class Router(_Driver):
 class AsyncRouter(_Driver):
     """The asynchronous driver over an ``AsyncTransport`` (pooled aiohttp by default).
 
-    The machine reads and writes the state store synchronously. With a store that does I/O
-    (SQLite, Redis) its steps run on a small thread pool (``offload``), so a Redis round trip or
-    a SQLite lock wait never stalls the event loop; with the in-memory store they run inline.
+    The machine reads and writes the state store synchronously. Its steps run on the event
+    loop unless the store says a call may wait on someone else (``Store.may_wait``: a Redis
+    round trip always; SQLite while its lock has lately been contended): those go to a small
+    thread pool (``offload``), so a round trip or a lock wait never stalls the loop, while an
+    uncontended SQLite step (tens of microseconds) does not pay for a thread hop. Memory is
+    always inline.
     """
 
     def __init__(
@@ -177,8 +180,8 @@ class AsyncRouter(_Driver):
         )
 
     async def _run(self, fn: Callable[..., T], *args: Any) -> T:
-        """``fn(*args)`` on the state thread pool when offloading, else inline."""
-        if self._pool is None:
+        """``fn(*args)`` on the state thread pool while the store may wait, else inline."""
+        if self._pool is None or not self.core.store.may_wait():
             return fn(*args)
         return await asyncio.get_running_loop().run_in_executor(self._pool, fn, *args)
 

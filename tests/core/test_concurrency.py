@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import sqlite3
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -63,4 +64,33 @@ async def test_a_state_store_waiting_for_a_lock_does_not_stall_the_event_loop(
         other.execute("COMMIT")
         other.close()
     assert (await call).provider == "groq"
+    await llm.aclose()
+
+
+async def test_an_uncontended_sqlite_step_runs_on_the_event_loop_a_contended_one_off_it(
+    make_manager: ManagerFactory, tmp_path: Path
+) -> None:
+    """A thread hop costs more than an uncontended SQLite step: the steps run on the loop's own
+    thread, until another process holds the file's lock; then they wait on the state pool."""
+    from tests.state.test_sqlite_may_wait import hold_write_lock, release
+
+    threads: list[str] = []
+    db = tmp_path / "state.db"
+    llm = make_manager(
+        state=f"sqlite:///{db}?busy_timeout=30",
+        sinks=[lambda event: threads.append(threading.current_thread().name)],
+    )
+    await llm.achat(HELLO, max_tokens=20)
+    assert threads and set(threads) == {threading.current_thread().name}
+    threads.clear()
+    child = hold_write_lock(db)
+    try:
+        call = asyncio.create_task(llm.achat(HELLO, max_tokens=20))
+        for _ in range(3):
+            await asyncio.sleep(0)  # the loop stays ours while the call waits for the lock
+        assert not call.done()
+    finally:
+        release(child)
+    assert (await call).provider == "groq"
+    assert threads and all(t.startswith("llmswitch-state") for t in threads)
     await llm.aclose()

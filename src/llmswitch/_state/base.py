@@ -338,6 +338,14 @@ class Store(WindowStore, HealthStore, LearnedLimitsStore, LedgerStore, StoreLife
     backend: str = "abstract"
     _redactor: SecretRedactor | None = None
 
+    def may_wait(self) -> bool:
+        """Whether a call on this store may now wait on someone else (a lock another process
+        holds, a network round trip). The async router runs its steps off the event loop only
+        while this holds: a thread-pool hop costs more than a step that never waits. A
+        networked backend may always wait and memory never does; SQLite overrides this with
+        what it has lately seen of its lock."""
+        return self.backend != "memory"
+
     def add_secrets(self, secrets: Iterable[str]) -> None:
         if self._redactor is None:
             self._redactor = SecretRedactor()

@@ -131,6 +131,10 @@ class GuardedStore(Store):
     def degraded(self) -> bool:
         return self._down_detail is not None
 
+    def may_wait(self) -> bool:
+        """The primary's answer: a call goes to it first."""
+        return self.primary.may_wait()
+
     def _skip_primary(self) -> bool:
         """While down, only one caller per ``retry_interval`` tries the real store again."""
         if self._down_detail is None:

@@ -24,7 +24,8 @@ import contextlib
 import os
 import sqlite3
 import threading
-from collections.abc import Iterator, Sequence
+import time
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -40,6 +41,7 @@ from llmswitch._state.base import Admission, AdmissionView, Block, Store, StoreH
 
 PRUNE_EVERY = 300.0  # seconds between prunes of one scope's old reservations (per process)
 PRUNE_LEDGER_EVERY = 3600.0  # seconds (of entry time) between prunes of raw ledger rows
+CONTENDED_FOR = 5.0  # seconds a lock seen taken keeps ``may_wait`` true
 
 
 @contextmanager
@@ -62,8 +64,13 @@ class SqliteStore(Store):
         *,
         busy_timeout: float = 10.0,
         ledger_retention_days: float = DEFAULT_RETENTION_DAYS,
+        timer: Callable[[], float] = time.monotonic,
     ) -> None:
         self.path = Path(path)
+        self._timer = timer
+        self._contended_until = float("-inf")
+        self._probe: sqlite3.Connection | None = None
+        self._probe_pid = 0
         self._busy_ms = int(busy_timeout * 1000)
         self.ledger_retention = ledger_retention_days * 86_400.0
         self._ledger_pruned = float("-inf")
@@ -89,10 +96,59 @@ class SqliteStore(Store):
             self._db, self._pid = db, os.getpid()
         return self._db
 
+    def may_wait(self) -> bool:
+        """Whether the next call may wait for a lock: whenever ours (another thread of this
+        process) or SQLite's write lock (another process) is taken right now, and for
+        ``CONTENDED_FOR`` seconds after either was seen taken. Read with a non-blocking try of
+        ours and ``BEGIN IMMEDIATE`` on a probe connection that never waits (about 11 us): a
+        slow but free lock (a busy machine) is not contention. Uncontended, a step takes tens
+        of microseconds and runs on the event loop, where a thread hop would cost hundreds;
+        while threads or processes queue for the file it goes to a thread. Between the probe
+        and the step another process may still take the lock: the step then waits as long as
+        that one transaction, not for a lock held for long."""
+        if self._timer() < self._contended_until:
+            return True
+        if not self._lock.acquire(blocking=False):
+            self._waited()
+            return True
+        try:
+            probe = self._probe_conn()
+            probe.execute("BEGIN IMMEDIATE")
+            probe.execute("ROLLBACK")
+        except (sqlite3.Error, OSError):
+            self._waited()
+            return True
+        finally:
+            self._lock.release()
+        return False
+
+    def _probe_conn(self) -> sqlite3.Connection:
+        """A second connection of this process that fails at once on a taken lock."""
+        if self._probe is None or self._probe_pid != os.getpid():
+            self._probe = sqlite3.connect(
+                self.path, isolation_level=None, check_same_thread=False, timeout=0
+            )
+            self._probe_pid = os.getpid()
+        return self._probe
+
+    def _waited(self) -> None:
+        self._contended_until = self._timer() + CONTENDED_FOR
+
+    @contextmanager
+    def _locked(self) -> Iterator[None]:
+        """This process's lock; a wait for it is remembered (see ``may_wait``)."""
+        if not self._lock.acquire(blocking=False):
+            self._waited()
+            self._lock.acquire()
+        try:
+            yield
+        finally:
+            self._lock.release()
+
     @contextmanager
     def _tx(self, what: str) -> Iterator[sqlite3.Connection]:
         """One write transaction; the lock is taken before reading so checks stay true."""
-        with self._lock, _errors(what):
+        with self._locked(), _errors(what):
             db = self._conn()
             db.execute("BEGIN IMMEDIATE")
             try:
@@ -105,7 +161,7 @@ class SqliteStore(Store):
     @contextmanager
     def _read(self, what: str) -> Iterator[sqlite3.Connection]:
         """Reads, and single statements (atomic on their own in autocommit mode)."""
-        with self._lock, _errors(what):
+        with self._locked(), _errors(what):
             yield self._conn()
 
     # -- admission ------------------------------------------------------------------------
@@ -382,7 +438,9 @@ class SqliteStore(Store):
         with self._lock:
             if self._db is not None and self._pid == os.getpid():
                 self._db.close()
-            self._db = None
+            if self._probe is not None and self._probe_pid == os.getpid():
+                self._probe.close()
+            self._db = self._probe = None
 
 
 def _create_private(path: Path) -> None:

@@ -46,9 +46,9 @@ async def rate_limit_headers(
     """The headers for a reply served by ``provider``'s key ``key_alias`` (see the module)."""
     if not key_alias:
         return {}
-    if manager.store.backend == "memory":
+    if not manager.store.may_wait():
         return remaining_headers(manager, provider, key_alias)
-    # SQLite and Redis do I/O: off the event loop, as the async router does
+    # a store that may wait (Redis, a contended SQLite): off the event loop, as the router does
     return await asyncio.to_thread(remaining_headers, manager, provider, key_alias)
 
 

@@ -1,0 +1,113 @@
+"""When a step of the async router may wait on the state store, and so leaves the event loop.
+
+A thread hop costs more than an uncontended SQLite step, so the async router runs steps inline
+unless ``Store.may_wait()``: always for a networked store, never for memory, and for SQLite
+while its lock is taken (by another thread of this process or by another process) or was seen
+taken within ``CONTENDED_FOR`` seconds. Real files, a real second process; time injected.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from llmswitch._state import store_from_url
+from llmswitch._state.sqlite import CONTENDED_FOR, SqliteStore
+
+
+class Timer:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def timer() -> Timer:
+    return Timer()
+
+
+@pytest.fixture
+def sqlite(tmp_path: Path, timer: Timer) -> Iterator[SqliteStore]:
+    store = SqliteStore(tmp_path / "state.db", timer=timer)
+    yield store
+    store.close()
+
+
+def hold_write_lock(path: Path) -> subprocess.Popen[str]:
+    """Another process holding SQLite's write lock on ``path`` until its stdin closes."""
+    code = (
+        "import sqlite3, sys\n"
+        f"db = sqlite3.connect({str(path)!r}, isolation_level=None)\n"
+        "db.execute('BEGIN IMMEDIATE')\n"
+        "print('held', flush=True)\n"
+        "sys.stdin.read()\n"
+        "db.execute('ROLLBACK')\n"
+    )
+    child = subprocess.Popen(
+        [sys.executable, "-c", code], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    )
+    assert child.stdout is not None and child.stdout.readline().strip() == "held"
+    return child
+
+
+def release(child: subprocess.Popen[str]) -> None:
+    assert child.stdin is not None and child.stdout is not None
+    child.stdin.close()
+    assert child.wait(timeout=30) == 0
+    child.stdout.close()
+
+
+def test_an_uncontended_sqlite_store_does_not_wait(sqlite: SqliteStore) -> None:
+    assert sqlite.may_wait() is False
+
+
+def test_another_process_holding_the_lock_means_waiting_until_it_has_been_free_a_while(
+    sqlite: SqliteStore, tmp_path: Path, timer: Timer
+) -> None:
+    child = hold_write_lock(tmp_path / "state.db")
+    try:
+        assert sqlite.may_wait() is True
+    finally:
+        release(child)
+    assert sqlite.may_wait() is True, "seen taken: still off the loop for a while"
+    timer.now += CONTENDED_FOR + 0.1
+    assert sqlite.may_wait() is False
+
+
+def test_another_thread_inside_the_store_means_waiting(sqlite: SqliteStore) -> None:
+    inside, leave = threading.Event(), threading.Event()
+
+    def occupy() -> None:
+        with sqlite._locked():
+            inside.set()
+            leave.wait(30)
+
+    worker = threading.Thread(target=occupy)
+    worker.start()
+    try:
+        assert inside.wait(30)
+        assert sqlite.may_wait() is True
+    finally:
+        leave.set()
+        worker.join(30)
+
+
+@pytest.mark.parametrize(("url", "waits"), [("memory://", False)])
+def test_memory_never_waits(url: str, waits: bool) -> None:
+    assert store_from_url(url).may_wait() is waits
+
+
+@pytest.mark.redis
+def test_a_networked_store_always_may_wait(redis_url: str, redis_prefix: str) -> None:
+    store = store_from_url(redis_url, prefix=redis_prefix)
+    try:
+        assert store.may_wait() is True
+    finally:
+        store.close()
