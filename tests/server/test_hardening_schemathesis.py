@@ -28,6 +28,8 @@ def test_no_generated_request_is_a_server_error(gateway: Gateway, mode: Generati
     operations = [result.ok() for result in schema.get_all_operations()]
     assert {op.label for op in operations} >= {
         "POST /v1/chat/completions",
+        "POST /v1/embeddings",
+        "POST /v1/responses",
         "GET /v1/models",
         "GET /api/usage",
     }

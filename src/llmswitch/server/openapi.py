@@ -55,6 +55,51 @@ _COMPLETION = {
     },
     "additionalProperties": True,
 }
+# The embeddings and Responses bodies are validated by their handlers, which name the field at
+# fault in a 400; the document states the required fields and leaves the rest open, as OpenAI's.
+_EMBEDDINGS_REQUEST = {
+    "type": "object",
+    "required": ["input"],
+    "properties": {
+        "input": {
+            "anyOf": [
+                {"type": "string"},
+                {"type": "array", "items": {"type": "string"}},
+                {"type": "array", "items": {"type": "integer"}},
+                {"type": "array", "items": {"type": "array", "items": {"type": "integer"}}},
+            ]
+        },
+        "model": {"type": "string"},
+        "encoding_format": {"enum": ["float", "base64"]},
+        "dimensions": {"type": "integer", "minimum": 1},
+        "user": {"type": "string"},
+    },
+    "additionalProperties": True,
+}
+_EMBEDDINGS = {
+    "type": "object",
+    "required": ["object", "data", "model"],
+    "properties": {
+        "object": {"const": "list"},
+        "data": {"type": "array", "items": _OBJECT},
+        "model": {"type": "string"},
+        "usage": _OBJECT,
+    },
+    "additionalProperties": True,
+}
+_RESPONSES_REQUEST = {
+    "type": "object",
+    "required": ["input"],
+    "properties": {
+        "input": {"anyOf": [{"type": "string"}, {"type": "array", "items": _OBJECT}]},
+        "model": {"type": "string"},
+        "instructions": {"type": "string"},
+        "stream": {"type": "boolean"},
+        "max_output_tokens": {"type": "integer", "minimum": 1},
+        "tools": {"type": "array", "items": _OBJECT},
+    },
+    "additionalProperties": True,
+}
 _MODELS = {
     "type": "object",
     "required": ["object", "data"],
@@ -104,6 +149,26 @@ def _errors(*statuses: int) -> dict[str, Any]:
 
 def _get(op_id: str, summary: str, responses: dict[str, Any], **extra: Any) -> dict[str, Any]:
     return {"get": {"operationId": op_id, "summary": summary, "responses": responses, **extra}}
+
+
+def _post(
+    op_id: str,
+    summary: str,
+    body: dict[str, Any],
+    ok: dict[str, Any],
+    errors: dict[str, Any],
+    guarded: dict[str, Any],
+) -> dict[str, Any]:
+    request = {"required": True, "content": {"application/json": {"schema": body}}}
+    return {
+        "post": {
+            "operationId": op_id,
+            "summary": summary,
+            "requestBody": request,
+            "responses": {"200": ok, **errors},
+            **guarded,
+        }
+    }
 
 
 def openapi_document(*, max_tokens: int | None, auth: bool) -> dict[str, Any]:
@@ -166,6 +231,29 @@ def openapi_document(*, max_tokens: int | None, auth: bool) -> dict[str, Any]:
     }
     paths = {
         "/v1/chat/completions": chat,
+        "/v1/embeddings": _post(
+            "createEmbedding",
+            "Vectors of the input, from one embedding model (failover only to the same model).",
+            _EMBEDDINGS_REQUEST,
+            _json(_EMBEDDINGS, "The vectors, in input order."),
+            _errors(400, *auth_errors, 408, 413, 429, 502, 503),
+            guarded,
+        ),
+        "/v1/responses": _post(
+            "createResponse",
+            "OpenAI's Responses API: passed through where a provider serves it, else translated"
+            " to chat completions.",
+            _RESPONSES_REQUEST,
+            {
+                "description": "The response; with stream=true, server-sent events.",
+                "content": {
+                    "application/json": {"schema": _OBJECT},
+                    "text/event-stream": {"itemSchema": _SSE_EVENT},
+                },
+            },
+            _errors(400, *auth_errors, 408, 413, 429, 502, 503),
+            guarded,
+        ),
         "/v1/models": _get(
             "listModels",
             "auto, every provider/model pin, and each model id.",
@@ -211,8 +299,8 @@ def openapi_document(*, max_tokens: int | None, auth: bool) -> dict[str, Any]:
             "title": "llmswitch gateway",
             "version": "1",
             "description": (
-                "OpenAI-compatible chat completions with failover across providers, their "
-                "status, usage and metrics. Errors are OpenAI-shaped."
+                "OpenAI-compatible chat completions, embeddings and responses with failover "
+                "across providers, their status, usage and metrics. Errors are OpenAI-shaped."
             ),
         },
         "paths": paths,
