@@ -111,3 +111,19 @@ def test_a_networked_store_always_may_wait(redis_url: str, redis_prefix: str) ->
         assert store.may_wait() is True
     finally:
         store.close()
+
+
+def test_reading_usage_takes_no_write_lock(tmp_path: Path) -> None:
+    """The status and the rate-limit headers read window usage after every reply: a reader's
+    snapshot, so it neither waits for another process's write nor makes writers wait."""
+    from llmswitch._quota import make_window
+
+    store = SqliteStore(tmp_path / "state.db", busy_timeout=0.2)
+    rpm = (make_window("rpm", 30),)
+    assert store.reserve("groq:K", rpm, 10, now=1000.0).ok
+    child = hold_write_lock(tmp_path / "state.db")
+    try:
+        assert [u.used for u in store.usage("groq:K", rpm, now=1001.0)] == [1]
+    finally:
+        release(child)
+        store.close()

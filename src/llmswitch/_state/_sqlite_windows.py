@@ -43,8 +43,11 @@ def refresh(
     windows: Sequence[Window],
     now: float,
     periods: _common.CalendarPeriods,
+    *,
+    save: bool = True,
 ) -> dict[str, Totals]:
-    """Every shape of ``windows`` brought up to ``now`` and saved; keyed by ``shape``."""
+    """Every shape of ``windows`` brought up to ``now``, keyed by ``shape``; saved unless
+    ``save`` is False (a reader: the next writer advances from the saved rows just the same)."""
     rows = {
         r[0]: Totals(bool(r[1]), r[2], r[3], r[4], r[5])
         for r in db.execute(
@@ -61,7 +64,7 @@ def refresh(
         new = _advance(db, scope, w, old, now, periods)
         if new is not old:
             changed[key] = rows[key] = new
-    if changed:
+    if changed and save:
         db.executemany(
             "INSERT OR REPLACE INTO window_totals (scope, shape, rolling, lo, hi, requests, tokens)"
             " VALUES (?, ?, ?, ?, ?, ?, ?)",

@@ -159,6 +159,18 @@ class SqliteStore(Store):
             db.execute("COMMIT")
 
     @contextmanager
+    def _snapshot(self, what: str) -> Iterator[sqlite3.Connection]:
+        """Reads in one read transaction: a consistent view, without SQLite's write lock (WAL
+        lets it run beside a writer of another process)."""
+        with self._locked(), _errors(what):
+            db = self._conn()
+            db.execute("BEGIN")
+            try:
+                yield db
+            finally:
+                db.execute("COMMIT")
+
+    @contextmanager
     def _read(self, what: str) -> Iterator[sqlite3.Connection]:
         """Reads, and single statements (atomic on their own in autocommit mode)."""
         with self._locked(), _errors(what):
@@ -262,8 +274,8 @@ class SqliteStore(Store):
 
     def usage(self, scope: str, windows: Sequence[Window], *, now: float) -> list[WindowUsage]:
         out = []
-        with self._tx("read usage") as db:  # a write: it saves what slid out
-            totals = wins.refresh(db, scope, windows, now, self._periods)
+        with self._snapshot("read usage") as db:  # a reader: no write lock, nothing saved
+            totals = wins.refresh(db, scope, windows, now, self._periods, save=False)
             newest = wins.newest(db, scope)
         for w in windows:
             t = totals[wins.shape(w)]
