@@ -104,6 +104,7 @@ class GatewayMetrics:
         self.alerts = Counter(
             "llmswitch_alerts", "Alerts raised, by kind", ["kind", "provider"], registry=reg
         )
+        self._children: dict[tuple[int, tuple[str, ...]], Any] = {}
         reg.register(WindowCollector(manager))
         manager.add_alert_handler(self.alert)
 
@@ -111,12 +112,21 @@ class GatewayMetrics:
         if isinstance(event, CallFinished):
             provider = event.provider or "none"
             outcome = "ok" if event.provider else "failed"
-            self.requests.labels(provider, outcome, str(event.stream).lower()).inc()
-            self.latency.labels(provider).observe(max(0.0, event.latency_s))
+            self._child(self.requests, provider, outcome, str(event.stream).lower()).inc()
+            self._child(self.latency, provider).observe(max(0.0, event.latency_s))
         elif isinstance(event, AttemptFinished):
             self._attempt(event)
         elif isinstance(event, Failover):
             self.failovers.labels(event.from_provider, event.kind).inc()
+
+    def _child(self, metric: Any, *labels: str) -> Any:
+        """``metric.labels(*labels)``, kept: prometheus_client checks and converts the labels
+        on every ``labels`` call, and this runs for every attempt."""
+        key = (id(metric), labels)
+        child = self._children.get(key)
+        if child is None:
+            child = self._children[key] = metric.labels(*labels)
+        return child
 
     def alert(self, alert: Alert) -> None:
         """The alert handler: count each alert by kind and provider."""
@@ -124,16 +134,16 @@ class GatewayMetrics:
 
     def _attempt(self, event: AttemptFinished) -> None:
         a = event.attempt
-        self.attempts.labels(a.provider, a.outcome, str(event.sent).lower()).inc()
+        self._child(self.attempts, a.provider, a.outcome, str(event.sent).lower()).inc()
         if not event.sent:
             return
-        self.attempt_latency.labels(a.provider).observe(max(0.0, a.latency_s))
+        self._child(self.attempt_latency, a.provider).observe(max(0.0, a.latency_s))
         if a.usage.prompt_tokens:
-            self.tokens.labels(a.provider, "prompt").inc(a.usage.prompt_tokens)
+            self._child(self.tokens, a.provider, "prompt").inc(a.usage.prompt_tokens)
         if a.usage.completion_tokens:
-            self.tokens.labels(a.provider, "completion").inc(a.usage.completion_tokens)
+            self._child(self.tokens, a.provider, "completion").inc(a.usage.completion_tokens)
         if a.cost_usd:
-            self.cost.labels(a.provider).inc(a.cost_usd)
+            self._child(self.cost, a.provider).inc(a.cost_usd)
 
     def render(self) -> bytes:
         return bytes(_generate_latest(self.registry))
