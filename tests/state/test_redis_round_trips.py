@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import traceback
-import uuid
 from collections.abc import Iterator
 from typing import Any
 
@@ -69,11 +68,11 @@ def wire() -> Wire:
 
 
 @pytest.fixture
-def counted_store(redis_url: str, wire: Wire) -> Iterator[Store]:  # noqa: F811
+def counted_store(redis_url: str, redis_prefix: str, wire: Wire) -> Iterator[Store]:  # noqa: F811
     from llmswitch._state.redis import RedisStore
 
     pool = redis.ConnectionPool.from_url(redis_url, connection_class=counting_connection(wire))
-    store = RedisStore(redis.Redis(connection_pool=pool), prefix=f"rt17:{uuid.uuid4().hex}:")
+    store = RedisStore(redis.Redis(connection_pool=pool), prefix=redis_prefix)
     yield store
     store.reset()
     pool.disconnect()
