@@ -108,3 +108,14 @@ def test_report_renders_every_section(tmp_path: Path) -> None:
 def test_litellm_router_smoke(tmp_path: Path) -> None:
     r = overhead.run(rounds=1, calls=3, warmup=1, peers=True, out_dir=tmp_path)
     assert r["latency_us"]["litellm-router"]["median"] > 0
+
+
+def test_gateway_inprocess_smoke(tmp_path: Path) -> None:
+    from bench import gateway_inprocess
+
+    r = gateway_inprocess.run(rounds=1, calls=20, out_dir=tmp_path)
+    memory, sqlite = r["us_per_request"]["memory"], r["us_per_request"]["sqlite"]
+    assert set(memory) == {"app", "achat", "server"}
+    assert set(sqlite) == {"app", "achat", "server", "app_offloaded"}
+    assert all(s["median"] > 0 for s in (memory["app"], sqlite["app"], sqlite["app_offloaded"]))
+    assert (tmp_path / "gateway_inprocess.json").exists()
