@@ -68,11 +68,11 @@ from llmswitch._events import (
     NoProviderAvailable,
     StoreHealthChanged,
 )
+from llmswitch._key_reading import read_key
 from llmswitch._policies import budget_of
 from llmswitch._quota import DAY, WindowUsage, key_scope, next_day_start
 from llmswitch._secrets import SecretRedactor
 from llmswitch._state.base import Store
-from llmswitch._status import read_key
 
 if TYPE_CHECKING:
     from llmswitch._webhook import WebhookSender

@@ -35,6 +35,7 @@ from llmswitch._config import Settings, load_settings
 from llmswitch._embeddings import EmbeddingNames, embed_request
 from llmswitch._errors import ConfigError, ManagerClosed, StorageError
 from llmswitch._events import Sink, emit
+from llmswitch._key_reading import headroom
 from llmswitch._planning import Planner, ProviderPreferences
 from llmswitch._quota import key_scope
 from llmswitch._router import AsyncChatStream, AsyncRouter, ChatStream, Router
@@ -42,7 +43,7 @@ from llmswitch._secrets import log_redaction
 from llmswitch._state import store_from_url
 from llmswitch._state.base import Store
 from llmswitch._state.guarded import guard
-from llmswitch._status import build_status, headroom, provider_status, savings_usd
+from llmswitch._status import build_status, provider_status, savings_usd
 from llmswitch._strategies import LatencyTracker
 from llmswitch._transport import AiohttpTransport, AsyncTransport, HttpxTransport, Transport
 from llmswitch._types import ChatRequest, ChatResult, EmbeddingResult, Message, new_request_id

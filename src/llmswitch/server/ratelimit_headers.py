@@ -25,8 +25,8 @@ import asyncio
 from typing import TYPE_CHECKING
 
 from llmswitch._errors import StorageError
+from llmswitch._key_reading import read_key
 from llmswitch._quota import key_scope
-from llmswitch._status import read_key
 
 if TYPE_CHECKING:
     from llmswitch._manager import LLMProviderManager
