@@ -41,6 +41,8 @@ from llmswitch._state.base import Admission as StoreAdmission
 from llmswitch._state.base import AdmissionView, Store
 from llmswitch._types import Attempt, Outcome
 
+MAX_KEPT_WINDOWS = 1024  # window sets kept per manager (providers x learned-limit sets seen)
+
 
 @dataclass(slots=True)
 class Ticket:
@@ -104,6 +106,7 @@ class Admission:
         self.policies = policies
         self.clock = clock
         self.sinks = tuple(sinks)
+        self._windows_of: dict[tuple[str, tuple[tuple[str, int], ...]], tuple[Window, ...]] = {}
         #: each key's learned limits as last read, to build windows before the view is back;
         #: a stale guess costs a round trip (the store reserves only on an exact match), never
         #: a limit, so it needs no invalidation
@@ -190,14 +193,24 @@ class Admission:
         return self._granted(cand, adm, probe_scope, view, estimate, now, request_id)
 
     def _windows(self, cand: Candidate, learned: dict[str, int]) -> tuple[Window, ...]:
-        """The windows admission reserves in: the key's, tightened by what it learned."""
+        """The windows admission reserves in: the key's, tightened by what it learned.
+
+        Kept per provider and learned limits (they change when a provider announces new ones,
+        rarely): building them is the same work on every call otherwise.
+        """
         p = cand.provider
-        return admission_windows(
-            provider_windows(
-                p.windows(), learned, day_reset=p.day_resets, guard=p.window_guard_seconds
-            ),
-            self.settings.daily_soft_limit,
-        )
+        key = (p.name, tuple(sorted(learned.items())))
+        found = self._windows_of.get(key)
+        if found is None:
+            if len(self._windows_of) >= MAX_KEPT_WINDOWS:
+                self._windows_of.clear()
+            found = self._windows_of[key] = admission_windows(
+                provider_windows(
+                    p.windows(), learned, day_reset=p.day_resets, guard=p.window_guard_seconds
+                ),
+                self.settings.daily_soft_limit,
+            )
+        return found
 
     def _claim(
         self, cand: Candidate, estimate: int, prompt_tokens: int | None
