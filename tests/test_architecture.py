@@ -133,7 +133,8 @@ RULES: dict[str, tuple[set[str], set[str]]] = {
         VALUES
         | POLICY
         | CALL_ROOMS
-        | {"config", "names", "transport", "wire", "capabilities", "images", "embeddings"}
+        | {"config", "names", "transport", "transport_aiohttp", "wire", "capabilities"}
+        | {"images", "embeddings"}
         | {"stream_progress", "steps", "llmswitch"}
         | {"state"},  # state.base only: checked below
     ),

@@ -69,7 +69,7 @@ INJECTION_TYPES = {
     "AsyncStreamResponse": "llmswitch._transport",
     "RawReply": "llmswitch._transport",
     "HttpxTransport": "llmswitch._transport",
-    "AiohttpTransport": "llmswitch._transport",
+    "AiohttpTransport": "llmswitch._transport_aiohttp",
     "HttpRequest": "llmswitch._wire.base",
     "CallContext": "llmswitch._wire.base",
     # what stream() / astream() return, and the error of a closed manager

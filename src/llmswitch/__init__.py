@@ -47,7 +47,6 @@ from llmswitch._state import Store, store_from_url
 from llmswitch._state.memory import MemoryStore
 from llmswitch._state.sqlite import SqliteStore  # RedisStore: store_from_url("redis://..."), lazily
 from llmswitch._transport import (
-    AiohttpTransport,
     AsyncStreamResponse,
     AsyncTransport,
     HttpxTransport,
@@ -55,6 +54,7 @@ from llmswitch._transport import (
     StreamResponse,
     Transport,
 )
+from llmswitch._transport_aiohttp import AiohttpTransport
 from llmswitch._types import (
     Attempt,
     ChatRequest,

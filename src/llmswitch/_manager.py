@@ -45,7 +45,8 @@ from llmswitch._state.base import Store
 from llmswitch._state.guarded import guard
 from llmswitch._status import build_status, provider_status, savings_usd
 from llmswitch._strategies import LatencyTracker
-from llmswitch._transport import AiohttpTransport, AsyncTransport, HttpxTransport, Transport
+from llmswitch._transport import AsyncTransport, HttpxTransport, Transport
+from llmswitch._transport_aiohttp import AiohttpTransport
 from llmswitch._types import ChatRequest, ChatResult, EmbeddingResult, Message, new_request_id
 
 if TYPE_CHECKING:

@@ -19,7 +19,8 @@ import openai
 import pytest
 
 from llmswitch._images import ImageLimits, refusal
-from llmswitch._transport import AiohttpTransport, AsyncStreamResponse, RawReply
+from llmswitch._transport import AsyncStreamResponse, RawReply
+from llmswitch._transport_aiohttp import AiohttpTransport
 from llmswitch._wire.base import CallContext, HttpRequest
 from tests.conftest import ManagerFactory
 from tests.server.conftest import Gateway, GatewayFactory

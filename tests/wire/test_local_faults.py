@@ -23,7 +23,8 @@ import httpx
 import pytest
 
 from llmswitch import _errors as errors
-from llmswitch._transport import LOCAL_ERRNOS, AiohttpTransport, HttpxTransport
+from llmswitch._transport import LOCAL_ERRNOS, HttpxTransport
+from llmswitch._transport_aiohttp import AiohttpTransport
 from llmswitch._types import FailureKind
 from llmswitch._wire import CallContext, HttpRequest
 

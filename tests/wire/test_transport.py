@@ -9,7 +9,8 @@ import httpx
 import pytest
 
 from llmswitch import _errors as errors
-from llmswitch._transport import AiohttpTransport, HttpxTransport
+from llmswitch._transport import HttpxTransport
+from llmswitch._transport_aiohttp import AiohttpTransport
 from llmswitch._wire import CallContext, HttpRequest
 
 from .conftest import LocalServer
