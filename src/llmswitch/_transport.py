@@ -21,8 +21,8 @@ subclassing. A transport raises only ``errors.ProviderError`` subclasses (built 
 
 Example:
     >>> transport = HttpxTransport(timeout=30.0)
-    >>> raw = transport.send(http_request, ctx)
-    >>> with transport.stream(http_request, ctx, stall_timeout=20.0) as resp:
+    >>> raw = transport.send(http_request, ctx)  # doctest: +SKIP
+    >>> with transport.stream(http_request, ctx, stall_timeout=20.0) as resp:  # doctest: +SKIP
     ...     for line in resp.iter_lines():
     ...         ...
 """

@@ -6,6 +6,8 @@ Keeping the two apart lets the router, the gateway and the tests share every dec
 provider's dialect while sync and async code differ only in how they wait.
 
 Example:
+    >>> from llmswitch._types import ChatRequest, Message
+    >>> request = ChatRequest((Message("user", "hi"),))
     >>> wire = wire_for("openai")
     >>> req = wire.build(base_url="https://api.groq.com/openai/v1", api_key="gsk_x",
     ...                  model="openai/gpt-oss-20b", request=request, stream=False)

@@ -13,6 +13,8 @@ the stream opened arrives as bare multi-line JSON (see ``wire/sse.py``). Up to t
 ``data:`` events are skipped and counted, not fatal, as on the OpenAI wire.
 
 Example:
+    >>> from llmswitch._types import ChatRequest, Message
+    >>> request = ChatRequest((Message("user", "hi"),))
     >>> http = GeminiWire().build(base_url="https://generativelanguage.googleapis.com",
     ...                           api_key="AIza...", model="gemini-3.6-flash",
     ...                           request=request, stream=True)

@@ -15,6 +15,8 @@ where it shows on the wire.
   terminator). Up to three unparsable events are skipped and counted, not fatal.
 
 Example:
+    >>> from llmswitch._types import ChatRequest, Message
+    >>> request = ChatRequest((Message("user", "hi"),))
     >>> wire = OpenAICompatWire()
     >>> http = wire.build(base_url="https://api.openai.com/v1", api_key="sk-...",
     ...                   model="gpt-4o-mini", request=request, stream=True)
