@@ -60,6 +60,8 @@ class Ticket:
     provider_failures: int = 0  # consecutive failures of the provider's circuit at admission
     model_failures: int = 0  # ... and of the model's
     request_id: str = ""  # the call's id: its ledger entry, log lines and events carry it
+    windows: tuple[Window, ...] = ()  # the key's windows the reservation was made in
+    used: tuple[int, ...] = ()  # what each held right after it (``Admission.used``)
 
 
 def availability(
@@ -153,6 +155,7 @@ class Admission:
         adm: StoreAdmission | None = None
         if self.store.reserves_with_view:  # Redis: the view and the reservation in one trip
             guess = self._learned.get(cand.scope, {})
+            windows = self._windows(cand, guess)
             view, adm = self.store.view_and_reserve(
                 pscope,
                 cand.scope,
@@ -160,7 +163,7 @@ class Admission:
                 fingerprint=cand.key.fingerprint,
                 failures_to_trip=trip,
                 learned=guess,
-                windows=self._windows(cand, guess),
+                windows=windows,
                 tokens=estimate,
                 now=now,
                 budget=self._claim(cand, estimate, prompt_tokens),
@@ -169,7 +172,7 @@ class Admission:
         else:
             view = self.store.admission_view(pscope, cand.scope, mscope)
         if adm is not None:
-            return self._granted(cand, adm, None, view, estimate, now, request_id)
+            return self._granted(cand, adm, None, view, windows, estimate, now, request_id)
         verdict = availability(
             cand,
             view,
@@ -190,7 +193,7 @@ class Admission:
         windows = self._windows(cand, view.learned_limits)
         claim = self._claim(cand, estimate, prompt_tokens)
         adm = self.store.reserve(cand.scope, windows, estimate, now=now, budget=claim)
-        return self._granted(cand, adm, probe_scope, view, estimate, now, request_id)
+        return self._granted(cand, adm, probe_scope, view, windows, estimate, now, request_id)
 
     def _windows(self, cand: Candidate, learned: dict[str, int]) -> tuple[Window, ...]:
         """The windows admission reserves in: the key's, tightened by what it learned.
@@ -226,6 +229,7 @@ class Admission:
         adm: StoreAdmission,
         probe_scope: str | None,
         view: AdmissionView,
+        windows: tuple[Window, ...],
         estimate: int,
         now: float,
         request_id: str,
@@ -253,6 +257,8 @@ class Admission:
             pfail,
             mfail,
             request_id,
+            windows,
+            adm.used,
         )
 
     def skip(

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from functools import lru_cache
@@ -22,6 +22,7 @@ from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from llmswitch._errors import ConfigError
+from llmswitch._types import WindowUsage as WindowUsage  # a value type, re-exported here
 
 Unit = Literal["requests", "tokens", "micro_usd"]
 MINUTE = 60.0
@@ -129,22 +130,45 @@ def admission_windows(windows: Iterable[Window], daily_soft_limit: float) -> tup
     return tuple(out)
 
 
-@dataclass(frozen=True, slots=True)
-class WindowUsage:
-    """How full one window is right now, for status and strategies."""
+def after_call(
+    windows: Sequence[Window],
+    used: Sequence[int],
+    *,
+    reserved: int,
+    settled: int,
+    at: float,
+    blocked_until: float | None = None,
+    day_ends: dict[str, float] | None = None,
+) -> tuple[WindowUsage, ...]:
+    """A key's windows once a call admitted at ``at`` is settled, from what admission counted
+    (``used``, the store's ``Admission.used``): its ``reserved`` tokens become ``settled``.
+    No store is read: the reply's rate-limit headers come from the grant itself.
 
-    name: str
-    limit: int
-    used: int
-    resets_at: float | None  # when the window is back to full (None: empty already)
+    A rolling window is back to full one period after this call (the newest entry it holds), a
+    calendar one at its day's end (``day_ends`` caches them per zone). A key the reply blocked
+    (``blocked_until``: the provider said a window was spent) has nothing left until then.
 
-    @property
-    def remaining(self) -> int:
-        return max(0, self.limit - self.used)
-
-    @property
-    def fraction_used(self) -> float:
-        return self.used / self.limit if self.limit > 0 else 0.0
+    Example:
+        >>> rpm, tpm = make_window("rpm", 30), make_window("tpm", 6000)
+        >>> [(u.name, u.remaining) for u in after_call([rpm, tpm], [3, 1500],
+        ...     reserved=1100, settled=40, at=0.0)]
+        [('rpm', 27), ('tpm', 5560)]
+    """
+    ends = {} if day_ends is None else day_ends
+    out = []
+    for w, u in zip(windows, used, strict=True):
+        if w.unit == "tokens":
+            u = max(0, u - reserved + settled)
+        if w.rolling:
+            resets: float = at + w.period
+        else:
+            resets = ends.get(w.reset, float("-inf"))
+            if resets <= at:
+                resets = ends[w.reset] = next_day_start(at, w.reset)
+        if blocked_until is not None and blocked_until > at:
+            u, resets = max(u, w.limit), max(resets, blocked_until)
+        out.append(WindowUsage(w.name, w.limit, u, resets))
+    return tuple(out)
 
 
 # --- Budgets: one more window, of money, on the provider's scope -------------------------

@@ -22,6 +22,8 @@ from llmswitch._events import AttemptFinished, CircuitChanged, Sink, emit
 from llmswitch._planning import Candidate
 from llmswitch._quota import (
     LimitObservation,
+    WindowUsage,
+    after_call,
     block_from_observations,
     learned_limits,
     model_scope,
@@ -49,6 +51,7 @@ class Settlement:
         self.clock = clock
         self.latency = latency
         self.sinks = tuple(sinks)
+        self._day_ends: dict[str, float] = {}  # zone -> its day's end, for ``after_call``
 
     def succeeded(
         self, ticket: Ticket, usage: Usage, observations: Sequence[LimitObservation] = ()
@@ -57,10 +60,28 @@ class Settlement:
         now = self.clock()
         cand, p = ticket.candidate, ticket.candidate.provider
         latency = time.perf_counter() - ticket.timer
+        blocked_until = self.learn(ticket, observations)
+        windows: tuple[WindowUsage, ...] = ()
+        if ticket.used:
+            windows = after_call(
+                ticket.windows,
+                ticket.used,
+                reserved=ticket.estimate,
+                settled=usage.total_tokens,
+                at=ticket.started,
+                blocked_until=blocked_until,
+                day_ends=self._day_ends,
+            )
         attempt = self._account(
-            ticket, Outcome.OK, usage, latency, now, message="", settle=usage.total_tokens
+            ticket,
+            Outcome.OK,
+            usage,
+            latency,
+            now,
+            message="",
+            settle=usage.total_tokens,
+            windows=windows,
         )
-        self.learn(ticket, observations)
         if ticket.had_failures:
             if ticket.provider_failures:
                 self.store.record_success(provider_scope(p.name))
@@ -114,13 +135,14 @@ class Settlement:
         if ticket.probe_scope is not None:
             self.store.release_probe(ticket.probe_scope)
 
-    def learn(self, ticket: Ticket, observations: Sequence[LimitObservation]) -> None:
-        """Keep what the provider said about the key's limits (best effort: the call is done)."""
+    def learn(self, ticket: Ticket, observations: Sequence[LimitObservation]) -> float | None:
+        """Keep what the provider said about the key's limits (best effort: the call is done);
+        returns when the key is blocked till, if the provider said a window is spent."""
         if not observations:
-            return
+            return None
         cand = ticket.candidate
         try:
-            self._learn(cand, observations, ticket.learned)
+            return self._learn(cand, observations, ticket.learned)
         except StorageError as exc:
             log.warning(
                 "llmswitch: could not keep the limits %s reported: %s (request %s)",
@@ -128,13 +150,14 @@ class Settlement:
                 exc,
                 ticket.request_id or "-",
             )
+            return None
 
     def _learn(
         self,
         cand: Candidate,
         observations: Sequence[LimitObservation],
         known: dict[str, int] | None,
-    ) -> None:
+    ) -> float | None:
         """``known``: the learned limits read at admission, saving a round trip."""
         now = self.clock()
         current = {w.name: w.limit for w in cand.provider.windows()}
@@ -143,8 +166,10 @@ class Settlement:
         if changed:
             self.store.put_learned_limits(cand.scope, {**current, **changed})
         blocked = block_from_observations(list(observations), now=now)
-        if blocked is not None:
-            self.store.block(cand.scope, until=blocked[0], reason=f"{blocked[1]} spent (headers)")
+        if blocked is None:
+            return None
+        self.store.block(cand.scope, until=blocked[0], reason=f"{blocked[1]} spent (headers)")
+        return blocked[0]
 
     def _account(
         self,
@@ -158,6 +183,7 @@ class Settlement:
         status: int | None = 200,
         retry_after: float | None = None,
         settle: int | None = None,
+        windows: tuple[WindowUsage, ...] = (),
     ) -> Attempt:
         """Write the attempt to the ledger (settling its reservation to ``settle`` tokens in the
         same round trip when given) and tell the sinks."""
@@ -190,6 +216,7 @@ class Settlement:
             retry_after=retry_after,
             usage=usage,
             cost_usd=cost,
+            windows=windows,
         )
         emit(self.sinks, AttemptFinished(now, attempt, sent=True, request_id=ticket.request_id))
         return attempt

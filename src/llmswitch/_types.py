@@ -5,7 +5,7 @@ Frozen, slotted dataclasses: cheap to build on the hot path, safe to hand to sin
 
 from __future__ import annotations
 
-import uuid
+import os
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -13,8 +13,9 @@ from typing import Any
 
 def new_request_id() -> str:
     """A fresh request id, ``req_<32 hex>``: the gateway's shape, so library ledger rows, log
-    lines and alerts carry an id a user can grep just like the gateway's."""
-    return "req_" + uuid.uuid4().hex
+    lines and alerts carry an id a user can grep just like the gateway's. 128 random bits, as
+    a uuid4's hex, without building the UUID object (a call makes one)."""
+    return "req_" + os.urandom(16).hex()
 
 
 class FailureKind(StrEnum):
@@ -175,6 +176,24 @@ class Usage:
 
 
 @dataclass(frozen=True, slots=True)
+class WindowUsage:
+    """How full one window is right now, for status and strategies."""
+
+    name: str
+    limit: int
+    used: int
+    resets_at: float | None  # when the window is back to full (None: empty already)
+
+    @property
+    def remaining(self) -> int:
+        return max(0, self.limit - self.used)
+
+    @property
+    def fraction_used(self) -> float:
+        return self.used / self.limit if self.limit > 0 else 0.0
+
+
+@dataclass(frozen=True, slots=True)
 class Attempt:
     """One try at one provider key: what happened and what the router did about it."""
 
@@ -191,6 +210,9 @@ class Attempt:
     skipped_events: int = 0  # unparsable stream events skipped inside a sound stream
     first_bad_event: str | None = None  # the first of them, redacted and cut to 200 characters
     continued: bool = False  # this attempt continued a stream another attempt had started
+    #: a success's key windows right after it (this call at its real tokens, calls in flight at
+    #: their reservations, as admission counted them): what the key will still admit
+    windows: tuple[WindowUsage, ...] = ()
 
     @property
     def ok(self) -> bool:

@@ -115,3 +115,16 @@ def test_the_duration_format() -> None:
         "1h2m3s",
         "23h59m59s",
     ]
+
+
+def test_a_key_the_provider_said_is_spent_reports_nothing_left_until_its_reset(
+    make_gateway: GatewayFactory,
+) -> None:
+    gw = groq_gateway(make_gateway)  # llmswitch allows 5 a minute ...
+    gw.sim.set_limits("groq", rpd=1)  # ... but the provider's day has room for one request
+    with openai.OpenAI(base_url=gw.v1, api_key="unused", max_retries=0) as sdk:
+        raw = sdk.chat.completions.with_raw_response.create(model=GROQ, messages=USER)
+        assert raw.headers["x-ratelimit-remaining-requests"] == "0"
+        assert seconds(raw.headers["x-ratelimit-reset-requests"]) > 3600  # the provider's day
+        with pytest.raises(openai.RateLimitError):  # zero meant it: the key is blocked
+            sdk.chat.completions.create(model=GROQ, messages=USER)

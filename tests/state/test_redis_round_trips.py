@@ -90,7 +90,11 @@ def other_process(redis_url: str, counted_store: Store) -> Iterator[Store]:  # n
 
 def warm(llm: Any, wire: Wire) -> None:
     """One call first: the connection's handshake and the scripts' first load are not per call
-    (nor is the alerts' sampled check of a key, once per check_interval_seconds)."""
+    (nor is the alerts' sampled check of a key, once per check_interval_seconds). Every script
+    is loaded, not only the ones that call used: a script first run on a failover would cost
+    its load (a refused EVALSHA, SCRIPT LOAD, EVALSHA) in whichever test runs it first."""
+    for script in llm.store.primary._scripts.values():
+        script.registered_client.script_load(script.script)
     assert llm.chat(HELLO).provider == "groq"
     wire.clear()
 
@@ -177,3 +181,27 @@ def test_a_limit_another_process_learned_applies_to_the_next_call(
     wire.clear()
     assert llm.chat(HELLO).provider == "gemini"  # the learned rpm holds: groq is full
     assert len(wire.trips) == 3, wire.trips  # groq refused in the first, gemini's two
+
+
+def test_the_replys_rate_limit_headers_cost_no_round_trip_and_agree_with_a_read(
+    make_manager: ManagerFactory, counted_store: Store, wire: Wire
+) -> None:
+    """A gateway request is the call's two round trips: its x-ratelimit-* headers come from
+    what the admission script counted, and say what a read of the store says right after."""
+    from llmswitch.server.ratelimit_headers import (
+        rate_limit_headers,
+        remaining_headers,
+        served_windows,
+    )
+
+    llm = make_manager(store=counted_store)
+    warm(llm, wire)
+    result = llm.chat(HELLO)
+    key = result.attempts[-1].key_alias
+    wire.clear()
+    headers = asyncio.run(rate_limit_headers(llm, "groq", key, served_windows(result)))
+    assert wire.trips == [], wire.trips
+    assert headers["x-ratelimit-remaining-requests"]
+    read = remaining_headers(llm, "groq", key)  # the read path, three round trips
+    assert len(wire.trips) == 3
+    assert headers == read

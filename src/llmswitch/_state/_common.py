@@ -30,6 +30,12 @@ def used(window: Window, requests: int, tokens: int) -> int:
     return requests if window.unit == "requests" else tokens
 
 
+def used_after(window: Window, requests: int, tokens: int, amount: int) -> int:
+    """What ``window`` holds once a reservation of ``amount`` tokens joins ``requests`` and
+    ``tokens`` (``Admission.used``)."""
+    return requests + 1 if window.unit == "requests" else tokens + amount
+
+
 def retain_seconds(windows: Iterable[Window]) -> float:
     """How long entries must be kept so every one of ``windows`` still sees them."""
     longest = max((w.period if w.rolling else LONGEST_DAY for w in windows), default=0.0)

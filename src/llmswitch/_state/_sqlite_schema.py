@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import sqlite3
 import time
+from collections.abc import Sequence
 
 from llmswitch._errors import StorageError
 from llmswitch._health import HealthRecord
@@ -244,6 +245,16 @@ def read_health(db: sqlite3.Connection, scope: str) -> HealthRecord | None:
         (scope,),
     ).fetchone()
     return HealthRecord(*row) if row is not None else None
+
+
+def read_healths(db: sqlite3.Connection, scopes: Sequence[str]) -> dict[str, HealthRecord]:
+    """The records of ``scopes`` that exist, in one statement (admission reads three)."""
+    marks = ", ".join("?" for _ in scopes)
+    rows = db.execute(
+        f"SELECT scope, {', '.join(_HEALTH_FIELDS)} FROM health WHERE scope IN ({marks})",
+        tuple(scopes),
+    )
+    return {row[0]: HealthRecord(*row[1:]) for row in rows}
 
 
 def write_health(db: sqlite3.Connection, scope: str, rec: HealthRecord) -> None:

@@ -85,6 +85,10 @@ class Admission:
     provider's daily budget, or ``"blocked"`` for a block) and ``retry_at`` is the earliest epoch
     time at which the same reservation could succeed.
     ``counted``: set by a shared store (Redis), see ``Counted``; not part of the answer's value.
+    ``used``: when granted, what each window asked holds right after it (in the order asked,
+    this reservation included, requests or tokens by the window's unit): what is left of the
+    key comes with the grant, so the gateway's rate-limit headers need no second read. A store
+    that cannot say leaves it empty; not part of the answer's value either.
     """
 
     ok: bool
@@ -93,6 +97,7 @@ class Admission:
     retry_at: float | None = None
     reason: str = ""
     counted: Counted | None = field(default=None, compare=False)
+    used: tuple[int, ...] = field(default=(), compare=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,7 +157,8 @@ class WindowStore(Protocol):
         A refusal computes ``retry_at``: for a rolling window, when enough of its oldest entries
         slide out; for a calendar window (a calendar budget too), its next reset; for a block,
         its end. A budget that refuses is named ``"budget"`` and wins over the other refusals,
-        as in ``_availability.decide``'s order.
+        as in ``_availability.decide``'s order. A grant says what each window holds now
+        (``Admission.used``).
         """
 
     @abstractmethod

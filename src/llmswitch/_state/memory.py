@@ -223,6 +223,10 @@ class MemoryStore(Store):
             if worst is not None:
                 return _common.refusal(worst[0], worst[1], tokens=tokens)
             rid = str(next(self._ids))
+            used = tuple(
+                _common.used_after(w, c.requests, c.tokens, tokens)
+                for w, c in zip(windows, counters, strict=True)
+            )
             if sc.retain > 0:  # some window needs it (a scope without one keeps nothing)
                 self._hold(sc, counters, rid, tokens, now)
             sc.prune(now)
@@ -231,7 +235,7 @@ class MemoryStore(Store):
                 held[0].prune(now)
                 self._claims[rid] = (budget.scope, now)
                 self._prune_claims(now)
-        return Admission(ok=True, reservation_id=rid)
+        return Admission(ok=True, reservation_id=rid, used=used)
 
     def _check(
         self, sc: _Scope, windows: Sequence[Window], amount: int, now: float

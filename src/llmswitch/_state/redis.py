@@ -265,8 +265,15 @@ class RedisStore(Store):
         """``reserve()``'s reply as an ``Admission``."""
         tokens = max(0, int(tokens))
         if int(reply[0]) == 1:
+            counted = _counted(reply[2:], budget)
             return Admission(
-                ok=True, reservation_id=_text(reply[1]), counted=_counted(reply[2:], budget)
+                ok=True,
+                reservation_id=_text(reply[1]),
+                counted=counted,
+                used=tuple(
+                    n if w.unit == "requests" else t
+                    for w, (n, t) in zip(windows, counted.counts, strict=True)
+                ),
             )
         name, retry = _text(reply[1]), _text(reply[2])
         retry_at = float(retry) if retry else None

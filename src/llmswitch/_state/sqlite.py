@@ -6,6 +6,16 @@ no other thread or process can reserve between our check and our insert. WAL let
 (WAL stays consistent; a power cut may lose the last reservations, which only frees quota we
 would have counted). ``busy_timeout`` makes other processes wait for the lock instead of failing.
 
+A call's settlement and ledger entry are written behind (``settle_and_record``): kept in this
+process and written at the start of its next transaction, which is usually the next call's
+reservation, so a call costs one write transaction instead of two; after ``FLUSH_AFTER``
+seconds without one, a background thread writes them, and any read of this store, ``close``
+and the interpreter's exit write them first. This process's own reads and admissions therefore
+always see them; another process sees them at most ``FLUSH_AFTER`` seconds (or one transaction
+of ours) late, meanwhile counting the call at its reservation, as while it was in flight. A
+``kill -9`` loses the entries not yet written (at most ``FLUSH_AFTER`` seconds of them, since
+the last transaction); their reservations stay counted at their estimate.
+
 The ledger's raw rows are deleted past ``ledger_retention_days`` (at most once an hour of entry
 time); triggers keep the daily totals and roll-ups, which stay. The file and the folders made for
 it are created private (0600/0700).
@@ -20,12 +30,15 @@ Example:
 
 from __future__ import annotations
 
+import atexit
 import contextlib
+import logging
 import os
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+import weakref
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -37,8 +50,11 @@ from llmswitch._quota import BudgetClaim, Window, WindowUsage, micro_usd
 from llmswitch._state import _common
 from llmswitch._state import _sqlite_schema as schema
 from llmswitch._state import _sqlite_windows as wins
-from llmswitch._state.base import Admission, AdmissionView, Block, Store, StoreHealth
+from llmswitch._state.base import Admission, AdmissionView, Block, Store, StoreHealth, view_allows
 
+log = logging.getLogger("llmswitch")
+
+FLUSH_AFTER = 0.05  # seconds without a transaction before settlements are written by a thread
 PRUNE_EVERY = 300.0  # seconds between prunes of one scope's old reservations (per process)
 PRUNE_LEDGER_EVERY = 3600.0  # seconds (of entry time) between prunes of raw ledger rows
 CONTENDED_FOR = 5.0  # seconds a lock seen taken keeps ``may_wait`` true
@@ -57,6 +73,7 @@ class SqliteStore(Store):
     """State in one SQLite file; safe for threads and for processes sharing the file."""
 
     backend = "sqlite"
+    reserves_with_view = True  # the view and the reservation in one transaction
 
     def __init__(
         self,
@@ -79,6 +96,14 @@ class SqliteStore(Store):
         self._pruned: dict[str, float] = {}
         self._db: sqlite3.Connection | None = None
         self._pid = 0
+        #: settlements and ledger entries written behind (see the module), this process's own
+        self._pending: list[tuple[str, int, int, LedgerEntry]] = []
+        self._pending_pid = os.getpid()
+        self._last_tx = float("-inf")  # time.monotonic() of this process's last transaction
+        self._flush_wanted = threading.Event()
+        self._flusher: threading.Thread | None = None
+        self._flusher_pid = 0
+        self._closed = False
         with self._lock:
             self._conn()
 
@@ -147,22 +172,27 @@ class SqliteStore(Store):
 
     @contextmanager
     def _tx(self, what: str) -> Iterator[sqlite3.Connection]:
-        """One write transaction; the lock is taken before reading so checks stay true."""
+        """One write transaction; the lock is taken before reading so checks stay true. The
+        settlements written behind go first, in the same transaction."""
         with self._locked(), _errors(what):
             db = self._conn()
             db.execute("BEGIN IMMEDIATE")
             try:
+                written = self._write_pending(db)
                 yield db
             except BaseException:
                 db.execute("ROLLBACK")
                 raise
             db.execute("COMMIT")
+            del self._pending[:written]
+            self._last_tx = time.monotonic()
 
     @contextmanager
     def _snapshot(self, what: str) -> Iterator[sqlite3.Connection]:
         """Reads in one read transaction: a consistent view, without SQLite's write lock (WAL
         lets it run beside a writer of another process)."""
         with self._locked(), _errors(what):
+            self._flush_pending()
             db = self._conn()
             db.execute("BEGIN")
             try:
@@ -174,7 +204,62 @@ class SqliteStore(Store):
     def _read(self, what: str) -> Iterator[sqlite3.Connection]:
         """Reads, and single statements (atomic on their own in autocommit mode)."""
         with self._locked(), _errors(what):
+            self._flush_pending()
             yield self._conn()
+
+    # -- settlements written behind ----------------------------------------------------------
+    def _own_pending(self) -> list[tuple[str, int, int, LedgerEntry]]:
+        """This process's settlements not yet written (a forked child does not inherit its
+        parent's: the parent writes them)."""
+        if self._pending_pid != os.getpid():
+            self._pending, self._pending_pid = [], os.getpid()
+        return self._pending
+
+    def _write_pending(self, db: sqlite3.Connection) -> int:
+        """Write the settlements kept behind in the caller's transaction; how many (they are
+        dropped from the list only once it commits)."""
+        pending = self._own_pending()
+        for scope, rid, tokens, entry in pending:
+            row = db.execute(
+                "UPDATE reservations SET tokens = ? WHERE id = ? AND scope = ? RETURNING hold",
+                (tokens, rid, scope),
+            ).fetchall()  # all: a RETURNING statement is done only once read to its end
+            if row and row[0][0] is not None:
+                db.execute(
+                    "UPDATE reservations SET tokens = ? WHERE id = ?",
+                    (micro_usd(entry.cost_usd), row[0][0]),
+                )
+            schema.insert_ledger(db, entry)
+        if pending:
+            self._prune_ledger(db, pending[-1][3].ts)
+        return len(pending)
+
+    def _flush_pending(self) -> None:
+        """Write the settlements kept behind now, in a transaction of their own (the caller
+        holds the lock)."""
+        if self._own_pending():
+            with self._tx("write settlements and ledger entries"):
+                pass
+
+    def flush(self) -> None:
+        """Write every settlement and ledger entry kept behind (``close`` does too)."""
+        with self._locked(), _errors("write settlements and ledger entries"):
+            self._flush_pending()
+
+    def _wake_flusher(self) -> None:
+        """Make sure the background writer will look at the settlements soon."""
+        if self._flusher is None or self._flusher_pid != os.getpid():
+            self._flusher_pid = os.getpid()
+            self._flush_wanted = threading.Event()
+            self._flusher = threading.Thread(
+                target=_flush_when_idle,
+                args=(weakref.ref(self), self._flush_wanted),
+                name=f"llmswitch-sqlite-writer {self.path.name}",
+                daemon=True,
+            )
+            self._flusher.start()
+            _OPEN.add(self)
+        self._flush_wanted.set()
 
     # -- admission ------------------------------------------------------------------------
     def reserve(
@@ -186,49 +271,87 @@ class SqliteStore(Store):
         now: float,
         budget: BudgetClaim | None = None,
     ) -> Admission:
-        tokens = max(0, int(tokens))
         with self._tx("reserve") as db:
-            if budget is not None:  # first, as ``decide`` checks the budget before the windows
-                worst = self._check(db, budget.scope, (budget.window,), budget.micros, now)
-                if worst is not None:
-                    return _common.refusal(worst[0], worst[1], tokens=budget.micros)
-            row = db.execute(
-                "SELECT until, reason FROM blocks WHERE scope = ?", (scope,)
-            ).fetchone()
-            if row is not None and row[0] > now:
-                return _common.blocked(Block(until=row[0], reason=row[1]))
-            worst = self._check(db, scope, windows, tokens, now)
+            return self._reserve_in(db, scope, windows, tokens, now, budget)
+
+    def view_and_reserve(
+        self,
+        provider_scope: str,
+        key_scope: str,
+        model_scope: str | None,
+        *,
+        fingerprint: str,
+        failures_to_trip: int,
+        learned: Mapping[str, int],
+        windows: Sequence[Window],
+        tokens: int,
+        now: float,
+        budget: BudgetClaim | None = None,
+    ) -> tuple[AdmissionView, Admission | None]:
+        """The view and, when it leaves nothing to decide, the reservation, in one write
+        transaction (``Store.view_and_reserve``): one transaction and two statements fewer
+        than the view's reads and then the reservation."""
+        with self._tx("read health and reserve") as db:
+            view = self._view(db, provider_scope, key_scope, model_scope)
+            if not view_allows(
+                view, fingerprint=fingerprint, failures_to_trip=failures_to_trip, learned=learned
+            ):
+                return view, None
+            return view, self._reserve_in(db, key_scope, windows, tokens, now, budget)
+
+    def _reserve_in(
+        self,
+        db: sqlite3.Connection,
+        scope: str,
+        windows: Sequence[Window],
+        tokens: int,
+        now: float,
+        budget: BudgetClaim | None,
+    ) -> Admission:
+        """``reserve`` inside the caller's transaction."""
+        tokens = max(0, int(tokens))
+        if budget is not None:  # first, as ``decide`` checks the budget before the windows
+            worst, _ = self._check(db, budget.scope, (budget.window,), budget.micros, now)
             if worst is not None:
-                return _common.refusal(worst[0], worst[1], tokens=tokens)
-            hold = None
-            if budget is not None:
-                hold = db.execute(
-                    "INSERT INTO reservations (scope, ts, tokens) VALUES (?, ?, ?)",
-                    (budget.scope, now, budget.micros),
-                ).lastrowid
-                self._prune(db, budget.scope, (budget.window,), now)
-            cur = db.execute(
-                "INSERT INTO reservations (scope, ts, tokens, hold) VALUES (?, ?, ?, ?)",
-                (scope, now, tokens, hold),
-            )
-            self._prune(db, scope, windows, now)
-        return Admission(ok=True, reservation_id=str(cur.lastrowid))
+                return _common.refusal(worst[0], worst[1], tokens=budget.micros)
+        row = db.execute("SELECT until, reason FROM blocks WHERE scope = ?", (scope,)).fetchone()
+        if row is not None and row[0] > now:
+            return _common.blocked(Block(until=row[0], reason=row[1]))
+        worst, used = self._check(db, scope, windows, tokens, now)
+        if worst is not None:
+            return _common.refusal(worst[0], worst[1], tokens=tokens)
+        hold = None
+        if budget is not None:
+            hold = db.execute(
+                "INSERT INTO reservations (scope, ts, tokens) VALUES (?, ?, ?)",
+                (budget.scope, now, budget.micros),
+            ).lastrowid
+            self._prune(db, budget.scope, (budget.window,), now)
+        cur = db.execute(
+            "INSERT INTO reservations (scope, ts, tokens, hold) VALUES (?, ?, ?, ?)",
+            (scope, now, tokens, hold),
+        )
+        self._prune(db, scope, windows, now)
+        return Admission(ok=True, reservation_id=str(cur.lastrowid), used=used)
 
     def _check(
         self, db: sqlite3.Connection, scope: str, windows: Sequence[Window], amount: int, now: float
-    ) -> tuple[Window, float | None] | None:
-        """The refusal of ``windows`` that binds longest, or None when ``amount`` fits them all."""
+    ) -> tuple[tuple[Window, float | None] | None, tuple[int, ...]]:
+        """The refusal of ``windows`` that binds longest (None when ``amount`` fits them all),
+        and what each would hold with it (``Admission.used``)."""
         totals = wins.refresh(db, scope, windows, now, self._periods)
         worst: tuple[Window, float | None] | None = None
+        after = []
         for w in windows:
             t = totals[wins.shape(w)]
             need = _common.cost(w, amount)
             used = _common.used(w, t.requests, t.tokens)
+            after.append(_common.used_after(w, t.requests, t.tokens, amount))
             if w.limit > 0 and used + need > w.limit:
                 refused = (w, wins.retry_at(db, scope, w, t, need=need, used=used))
                 if _common.later(worst, refused):
                     worst = refused
-        return worst
+        return worst, tuple(after)
 
     def _prune(
         self, db: sqlite3.Connection, scope: str, windows: Sequence[Window], now: float
@@ -248,19 +371,11 @@ class SqliteStore(Store):
     def settle_and_record(
         self, scope: str, reservation_id: str, tokens: int, entry: LedgerEntry, *, now: float
     ) -> None:
-        """The settle, the budget claim's real cost and the ledger entry in one transaction."""
-        with self._tx("settle and record to the ledger") as db:
-            row = db.execute(
-                "UPDATE reservations SET tokens = ? WHERE id = ? AND scope = ? RETURNING hold",
-                (max(0, int(tokens)), _rid(reservation_id), scope),
-            ).fetchall()  # all: a RETURNING statement is done only once read to its end
-            if row and row[0][0] is not None:
-                db.execute(
-                    "UPDATE reservations SET tokens = ? WHERE id = ?",
-                    (micro_usd(entry.cost_usd), row[0][0]),
-                )
-            schema.insert_ledger(db, entry)
-            self._prune_ledger(db, entry.ts)
+        """The settle, the budget claim's real cost and the ledger entry, written behind: in
+        this process's next transaction, in one of their own once it is idle (see the module)."""
+        with self._locked():
+            self._own_pending().append((scope, _rid(reservation_id), max(0, int(tokens)), entry))
+        self._wake_flusher()
 
     def release(self, scope: str, reservation_id: str) -> None:
         """The ``reservation_released`` trigger adjusts the window totals (the budget's too)."""
@@ -316,15 +431,23 @@ class SqliteStore(Store):
         self, provider_scope: str, key_scope: str, model_scope: str | None = None
     ) -> AdmissionView:
         with self._read("read health and learned limits") as db:
-            rows = db.execute(
-                "SELECT window, value FROM learned_limits WHERE scope = ?", (key_scope,)
-            ).fetchall()
-            return AdmissionView(
-                schema.read_health(db, provider_scope),
-                schema.read_health(db, key_scope),
-                {k: int(v) for k, v in rows},
-                schema.read_health(db, model_scope) if model_scope is not None else None,
-            )
+            return self._view(db, provider_scope, key_scope, model_scope)
+
+    def _view(
+        self, db: sqlite3.Connection, provider_scope: str, key_scope: str, model_scope: str | None
+    ) -> AdmissionView:
+        """The three circuits in one statement and the key's learned limits in another."""
+        scopes = (provider_scope, key_scope) + ((model_scope,) if model_scope is not None else ())
+        records = schema.read_healths(db, scopes)
+        rows = db.execute(
+            "SELECT window, value FROM learned_limits WHERE scope = ?", (key_scope,)
+        ).fetchall()
+        return AdmissionView(
+            records.get(provider_scope),
+            records.get(key_scope),
+            {k: int(v) for k, v in rows},
+            records.get(model_scope) if model_scope is not None else None,
+        )
 
     def get_health(self, scope: str) -> HealthRecord | None:
         with self._read("read health") as db:
@@ -447,12 +570,56 @@ class SqliteStore(Store):
         self._ledger_pruned = float("-inf")
 
     def close(self) -> None:
+        """Write what is kept behind, then close (a store that cannot write says so in the
+        log: its entries are lost, as they would be in a crash)."""
         with self._lock:
+            try:
+                self.flush()
+            except StorageError as exc:
+                log.error("llmswitch: %s; %d ledger entries lost", exc, len(self._pending))
+            self._closed = True
+            self._flush_wanted.set()  # the writer thread sees the store closed and ends
+            _OPEN.discard(self)
             if self._db is not None and self._pid == os.getpid():
                 self._db.close()
             if self._probe is not None and self._probe_pid == os.getpid():
                 self._probe.close()
             self._db = self._probe = None
+
+
+#: stores with a writer thread, written once more at the interpreter's exit (daemon threads
+#: are stopped without a word then)
+_OPEN: weakref.WeakSet[SqliteStore] = weakref.WeakSet()
+
+
+@atexit.register
+def _flush_all() -> None:
+    for store in list(_OPEN):
+        with contextlib.suppress(StorageError):
+            store.flush()
+
+
+def _flush_when_idle(ref: weakref.ref[SqliteStore], wanted: threading.Event) -> None:
+    """The writer thread: once settlements wait and the store has had no transaction for
+    ``FLUSH_AFTER`` seconds, write them. While calls keep coming it only looks (each call's
+    reservation writes them), so it never takes the lock from a caller (which would mark the
+    store contended, see ``may_wait``). Holds the store weakly: a dropped store ends it."""
+    while wanted.wait():
+        time.sleep(FLUSH_AFTER)
+        store = ref()
+        if store is None or store._closed:
+            return
+        if time.monotonic() - store._last_tx < FLUSH_AFTER:
+            continue  # calls are coming: the next reservation writes them
+        wanted.clear()
+        with store._lock:
+            if store._own_pending():
+                try:
+                    store.flush()
+                except StorageError as exc:  # kept: the next transaction tries again
+                    log.warning("llmswitch: %s (will try again)", exc)
+                    wanted.set()
+        del store
 
 
 def _create_private(path: Path) -> None:

@@ -28,7 +28,7 @@ from starlette.routing import BaseRoute, Route
 
 from llmswitch._errors import ConfigError, LLMSwitchError
 from llmswitch.server import shapes
-from llmswitch.server.ratelimit_headers import rate_limit_headers
+from llmswitch.server.ratelimit_headers import rate_limit_headers, served_windows
 
 if TYPE_CHECKING:
     from llmswitch._manager import LLMProviderManager
@@ -202,7 +202,8 @@ class EmbeddingsRoutes:
         )
         headers["x-llmswitch-cost-usd"] = shapes.cost_header(result.cost_usd)
         key = next((a.key_alias for a in reversed(result.attempts) if a.ok), "")
-        headers.update(await rate_limit_headers(self._manager, result.provider, key))
+        windows = served_windows(result)
+        headers.update(await rate_limit_headers(self._manager, result.provider, key, windows))
         return _json(200, embeddings_body(result, encoding), headers)
 
 

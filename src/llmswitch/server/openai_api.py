@@ -32,7 +32,7 @@ from starlette.routing import BaseRoute, Route
 from llmswitch._errors import LLMSwitchError, MalformedReply
 from llmswitch._types import Attempt, Outcome, StreamChunk
 from llmswitch.server import not_found, shapes
-from llmswitch.server.ratelimit_headers import rate_limit_headers, serving_key
+from llmswitch.server.ratelimit_headers import rate_limit_headers, served_windows, serving_key
 from llmswitch.server.request_schema import validate_chat_body
 
 if TYPE_CHECKING:
@@ -186,9 +186,8 @@ class OpenAIRoutes:
             result.provider, result.model, result.attempts, self._redact
         )
         headers["x-llmswitch-cost-usd"] = shapes.cost_header(result.cost_usd)
-        headers.update(
-            await rate_limit_headers(self._manager, result.provider, serving_key(result))
-        )
+        key, windows = serving_key(result), served_windows(result)
+        headers.update(await rate_limit_headers(self._manager, result.provider, key, windows))
         return json_response(200, body, headers)
 
     def _error(self, exc: LLMSwitchError) -> Response:
@@ -212,7 +211,8 @@ class OpenAIRoutes:
             attempts = [*chunks.attempts, Attempt(first.provider, first.model, "", Outcome.OK)]
         headers = shapes.llmswitch_headers(first.provider, first.model, attempts, self._redact)
         key = serving_key(first.result) if first.result is not None else first.key_alias
-        headers.update(await rate_limit_headers(self._manager, first.provider, key))
+        windows = served_windows(first.result) if first.result is not None else ()
+        headers.update(await rate_limit_headers(self._manager, first.provider, key, windows))
         headers["cache-control"] = "no-cache"
         headers["x-accel-buffering"] = "no"
         return StreamingResponse(

@@ -3,8 +3,10 @@
 OpenAI, Groq and OpenRouter tell a caller how much of its limits is left, and clients pace
 themselves on it. Behind llmswitch the provider's own headers describe a key the caller never
 sees and leave out the rest of admission, so the gateway answers from admission's own windows
-instead, read right after the call was settled (this call counted, calls in flight at their
-reservation):
+instead: what the reservation counted when it was granted (``Attempt.windows``: this call at its
+real tokens, calls in flight at their reservations), so a reply costs the store no second read.
+A serving attempt without them (a stream's headers leave before it is settled, a store that
+cannot say) reads the key's windows from the store instead:
 
 - ``x-ratelimit-limit-requests`` / ``-remaining-requests`` / ``-reset-requests``: the request
   window of the serving key with the least room left (``rpm`` or ``rpd``), its limit as
@@ -22,15 +24,16 @@ they are advice, and never cost a reply.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from llmswitch._errors import StorageError
 from llmswitch._key_reading import read_key
-from llmswitch._quota import key_scope
+from llmswitch._quota import WINDOW_NAMES, WindowUsage, key_scope
 
 if TYPE_CHECKING:
     from llmswitch._manager import LLMProviderManager
-    from llmswitch._types import ChatResult
+    from llmswitch._types import ChatResult, EmbeddingResult
 
 UNITS = ("requests", "tokens")
 
@@ -41,9 +44,15 @@ def serving_key(result: ChatResult) -> str:
 
 
 async def rate_limit_headers(
-    manager: LLMProviderManager, provider: str, key_alias: str
+    manager: LLMProviderManager,
+    provider: str,
+    key_alias: str,
+    windows: Sequence[WindowUsage] = (),
 ) -> dict[str, str]:
-    """The headers for a reply served by ``provider``'s key ``key_alias`` (see the module)."""
+    """The headers for a reply served by ``provider``'s key ``key_alias`` (see the module);
+    ``windows``: the serving attempt's (``Attempt.windows``), when it has them."""
+    if windows:
+        return headers_for(windows, manager.clock())
     if not key_alias:
         return {}
     if not manager.store.may_wait():
@@ -52,7 +61,13 @@ async def rate_limit_headers(
     return await asyncio.to_thread(remaining_headers, manager, provider, key_alias)
 
 
+def served_windows(result: ChatResult | EmbeddingResult) -> tuple[WindowUsage, ...]:
+    """The serving attempt's windows right after it (empty when it has none)."""
+    return next((a.windows for a in reversed(result.attempts) if a.ok), ())
+
+
 def remaining_headers(manager: LLMProviderManager, provider: str, key_alias: str) -> dict[str, str]:
+    """The headers from a read of the key's windows (a stream's, or a store without counts)."""
     p = next((q for q in manager.settings.providers if q.name == provider), None)
     if p is None:
         return {}
@@ -63,18 +78,39 @@ def remaining_headers(manager: LLMProviderManager, provider: str, key_alias: str
     except StorageError:
         return {}
     admitted = {w.name: w for w in reading.admitted}
-    tightest: dict[str, tuple[int, int, float]] = {}  # unit -> (remaining, limit, resets_in)
+    seen = []
     for u in reading.usage:
         w = admitted.get(u.name)
-        if w is None or w.unit not in UNITS:
+        if w is None:
             continue
-        remaining = max(0, w.limit - u.used)
-        resets_in = max(0.0, (u.resets_at or now) - now)
+        used, resets = u.used, u.resets_at
         if block is not None and block.until > now:
-            remaining, resets_in = 0, max(resets_in, block.until - now)
-        best = tightest.get(w.unit)
+            used, resets = max(used, w.limit), max(resets or now, block.until)
+        seen.append(WindowUsage(u.name, w.limit, used, resets))
+    return headers_for(seen, now)
+
+
+def headers_for(windows: Sequence[WindowUsage], now: float) -> dict[str, str]:
+    """The tightest request window and the tightest token window of ``windows`` as headers.
+
+    Example:
+        >>> h = headers_for([WindowUsage("rpm", 30, 4, 60.0), WindowUsage("rpd", 100, 96, 9e3),
+        ...                  WindowUsage("tpm", 6000, 150, 60.0)], now=0.0)
+        >>> h["x-ratelimit-limit-requests"], h["x-ratelimit-remaining-requests"]  # rpd: 4 left
+        ('100', '4')
+        >>> h["x-ratelimit-reset-requests"], h["x-ratelimit-remaining-tokens"]
+        ('2h30m0s', '5850')
+    """
+    tightest: dict[str, tuple[int, int, float]] = {}  # unit -> (remaining, limit, resets_in)
+    for u in windows:
+        unit = WINDOW_NAMES.get(u.name, ("", 0.0))[0]
+        if unit not in UNITS:
+            continue
+        remaining = max(0, u.limit - u.used)
+        resets_in = max(0.0, (u.resets_at or now) - now)
+        best = tightest.get(unit)
         if best is None or (remaining, -resets_in) < (best[0], -best[2]):
-            tightest[w.unit] = (remaining, w.limit, resets_in)
+            tightest[unit] = (remaining, u.limit, resets_in)
     headers = {}
     for unit, (remaining, limit, resets_in) in tightest.items():
         headers[f"x-ratelimit-limit-{unit}"] = str(limit)

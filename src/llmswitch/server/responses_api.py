@@ -34,7 +34,7 @@ from llmswitch._types import Attempt, Outcome
 from llmswitch.server import responses_shapes as rs
 from llmswitch.server import shapes
 from llmswitch.server.openai_api import gateway_request_id, json_response, max_output
-from llmswitch.server.ratelimit_headers import rate_limit_headers, serving_key
+from llmswitch.server.ratelimit_headers import rate_limit_headers, served_windows, serving_key
 from llmswitch.server.request_schema import validate_chat_body
 from llmswitch.server.responses_native import NativeEvents, is_native, native_body
 from llmswitch.server.responses_stream import ResponsesEvents
@@ -92,9 +92,8 @@ class ResponsesRoutes:
             result.provider, result.model, result.attempts, self._redact
         )
         headers["x-llmswitch-cost-usd"] = shapes.cost_header(result.cost_usd)
-        headers.update(
-            await rate_limit_headers(self._manager, result.provider, serving_key(result))
-        )
+        key, windows = serving_key(result), served_windows(result)
+        headers.update(await rate_limit_headers(self._manager, result.provider, key, windows))
         return json_response(200, body, headers)
 
     async def _stream(
