@@ -15,7 +15,7 @@ import pytest
 
 from llmswitch._ledger import LedgerEntry, entry
 from llmswitch._quota import make_window
-from llmswitch._state.sqlite import SqliteStore
+from llmswitch._state.sqlite import LEDGER_BATCH, SqliteStore
 from llmswitch._types import Usage
 
 SCOPE = "groq:GROQ_API_KEY"
@@ -62,17 +62,28 @@ def test_this_process_reads_its_settlements_at_once(pair: tuple[SqliteStore, Sql
     assert mine.usage_rows()[0].requests == 1  # the day's totals too
 
 
-def test_the_next_reservation_writes_them_for_everyone(
+def test_the_next_reservation_writes_the_settlement_for_everyone(
     pair: tuple[SqliteStore, SqliteStore],
 ) -> None:
     mine, other = pair
-    first = one_call(mine, reserved=1_000, used=40)
+    one_call(mine, reserved=1_000, used=40)
     if not other.ledger_entries():  # the writer thread may not have run yet: the call counts
         assert tokens(other) == 1_000  # at its reservation meanwhile, never less
     second = mine.reserve(SCOPE, TPM, 500, now=NOW + 0.5)  # one transaction: both written
     assert second.ok and second.used == (540,)
     assert tokens(other) == 540
-    assert [x.entry_id for x in other.ledger_entries()] == [first.entry_id]
+
+
+def test_ledger_entries_are_written_in_batches(pair: tuple[SqliteStore, SqliteStore]) -> None:
+    """A batch writes the ledger's pages (the row, its id index, the day's two totals) once:
+    another process sees the entries once ``LEDGER_BATCH`` wait (or the oldest waited
+    ``FLUSH_AFTER``), all of them and each once."""
+    mine, other = pair
+    entries = [one_call(mine, reserved=100, used=40, at=NOW + i) for i in range(LEDGER_BATCH)]
+    mine.reserve(SCOPE, TPM, 100, now=NOW + LEDGER_BATCH)  # the next call's transaction
+    seen = other.ledger_entries(limit=1_000)
+    assert sorted(e.entry_id for e in seen) == sorted(e.entry_id for e in entries)
+    assert other.usage_rows()[0].requests == LEDGER_BATCH  # the day's totals with them
 
 
 def test_close_writes_what_is_kept(tmp_path: Path) -> None:
@@ -102,7 +113,7 @@ def test_an_idle_store_writes_them_by_itself(pair: tuple[SqliteStore, SqliteStor
 
 def test_a_call_is_one_write_transaction(pair: tuple[SqliteStore, SqliteStore]) -> None:
     """Counted on SQLite's own connection: a call's reservation commits once, carrying the
-    previous call's settlement and ledger entry."""
+    previous call's settlement (and, in batches, the ledger entries)."""
     mine, _ = pair
     one_call(mine, reserved=1_000, used=40)
     commits: list[str] = []

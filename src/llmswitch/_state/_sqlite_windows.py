@@ -56,19 +56,26 @@ def refresh(
         )
     }
     changed: dict[str, Totals] = {}
+    added: dict[str, Totals] = {}
     for w in windows:
         key = shape(w)
-        if key in changed:
+        if key in changed or key in added:
             continue
         old = rows.get(key)
         new = _advance(db, scope, w, old, now, periods)
         if new is not old:
-            changed[key] = rows[key] = new
-    if changed and save:
+            (changed if old is not None else added)[key] = rows[key] = new
+    if changed and save:  # an UPDATE writes the row's page; a REPLACE its index's page too
+        db.executemany(
+            "UPDATE window_totals SET rolling = ?, lo = ?, hi = ?, requests = ?, tokens = ?"
+            " WHERE scope = ? AND shape = ?",
+            [(t.rolling, t.lo, t.hi, t.requests, t.tokens, scope, k) for k, t in changed.items()],
+        )
+    if added and save:
         db.executemany(
             "INSERT OR REPLACE INTO window_totals (scope, shape, rolling, lo, hi, requests, tokens)"
             " VALUES (?, ?, ?, ?, ?, ?, ?)",
-            [(scope, k, t.rolling, t.lo, t.hi, t.requests, t.tokens) for k, t in changed.items()],
+            [(scope, k, t.rolling, t.lo, t.hi, t.requests, t.tokens) for k, t in added.items()],
         )
     return rows
 

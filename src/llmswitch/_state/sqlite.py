@@ -6,15 +6,17 @@ no other thread or process can reserve between our check and our insert. WAL let
 (WAL stays consistent; a power cut may lose the last reservations, which only frees quota we
 would have counted). ``busy_timeout`` makes other processes wait for the lock instead of failing.
 
-A call's settlement and ledger entry are written behind (``settle_and_record``): kept in this
-process and written at the start of its next transaction, which is usually the next call's
-reservation, so a call costs one write transaction instead of two; after ``FLUSH_AFTER``
-seconds without one, a background thread writes them, and any read of this store, ``close``
-and the interpreter's exit write them first. This process's own reads and admissions therefore
-always see them; another process sees them at most ``FLUSH_AFTER`` seconds (or one transaction
-of ours) late, meanwhile counting the call at its reservation, as while it was in flight. A
-``kill -9`` loses the entries not yet written (at most ``FLUSH_AFTER`` seconds of them, since
-the last transaction); their reservations stay counted at their estimate.
+A call's settlement and ledger entry are written behind (``settle_and_record``), so a call costs
+one write transaction instead of two: the settlement in this process's next transaction (usually
+the next call's reservation), the ledger entries with it once ``LEDGER_BATCH`` wait or the oldest
+has waited ``FLUSH_AFTER`` seconds (a batch writes the ledger's pages once for all of them).
+After ``FLUSH_AFTER`` seconds without a transaction a background thread writes what is left, and
+any read of this store, ``close`` and the interpreter's exit write it first. This process
+therefore always sees them. Another process sees a settlement one transaction of ours (or
+``FLUSH_AFTER``) late, meanwhile counting the call at its reservation as while it was in flight,
+and the ledger entries at most ``FLUSH_AFTER`` late. A ``kill -9`` loses what was not written
+yet (at most ``FLUSH_AFTER`` seconds or ``LEDGER_BATCH`` entries); the reservations stay counted
+at their estimate.
 
 The ledger's raw rows are deleted past ``ledger_retention_days`` (at most once an hour of entry
 time); triggers keep the daily totals and roll-ups, which stay. The file and the folders made for
@@ -55,6 +57,7 @@ from llmswitch._state.base import Admission, AdmissionView, Block, Store, StoreH
 log = logging.getLogger("llmswitch")
 
 FLUSH_AFTER = 0.05  # seconds without a transaction before settlements are written by a thread
+LEDGER_BATCH = 32  # ledger entries written together (or once the oldest waited FLUSH_AFTER)
 PRUNE_EVERY = 300.0  # seconds between prunes of one scope's old reservations (per process)
 PRUNE_LEDGER_EVERY = 3600.0  # seconds (of entry time) between prunes of raw ledger rows
 CONTENDED_FOR = 5.0  # seconds a lock seen taken keeps ``may_wait`` true
@@ -96,8 +99,11 @@ class SqliteStore(Store):
         self._pruned: dict[str, float] = {}
         self._db: sqlite3.Connection | None = None
         self._pid = 0
-        #: settlements and ledger entries written behind (see the module), this process's own
-        self._pending: list[tuple[str, int, int, LedgerEntry]] = []
+        #: settlements (scope, reservation, tokens, the budget claim's real micro-dollars) and
+        #: ledger entries written behind (see the module), this process's own
+        self._pending: list[tuple[str, int, int, int]] = []
+        self._ledger_pending: list[LedgerEntry] = []
+        self._ledger_since = 0.0  # time.monotonic() when the oldest of them was kept
         self._pending_pid = os.getpid()
         self._last_tx = float("-inf")  # time.monotonic() of this process's last transaction
         self._flush_wanted = threading.Event()
@@ -130,7 +136,9 @@ class SqliteStore(Store):
         of microseconds and runs on the event loop, where a thread hop would cost hundreds;
         while threads or processes queue for the file it goes to a thread. Between the probe
         and the step another process may still take the lock: the step then waits as long as
-        that one transaction, not for a lock held for long."""
+        that one transaction, not for a lock held for long. (A free verdict is not kept, even
+        for milliseconds: a process that took the lock since would stall the loop for as long
+        as it holds it.)"""
         if self._timer() < self._contended_until:
             return True
         if not self._lock.acquire(blocking=False):
@@ -178,13 +186,14 @@ class SqliteStore(Store):
             db = self._conn()
             db.execute("BEGIN IMMEDIATE")
             try:
-                written = self._write_pending(db)
+                settled, recorded = self._write_pending(db, everything=False)
                 yield db
             except BaseException:
                 db.execute("ROLLBACK")
                 raise
             db.execute("COMMIT")
-            del self._pending[:written]
+            del self._pending[:settled]
+            del self._ledger_pending[:recorded]
             self._last_tx = time.monotonic()
 
     @contextmanager
@@ -208,38 +217,62 @@ class SqliteStore(Store):
             yield self._conn()
 
     # -- settlements written behind ----------------------------------------------------------
-    def _own_pending(self) -> list[tuple[str, int, int, LedgerEntry]]:
-        """This process's settlements not yet written (a forked child does not inherit its
-        parent's: the parent writes them)."""
+    def _own_pending(self) -> bool:
+        """Whether this process keeps settlements or entries not yet written (a forked child
+        does not inherit its parent's: the parent writes them)."""
         if self._pending_pid != os.getpid():
-            self._pending, self._pending_pid = [], os.getpid()
-        return self._pending
+            self._pending, self._ledger_pending = [], []
+            self._pending_pid = os.getpid()
+        return bool(self._pending or self._ledger_pending)
 
-    def _write_pending(self, db: sqlite3.Connection) -> int:
-        """Write the settlements kept behind in the caller's transaction; how many (they are
-        dropped from the list only once it commits)."""
-        pending = self._own_pending()
-        for scope, rid, tokens, entry in pending:
+    def _write_pending(self, db: sqlite3.Connection, *, everything: bool) -> tuple[int, int]:
+        """Write what is kept behind in the caller's transaction: every settlement, and the
+        ledger entries once ``LEDGER_BATCH`` of them wait or the oldest waited ``FLUSH_AFTER``
+        (or ``everything``). How many of each (dropped from the lists once it commits).
+
+        Why the entries wait longer: a ledger row, its id index and the day's two totals are
+        four pages of the WAL, as many as the reservation; a batch of them writes those pages
+        once. Nothing reads the ledger to admit (a budget holds its claims as reservations,
+        settled here at once), so only another process's reports see them later.
+        """
+        if not self._own_pending():
+            return 0, 0
+        settled = len(self._pending)
+        for scope, rid, tokens, micros in self._pending:
             row = db.execute(
                 "UPDATE reservations SET tokens = ? WHERE id = ? AND scope = ? RETURNING hold",
                 (tokens, rid, scope),
             ).fetchall()  # all: a RETURNING statement is done only once read to its end
             if row and row[0][0] is not None:
-                db.execute(
-                    "UPDATE reservations SET tokens = ? WHERE id = ?",
-                    (micro_usd(entry.cost_usd), row[0][0]),
-                )
+                db.execute("UPDATE reservations SET tokens = ? WHERE id = ?", (micros, row[0][0]))
+        entries = self._ledger_pending
+        if not entries or not (
+            everything
+            or len(entries) >= LEDGER_BATCH
+            or time.monotonic() - self._ledger_since >= FLUSH_AFTER
+        ):
+            return settled, 0
+        for entry in entries:
             schema.insert_ledger(db, entry)
-        if pending:
-            self._prune_ledger(db, pending[-1][3].ts)
-        return len(pending)
+        self._prune_ledger(db, entries[-1].ts)
+        return settled, len(entries)
 
     def _flush_pending(self) -> None:
-        """Write the settlements kept behind now, in a transaction of their own (the caller
-        holds the lock)."""
+        """Write everything kept behind now, in a transaction of its own (the caller holds the
+        lock)."""
         if self._own_pending():
-            with self._tx("write settlements and ledger entries"):
-                pass
+            with self._locked(), _errors("write settlements and ledger entries"):
+                db = self._conn()
+                db.execute("BEGIN IMMEDIATE")
+                try:
+                    settled, recorded = self._write_pending(db, everything=True)
+                except BaseException:
+                    db.execute("ROLLBACK")
+                    raise
+                db.execute("COMMIT")
+                del self._pending[:settled]
+                del self._ledger_pending[:recorded]
+                self._last_tx = time.monotonic()
 
     def flush(self) -> None:
         """Write every settlement and ledger entry kept behind (``close`` does too)."""
@@ -374,7 +407,13 @@ class SqliteStore(Store):
         """The settle, the budget claim's real cost and the ledger entry, written behind: in
         this process's next transaction, in one of their own once it is idle (see the module)."""
         with self._locked():
-            self._own_pending().append((scope, _rid(reservation_id), max(0, int(tokens)), entry))
+            self._own_pending()
+            self._pending.append(
+                (scope, _rid(reservation_id), max(0, int(tokens)), micro_usd(entry.cost_usd))
+            )
+            if not self._ledger_pending:
+                self._ledger_since = time.monotonic()
+            self._ledger_pending.append(entry)
         self._wake_flusher()
 
     def release(self, scope: str, reservation_id: str) -> None:
@@ -576,7 +615,7 @@ class SqliteStore(Store):
             try:
                 self.flush()
             except StorageError as exc:
-                log.error("llmswitch: %s; %d ledger entries lost", exc, len(self._pending))
+                log.error("llmswitch: %s; %d ledger entries lost", exc, len(self._ledger_pending))
             self._closed = True
             self._flush_wanted.set()  # the writer thread sees the store closed and ends
             _OPEN.discard(self)
