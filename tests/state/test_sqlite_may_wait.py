@@ -2,8 +2,9 @@
 
 A thread hop costs more than an uncontended SQLite step, so the async router runs steps inline
 unless ``Store.may_wait()``: always for a networked store, never for memory, and for SQLite
-while its lock is taken (by another thread of this process or by another process) or was seen
-taken within ``CONTENDED_FOR`` seconds. Real files, a real second process; time injected.
+while another process holds its lock or did within ``CONTENDED_FOR`` seconds, or while another
+thread of this process has been inside the store for longer than ``HELD_LONG``. Real files, a
+real second process; time injected.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from llmswitch._state import store_from_url
-from llmswitch._state.sqlite import CONTENDED_FOR, SqliteStore
+from llmswitch._state.sqlite import CONTENDED_FOR, HELD_LONG, SqliteStore
 
 
 class Timer:
@@ -81,7 +82,12 @@ def test_another_process_holding_the_lock_means_waiting_until_it_has_been_free_a
     assert sqlite.may_wait() is False
 
 
-def test_another_thread_inside_the_store_means_waiting(sqlite: SqliteStore) -> None:
+def test_another_thread_inside_the_store_a_while_means_waiting(
+    sqlite: SqliteStore, timer: Timer
+) -> None:
+    """One of our threads in the store for a step is waited for on the loop (it is out in
+    microseconds); one inside for longer than ``HELD_LONG`` (a long read) sends steps to a
+    thread. Neither is remembered: our own pool's steps must not keep the loop off."""
     inside, leave = threading.Event(), threading.Event()
 
     def occupy() -> None:
@@ -93,10 +99,13 @@ def test_another_thread_inside_the_store_means_waiting(sqlite: SqliteStore) -> N
     worker.start()
     try:
         assert inside.wait(30)
-        assert sqlite.may_wait() is True
+        assert sqlite.may_wait() is False  # just went in: a step
+        timer.now += HELD_LONG * 2
+        assert sqlite.may_wait() is True  # still inside: a long one
     finally:
         leave.set()
         worker.join(30)
+    assert sqlite.may_wait() is False  # out again, and nothing remembered
 
 
 @pytest.mark.parametrize(("url", "waits"), [("memory://", False)])

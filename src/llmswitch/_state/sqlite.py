@@ -61,6 +61,7 @@ LEDGER_BATCH = 32  # ledger entries written together (or once the oldest waited 
 PRUNE_EVERY = 300.0  # seconds between prunes of one scope's old reservations (per process)
 PRUNE_LEDGER_EVERY = 3600.0  # seconds (of entry time) between prunes of raw ledger rows
 CONTENDED_FOR = 5.0  # seconds a lock seen taken keeps ``may_wait`` true
+HELD_LONG = 0.001  # seconds one of our threads holds our lock before ``may_wait`` says so
 
 
 @contextmanager
@@ -89,6 +90,8 @@ class SqliteStore(Store):
         self.path = Path(path)
         self._timer = timer
         self._contended_until = float("-inf")
+        self._held_since = float("inf")  # when one of our threads took our lock (``may_wait``)
+        self._depth = 0  # how deep the thread holding our lock is in it (it is reentrant)
         self._probe: sqlite3.Connection | None = None
         self._probe_pid = 0
         self._busy_ms = int(busy_timeout * 1000)
@@ -128,22 +131,30 @@ class SqliteStore(Store):
         return self._db
 
     def may_wait(self) -> bool:
-        """Whether the next call may wait for a lock: whenever ours (another thread of this
-        process) or SQLite's write lock (another process) is taken right now, and for
-        ``CONTENDED_FOR`` seconds after either was seen taken. Read with a non-blocking try of
-        ours and ``BEGIN IMMEDIATE`` on a probe connection that never waits (about 11 us): a
-        slow but free lock (a busy machine) is not contention. Uncontended, a step takes tens
-        of microseconds and runs on the event loop, where a thread hop would cost hundreds;
-        while threads or processes queue for the file it goes to a thread. Between the probe
-        and the step another process may still take the lock: the step then waits as long as
-        that one transaction, not for a lock held for long. (A free verdict is not kept, even
-        for milliseconds: a process that took the lock since would stall the loop for as long
-        as it holds it.)"""
-        if self._timer() < self._contended_until:
+        """Whether the next call may wait for a lock: while ours is taken right now (another
+        thread of this process is in the store: the writer thread, a step on the pool), and
+        while SQLite's write lock is taken by another process, and for ``CONTENDED_FOR``
+        seconds after that was seen. Read with a non-blocking try of ours and ``BEGIN
+        IMMEDIATE`` on a probe connection that never waits (about 11 us): a slow but free lock
+        (a busy machine) is not contention. Uncontended, a step takes tens of microseconds and
+        runs on the event loop, where a thread hop would cost hundreds; while processes queue
+        for the file it goes to a thread. Between the probe and the step another process may
+        still take the lock: the step then waits as long as that one transaction, not for a
+        lock held for long. (A free verdict is not kept, even for milliseconds: a process that
+        took the lock since would stall the loop for as long as it holds it.)
+
+        Only another process is remembered, and our own threads count only once one has held
+        our lock for ``HELD_LONG``: they hold it for one step at a time. Counting every holder,
+        and remembering it, made the pool self-sustaining: once steps ran there they held the
+        lock whenever the loop looked, and every look renewed the 5 s (a gateway stayed on
+        threads at half its throughput after one collision with the writer thread)."""
+        now = self._timer()
+        if now < self._contended_until:
             return True
         if not self._lock.acquire(blocking=False):
-            self._waited()
-            return True
+            # one of our threads is inside: wait for it here if it only just went in (a step,
+            # the writer's flush), on a thread if it has been there a while (a long read)
+            return now - self._held_since > HELD_LONG
         try:
             probe = self._probe_conn()
             probe.execute("BEGIN IMMEDIATE")
@@ -169,14 +180,16 @@ class SqliteStore(Store):
 
     @contextmanager
     def _locked(self) -> Iterator[None]:
-        """This process's lock; a wait for it is remembered (see ``may_wait``)."""
-        if not self._lock.acquire(blocking=False):
-            self._waited()
-            self._lock.acquire()
-        try:
-            yield
-        finally:
-            self._lock.release()
+        """This process's lock (threads of one process take turns here, not in SQLite); when
+        it was taken is kept for ``may_wait``."""
+        with self._lock:
+            self._depth += 1
+            if self._depth == 1:
+                self._held_since = self._timer()
+            try:
+                yield
+            finally:
+                self._depth -= 1
 
     @contextmanager
     def _tx(self, what: str) -> Iterator[sqlite3.Connection]:
