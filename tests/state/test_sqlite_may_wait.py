@@ -18,7 +18,8 @@ from pathlib import Path
 import pytest
 
 from llmswitch._state import store_from_url
-from llmswitch._state.sqlite import CONTENDED_FOR, HELD_LONG, SqliteStore
+from llmswitch._state._sqlite_lock import CONTENDED_FOR, HELD_LONG
+from llmswitch._state.sqlite import SqliteStore
 
 
 class Timer:

@@ -15,7 +15,8 @@ import pytest
 
 from llmswitch._ledger import LedgerEntry, entry
 from llmswitch._quota import make_window
-from llmswitch._state.sqlite import LEDGER_BATCH, SqliteStore
+from llmswitch._state._sqlite_behind import LEDGER_BATCH
+from llmswitch._state.sqlite import SqliteStore
 from llmswitch._types import Usage
 
 SCOPE = "groq:GROQ_API_KEY"

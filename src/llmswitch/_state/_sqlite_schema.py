@@ -13,9 +13,12 @@ transaction; these helpers only read and write rows.
 
 from __future__ import annotations
 
+import contextlib
+import os
 import sqlite3
 import time
 from collections.abc import Sequence
+from pathlib import Path
 
 from llmswitch._errors import StorageError
 from llmswitch._health import HealthRecord
@@ -328,3 +331,26 @@ def read_ledger(db: sqlite3.Connection, limit: int) -> list[LedgerEntry]:
         fields["entry_id"] = fields["entry_id"] or ""
         out.append(LedgerEntry(**fields))
     return out
+
+
+def create_private(path: Path) -> None:
+    """Create ``path``'s missing folders 0700 and the file itself 0600, whatever the umask.
+
+    The file holds who called which provider, with which key alias, and the last error texts;
+    other users of the machine have no business reading it. SQLite creates its ``-wal`` and
+    ``-shm`` files with the database file's mode, so they follow. Files and folders that exist
+    already are left as they are (an operator may share one with a group on purpose).
+    """
+    missing = [p for p in reversed(path.parents) if p != Path() and not p.exists()]
+    for folder in missing:
+        with contextlib.suppress(FileExistsError):  # another process made it first
+            folder.mkdir(mode=0o700)
+            os.chmod(folder, 0o700)  # mkdir's mode is masked by the umask
+    try:
+        fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
+    except FileExistsError:
+        return
+    try:
+        os.fchmod(fd, 0o600)
+    finally:
+        os.close(fd)

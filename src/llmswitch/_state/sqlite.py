@@ -6,17 +6,16 @@ no other thread or process can reserve between our check and our insert. WAL let
 (WAL stays consistent; a power cut may lose the last reservations, which only frees quota we
 would have counted). ``busy_timeout`` makes other processes wait for the lock instead of failing.
 
-A call's settlement and ledger entry are written behind (``settle_and_record``), so a call costs
+A call's settlement and ledger entry are written behind (``_sqlite_behind``), so a call costs
 one write transaction instead of two: the settlement in this process's next transaction (usually
-the next call's reservation), the ledger entries with it once ``LEDGER_BATCH`` wait or the oldest
-has waited ``FLUSH_AFTER`` seconds (a batch writes the ledger's pages once for all of them).
-After ``FLUSH_AFTER`` seconds without a transaction a background thread writes what is left, and
-any read of this store, ``close`` and the interpreter's exit write it first. This process
-therefore always sees them. Another process sees a settlement one transaction of ours (or
-``FLUSH_AFTER``) late, meanwhile counting the call at its reservation as while it was in flight,
-and the ledger entries at most ``FLUSH_AFTER`` late. A ``kill -9`` loses what was not written
-yet (at most ``FLUSH_AFTER`` seconds or ``LEDGER_BATCH`` entries); the reservations stay counted
-at their estimate.
+the next call's reservation), the ledger entries with it in batches (``LEDGER_BATCH``, or once
+the oldest has waited ``FLUSH_AFTER`` seconds). A writer thread writes what is left once the
+store is idle, and any read of this store, ``close`` and the interpreter's exit write it first.
+This process therefore always sees them. Another process sees a settlement one transaction of
+ours (or ``FLUSH_AFTER``) late, meanwhile counting the call at its reservation as while it was in
+flight, and the ledger entries at most ``FLUSH_AFTER`` late. A ``kill -9`` loses what was not
+written yet (at most ``FLUSH_AFTER`` seconds or ``LEDGER_BATCH`` entries); the reservations stay
+counted at their estimate.
 
 The ledger's raw rows are deleted past ``ledger_retention_days`` (at most once an hour of entry
 time); triggers keep the daily totals and roll-ups, which stay. The file and the folders made for
@@ -32,14 +31,11 @@ Example:
 
 from __future__ import annotations
 
-import atexit
-import contextlib
 import logging
 import os
 import sqlite3
 import threading
 import time
-import weakref
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -48,20 +44,18 @@ from llmswitch import _health as health
 from llmswitch._errors import StorageError
 from llmswitch._health import HealthRecord
 from llmswitch._ledger import DEFAULT_RETENTION_DAYS, LedgerEntry, RollupRow, UsageRow
-from llmswitch._quota import BudgetClaim, Window, WindowUsage, micro_usd
+from llmswitch._quota import BudgetClaim, Window, WindowUsage
 from llmswitch._state import _common
 from llmswitch._state import _sqlite_schema as schema
 from llmswitch._state import _sqlite_windows as wins
+from llmswitch._state._sqlite_behind import Behind, WriterThread
+from llmswitch._state._sqlite_lock import TurnLock
 from llmswitch._state.base import Admission, AdmissionView, Block, Store, StoreHealth, view_allows
 
 log = logging.getLogger("llmswitch")
 
-FLUSH_AFTER = 0.05  # seconds without a transaction before settlements are written by a thread
-LEDGER_BATCH = 32  # ledger entries written together (or once the oldest waited FLUSH_AFTER)
 PRUNE_EVERY = 300.0  # seconds between prunes of one scope's old reservations (per process)
 PRUNE_LEDGER_EVERY = 3600.0  # seconds (of entry time) between prunes of raw ledger rows
-CONTENDED_FOR = 5.0  # seconds a lock seen taken keeps ``may_wait`` true
-HELD_LONG = 0.001  # seconds one of our threads holds our lock before ``may_wait`` says so
 
 
 @contextmanager
@@ -88,32 +82,19 @@ class SqliteStore(Store):
         timer: Callable[[], float] = time.monotonic,
     ) -> None:
         self.path = Path(path)
-        self._timer = timer
-        self._contended_until = float("-inf")
-        self._held_since = float("inf")  # when one of our threads took our lock (``may_wait``)
-        self._depth = 0  # how deep the thread holding our lock is in it (it is reentrant)
-        self._probe: sqlite3.Connection | None = None
-        self._probe_pid = 0
+        self._turn = TurnLock(self.path, timer)
         self._busy_ms = int(busy_timeout * 1000)
         self.ledger_retention = ledger_retention_days * 86_400.0
         self._ledger_pruned = float("-inf")
-        self._lock = threading.RLock()
         self._periods = _common.CalendarPeriods()
         self._pruned: dict[str, float] = {}
         self._db: sqlite3.Connection | None = None
         self._pid = 0
-        #: settlements (scope, reservation, tokens, the budget claim's real micro-dollars) and
-        #: ledger entries written behind (see the module), this process's own
-        self._pending: list[tuple[str, int, int, int]] = []
-        self._ledger_pending: list[LedgerEntry] = []
-        self._ledger_since = 0.0  # time.monotonic() when the oldest of them was kept
-        self._pending_pid = os.getpid()
+        self.behind = Behind()  # settlements and ledger entries written behind (see module)
+        self._writer = WriterThread(f"llmswitch-sqlite-writer {self.path.name}")
         self._last_tx = float("-inf")  # time.monotonic() of this process's last transaction
-        self._flush_wanted = threading.Event()
-        self._flusher: threading.Thread | None = None
-        self._flusher_pid = 0
         self._closed = False
-        with self._lock:
+        with self._locked():
             self._conn()
 
     # -- connection and transactions ------------------------------------------------------------
@@ -121,7 +102,7 @@ class SqliteStore(Store):
         """This process's connection (opened on first use, again after a fork)."""
         if self._db is None or self._pid != os.getpid():
             with _errors("open the database"):
-                _create_private(self.path)
+                schema.create_private(self.path)
                 db = sqlite3.connect(
                     self.path, isolation_level=None, check_same_thread=False, timeout=0
                 )
@@ -131,65 +112,15 @@ class SqliteStore(Store):
         return self._db
 
     def may_wait(self) -> bool:
-        """Whether the next call may wait for a lock: while ours is taken right now (another
-        thread of this process is in the store: the writer thread, a step on the pool), and
-        while SQLite's write lock is taken by another process, and for ``CONTENDED_FOR``
-        seconds after that was seen. Read with a non-blocking try of ours and ``BEGIN
-        IMMEDIATE`` on a probe connection that never waits (about 11 us): a slow but free lock
-        (a busy machine) is not contention. Uncontended, a step takes tens of microseconds and
-        runs on the event loop, where a thread hop would cost hundreds; while processes queue
-        for the file it goes to a thread. Between the probe and the step another process may
-        still take the lock: the step then waits as long as that one transaction, not for a
-        lock held for long. (A free verdict is not kept, even for milliseconds: a process that
-        took the lock since would stall the loop for as long as it holds it.)
-
-        Only another process is remembered, and our own threads count only once one has held
-        our lock for ``HELD_LONG``: they hold it for one step at a time. Counting every holder,
-        and remembering it, made the pool self-sustaining: once steps ran there they held the
-        lock whenever the loop looked, and every look renewed the 5 s (a gateway stayed on
-        threads at half its throughput after one collision with the writer thread)."""
-        now = self._timer()
-        if now < self._contended_until:
-            return True
-        if not self._lock.acquire(blocking=False):
-            # one of our threads is inside: wait for it here if it only just went in (a step,
-            # the writer's flush), on a thread if it has been there a while (a long read)
-            return now - self._held_since > HELD_LONG
-        try:
-            probe = self._probe_conn()
-            probe.execute("BEGIN IMMEDIATE")
-            probe.execute("ROLLBACK")
-        except (sqlite3.Error, OSError):
-            self._waited()
-            return True
-        finally:
-            self._lock.release()
-        return False
-
-    def _probe_conn(self) -> sqlite3.Connection:
-        """A second connection of this process that fails at once on a taken lock."""
-        if self._probe is None or self._probe_pid != os.getpid():
-            self._probe = sqlite3.connect(
-                self.path, isolation_level=None, check_same_thread=False, timeout=0
-            )
-            self._probe_pid = os.getpid()
-        return self._probe
-
-    def _waited(self) -> None:
-        self._contended_until = self._timer() + CONTENDED_FOR
+        """See ``TurnLock.may_wait``: another process holding the file, or one of our threads
+        inside the store for more than ``HELD_LONG``."""
+        return self._turn.may_wait()
 
     @contextmanager
     def _locked(self) -> Iterator[None]:
-        """This process's lock (threads of one process take turns here, not in SQLite); when
-        it was taken is kept for ``may_wait``."""
-        with self._lock:
-            self._depth += 1
-            if self._depth == 1:
-                self._held_since = self._timer()
-            try:
-                yield
-            finally:
-                self._depth -= 1
+        """This process's lock (threads of one process take turns here, not in SQLite)."""
+        with self._turn.held():
+            yield
 
     @contextmanager
     def _tx(self, what: str) -> Iterator[sqlite3.Connection]:
@@ -199,14 +130,13 @@ class SqliteStore(Store):
             db = self._conn()
             db.execute("BEGIN IMMEDIATE")
             try:
-                settled, recorded = self._write_pending(db, everything=False)
+                written = self._write_behind(db, everything=False)
                 yield db
             except BaseException:
                 db.execute("ROLLBACK")
                 raise
             db.execute("COMMIT")
-            del self._pending[:settled]
-            del self._ledger_pending[:recorded]
+            self.behind.written(*written)
             self._last_tx = time.monotonic()
 
     @contextmanager
@@ -230,82 +160,50 @@ class SqliteStore(Store):
             yield self._conn()
 
     # -- settlements written behind ----------------------------------------------------------
-    def _own_pending(self) -> bool:
-        """Whether this process keeps settlements or entries not yet written (a forked child
-        does not inherit its parent's: the parent writes them)."""
-        if self._pending_pid != os.getpid():
-            self._pending, self._ledger_pending = [], []
-            self._pending_pid = os.getpid()
-        return bool(self._pending or self._ledger_pending)
-
-    def _write_pending(self, db: sqlite3.Connection, *, everything: bool) -> tuple[int, int]:
-        """Write what is kept behind in the caller's transaction: every settlement, and the
-        ledger entries once ``LEDGER_BATCH`` of them wait or the oldest waited ``FLUSH_AFTER``
-        (or ``everything``). How many of each (dropped from the lists once it commits).
-
-        Why the entries wait longer: a ledger row, its id index and the day's two totals are
-        four pages of the WAL, as many as the reservation; a batch of them writes those pages
-        once. Nothing reads the ledger to admit (a budget holds its claims as reservations,
-        settled here at once), so only another process's reports see them later.
-        """
-        if not self._own_pending():
+    def _write_behind(self, db: sqlite3.Connection, *, everything: bool) -> tuple[int, int]:
+        """What waits behind, in the caller's transaction (``Behind.write``), and the ledger's
+        prune after new entries."""
+        if not self.behind:
             return 0, 0
-        settled = len(self._pending)
-        for scope, rid, tokens, micros in self._pending:
-            row = db.execute(
-                "UPDATE reservations SET tokens = ? WHERE id = ? AND scope = ? RETURNING hold",
-                (tokens, rid, scope),
-            ).fetchall()  # all: a RETURNING statement is done only once read to its end
-            if row and row[0][0] is not None:
-                db.execute("UPDATE reservations SET tokens = ? WHERE id = ?", (micros, row[0][0]))
-        entries = self._ledger_pending
-        if not entries or not (
-            everything
-            or len(entries) >= LEDGER_BATCH
-            or time.monotonic() - self._ledger_since >= FLUSH_AFTER
-        ):
-            return settled, 0
-        for entry in entries:
-            schema.insert_ledger(db, entry)
-        self._prune_ledger(db, entries[-1].ts)
-        return settled, len(entries)
+        settled, recorded = self.behind.write(db, everything=everything)
+        newest = self.behind.newest_entry_ts(recorded)
+        if newest is not None:
+            self._prune_ledger(db, newest)
+        return settled, recorded
 
     def _flush_pending(self) -> None:
-        """Write everything kept behind now, in a transaction of its own (the caller holds the
-        lock)."""
-        if self._own_pending():
-            with self._locked(), _errors("write settlements and ledger entries"):
-                db = self._conn()
-                db.execute("BEGIN IMMEDIATE")
-                try:
-                    settled, recorded = self._write_pending(db, everything=True)
-                except BaseException:
-                    db.execute("ROLLBACK")
-                    raise
-                db.execute("COMMIT")
-                del self._pending[:settled]
-                del self._ledger_pending[:recorded]
-                self._last_tx = time.monotonic()
+        """Write everything kept behind now, in a transaction of its own."""
+        if not self.behind:
+            return
+        with self._locked(), _errors("write settlements and ledger entries"):
+            db = self._conn()
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                written = self._write_behind(db, everything=True)
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+            db.execute("COMMIT")
+            self.behind.written(*written)
+            self._last_tx = time.monotonic()
 
     def flush(self) -> None:
         """Write every settlement and ledger entry kept behind (``close`` does too)."""
         with self._locked(), _errors("write settlements and ledger entries"):
             self._flush_pending()
 
-    def _wake_flusher(self) -> None:
-        """Make sure the background writer will look at the settlements soon."""
-        if self._flusher is None or self._flusher_pid != os.getpid():
-            self._flusher_pid = os.getpid()
-            self._flush_wanted = threading.Event()
-            self._flusher = threading.Thread(
-                target=_flush_when_idle,
-                args=(weakref.ref(self), self._flush_wanted),
-                name=f"llmswitch-sqlite-writer {self.path.name}",
-                daemon=True,
-            )
-            self._flusher.start()
-            _OPEN.add(self)
-        self._flush_wanted.set()
+    # the writer thread's view of the store (``_sqlite_behind.Flushable``)
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    @property
+    def idle_for(self) -> float:
+        return time.monotonic() - self._last_tx
+
+    @property
+    def lock(self) -> threading.RLock:
+        return self._turn.rlock
 
     # -- admission ------------------------------------------------------------------------
     def reserve(
@@ -420,14 +318,8 @@ class SqliteStore(Store):
         """The settle, the budget claim's real cost and the ledger entry, written behind: in
         this process's next transaction, in one of their own once it is idle (see the module)."""
         with self._locked():
-            self._own_pending()
-            self._pending.append(
-                (scope, _rid(reservation_id), max(0, int(tokens)), micro_usd(entry.cost_usd))
-            )
-            if not self._ledger_pending:
-                self._ledger_since = time.monotonic()
-            self._ledger_pending.append(entry)
-        self._wake_flusher()
+            self.behind.keep(scope, _rid(reservation_id), max(0, int(tokens)), entry)
+        self._writer.wake(self)
 
     def release(self, scope: str, reservation_id: str) -> None:
         """The ``reservation_released`` trigger adjusts the window totals (the budget's too)."""
@@ -624,77 +516,17 @@ class SqliteStore(Store):
     def close(self) -> None:
         """Write what is kept behind, then close (a store that cannot write says so in the
         log: its entries are lost, as they would be in a crash)."""
-        with self._lock:
+        with self._locked():
             try:
                 self.flush()
             except StorageError as exc:
-                log.error("llmswitch: %s; %d ledger entries lost", exc, len(self._ledger_pending))
+                log.error("llmswitch: %s; %d ledger entries lost", exc, self.behind.entries)
             self._closed = True
-            self._flush_wanted.set()  # the writer thread sees the store closed and ends
-            _OPEN.discard(self)
+            self._writer.stop(self)
             if self._db is not None and self._pid == os.getpid():
                 self._db.close()
-            if self._probe is not None and self._probe_pid == os.getpid():
-                self._probe.close()
-            self._db = self._probe = None
-
-
-#: stores with a writer thread, written once more at the interpreter's exit (daemon threads
-#: are stopped without a word then)
-_OPEN: weakref.WeakSet[SqliteStore] = weakref.WeakSet()
-
-
-@atexit.register
-def _flush_all() -> None:
-    for store in list(_OPEN):
-        with contextlib.suppress(StorageError):
-            store.flush()
-
-
-def _flush_when_idle(ref: weakref.ref[SqliteStore], wanted: threading.Event) -> None:
-    """The writer thread: once settlements wait and the store has had no transaction for
-    ``FLUSH_AFTER`` seconds, write them. While calls keep coming it only looks (each call's
-    reservation writes them), so it never takes the lock from a caller (which would mark the
-    store contended, see ``may_wait``). Holds the store weakly: a dropped store ends it."""
-    while wanted.wait():
-        time.sleep(FLUSH_AFTER)
-        store = ref()
-        if store is None or store._closed:
-            return
-        if time.monotonic() - store._last_tx < FLUSH_AFTER:
-            continue  # calls are coming: the next reservation writes them
-        wanted.clear()
-        with store._lock:
-            if store._own_pending():
-                try:
-                    store.flush()
-                except StorageError as exc:  # kept: the next transaction tries again
-                    log.warning("llmswitch: %s (will try again)", exc)
-                    wanted.set()
-        del store
-
-
-def _create_private(path: Path) -> None:
-    """Create ``path``'s missing folders 0700 and the file itself 0600, whatever the umask.
-
-    The file holds who called which provider, with which key alias, and the last error texts;
-    other users of the machine have no business reading it. SQLite creates its ``-wal`` and
-    ``-shm`` files with the database file's mode, so they follow. Files and folders that exist
-    already are left as they are (an operator may share one with a group on purpose).
-    """
-    missing = [p for p in reversed(path.parents) if p != Path() and not p.exists()]
-    for folder in missing:
-        with contextlib.suppress(FileExistsError):  # another process made it first
-            folder.mkdir(mode=0o700)
-            os.chmod(folder, 0o700)  # mkdir's mode is masked by the umask
-    try:
-        fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
-    except FileExistsError:
-        return
-    try:
-        os.fchmod(fd, 0o600)
-    finally:
-        os.close(fd)
+            self._turn.close()
+            self._db = None
 
 
 def _rid(reservation_id: str) -> int:
