@@ -53,3 +53,22 @@ def test_no_generated_request_is_a_server_error(gateway: Gateway, mode: Generati
             )
 
         call()
+
+
+def test_the_document_says_a_null_model_is_the_default_as_the_handlers_read_it(
+    gateway: Gateway,
+) -> None:
+    """Found by the negative run above: ``"model": null`` was served (the default model) while
+    the document called it invalid, so schemathesis reported a schema-violating request
+    accepted. The document now allows it, and the handlers still serve it."""
+    import httpx
+
+    doc = httpx.get(gateway.base_url + "/openapi.json", timeout=10).json()
+    for path in ("/v1/responses", "/v1/embeddings"):
+        body = doc["paths"][path]["post"]["requestBody"]["content"]["application/json"]
+        model = body["schema"]["properties"]["model"]
+        assert {"type": "null"} in model["anyOf"], path
+        reply = httpx.post(
+            gateway.base_url + path, json={"input": "hello", "model": None}, timeout=10
+        )
+        assert reply.status_code == 200, (path, reply.text)

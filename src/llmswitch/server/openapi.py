@@ -57,6 +57,8 @@ _COMPLETION = {
 }
 # The embeddings and Responses bodies are validated by their handlers, which name the field at
 # fault in a 400; the document states the required fields and leaves the rest open, as OpenAI's.
+#: as the handlers read it: omitted or null means the default (``auto``; the first embedding model)
+_MODEL_OR_NULL = {"anyOf": [{"type": "string"}, {"type": "null"}]}
 _EMBEDDINGS_REQUEST = {
     "type": "object",
     "required": ["input"],
@@ -69,7 +71,7 @@ _EMBEDDINGS_REQUEST = {
                 {"type": "array", "items": {"type": "array", "items": {"type": "integer"}}},
             ]
         },
-        "model": {"type": "string"},
+        "model": _MODEL_OR_NULL,
         "encoding_format": {"enum": ["float", "base64"]},
         "dimensions": {"type": "integer", "minimum": 1},
         "user": {"type": "string"},
@@ -92,7 +94,7 @@ _RESPONSES_REQUEST = {
     "required": ["input"],
     "properties": {
         "input": {"anyOf": [{"type": "string"}, {"type": "array", "items": _OBJECT}]},
-        "model": {"type": "string"},
+        "model": _MODEL_OR_NULL,
         "instructions": {"type": "string"},
         "stream": {"type": "boolean"},
         "max_output_tokens": {"type": "integer", "minimum": 1},
