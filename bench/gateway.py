@@ -257,6 +257,7 @@ def run(
     peers: bool = True,
     state: str = "sqlite",
     out_dir: Path | None = None,
+    out: str = "",
 ) -> dict[str, Any]:
     skipped = c.peers_missing_reason() if peers else "not asked (--no-peers)"
     result: dict[str, Any] = {
@@ -294,7 +295,7 @@ def run(
                 seq["overhead_us"][name] = s["overhead_us"][name]
                 result["throughput"][name] = throughput(url, concurrency=concurrency, total=total)
                 result["rss_mb"][name] = c.rss_mb(pid)
-    c.write_result("gateway" if state == "sqlite" else f"gateway_{state}", result, out_dir)
+    c.write_result(out or ("gateway" if state == "sqlite" else f"gateway_{state}"), result, out_dir)
     return result
 
 
@@ -306,6 +307,7 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=64)
     parser.add_argument("--state", choices=["sqlite", "memory"], default="sqlite")
     parser.add_argument("--no-peers", action="store_true")
+    parser.add_argument("--out", default="", help="bench/results/OUT.json (default by state)")
     parser.add_argument(
         "--profile",
         action="store_true",
@@ -322,6 +324,7 @@ def main() -> None:
         state=args.state,
         concurrency=args.concurrency,
         peers=not args.no_peers,
+        out=args.out,
     )
     for name, s in r["sequential"]["latency_us"].items():
         o = r["sequential"]["overhead_us"].get(name)

@@ -37,7 +37,7 @@ import sqlite3
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 
 from llmswitch import _health as health
@@ -83,6 +83,8 @@ class SqliteStore(Store):
     ) -> None:
         self.path = Path(path)
         self._turn = TurnLock(self.path, timer)
+        #: this process's lock (threads of one process take turns here, not in SQLite)
+        self._locked: Callable[[], AbstractContextManager[None]] = self._turn.held
         self._busy_ms = int(busy_timeout * 1000)
         self.ledger_retention = ledger_retention_days * 86_400.0
         self._ledger_pruned = float("-inf")
@@ -115,12 +117,6 @@ class SqliteStore(Store):
         """See ``TurnLock.may_wait``: another process holding the file, or one of our threads
         inside the store for more than ``HELD_LONG``."""
         return self._turn.may_wait()
-
-    @contextmanager
-    def _locked(self) -> Iterator[None]:
-        """This process's lock (threads of one process take turns here, not in SQLite)."""
-        with self._turn.held():
-            yield
 
     @contextmanager
     def _tx(self, what: str) -> Iterator[sqlite3.Connection]:
