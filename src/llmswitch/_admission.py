@@ -8,12 +8,14 @@ over ``quota.admission_windows`` with a ``policies.budget_claim`` on the provide
 budget is therefore never read and then compared: two callers cannot both take its last room.
 A refusal is an unsent ``Attempt`` with a skip ``Outcome`` (``budget`` when the budget refused).
 
-On a store where reads cost a round trip (Redis: ``reserves_with_view``), the view decide reads
-and the reservation are asked at once (``store.view_and_reserve``): the store reserves only when
-the view leaves nothing to decide (every circuit closed, the key not refused, its learned limits
-the ones the windows were built from), else admission decides on the returned view as above. The
-windows are built from the key's learned limits as last read: a guess that needs no invalidation,
-because a stale one costs a round trip and never reserves on stale windows.
+On a store where reads cost a round trip or a transaction (Redis, SQLite: ``reserves_with_view``),
+the view decide reads and the reservation are asked at once (``store.view_and_reserve``): the
+store reserves only when the view leaves nothing to decide (every circuit closed, the key not
+refused, its learned limits the ones the windows were built from), else admission decides on the
+returned view as above. The windows are built from the key's learned limits as last read: a guess
+that needs no invalidation, because a stale one costs a round trip and never reserves on stale
+windows. A grant carries each window's count right after it (``Admission.used``), kept on the
+``Ticket`` for settlement to report the key's windows after the call.
 """
 
 from __future__ import annotations
@@ -153,7 +155,7 @@ class Admission:
         pscope, mscope = provider_scope(p.name), model_scope(p.name, cand.model)
         trip = self.policies.breaker(p).failures_to_trip
         adm: StoreAdmission | None = None
-        if self.store.reserves_with_view:  # Redis: the view and the reservation in one trip
+        if self.store.reserves_with_view:  # Redis, SQLite: the view and reservation at once
             guess = self._learned.get(cand.scope, {})
             windows = self._windows(cand, guess)
             view, adm = self.store.view_and_reserve(
