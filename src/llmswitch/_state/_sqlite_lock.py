@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import sqlite3
 import threading
+import weakref
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -36,6 +37,7 @@ class TurnLock:
         self._depth = 0  # how deep the thread holding our lock is in it (it is reentrant)
         self._probe: sqlite3.Connection | None = None
         self._probe_pid = 0
+        _LIVE.add(self)
 
     @contextmanager
     def held(self) -> Iterator[None]:
@@ -94,8 +96,27 @@ class TurnLock:
             self._probe_pid = os.getpid()
         return self._probe
 
+    def _after_fork(self) -> None:
+        """In a forked child: a fresh lock. The parent's may have been held by another of its
+        threads (the writer thread's flush, a step on the pool) at the fork, and that thread
+        does not exist here to release it: the child's first store call would wait forever."""
+        self.rlock = threading.RLock()
+        self._depth = 0
+        self._held_since = float("inf")
+
     def close(self) -> None:
         """Close the probe's connection (the caller holds our lock)."""
         if self._probe is not None and self._probe_pid == os.getpid():
             self._probe.close()
         self._probe = None
+
+
+_LIVE: weakref.WeakSet[TurnLock] = weakref.WeakSet()
+
+
+def _renew_in_child() -> None:
+    for turn in list(_LIVE):
+        turn._after_fork()
+
+
+os.register_at_fork(after_in_child=_renew_in_child)

@@ -185,6 +185,8 @@ class SqliteStore(Store):
 
     def flush(self) -> None:
         """Write every settlement and ledger entry kept behind (``close`` does too)."""
+        if not self.behind:  # nothing (a forked child keeps none of its parent's)
+            return
         with self._locked(), _errors("write settlements and ledger entries"):
             self._flush_pending()
 
