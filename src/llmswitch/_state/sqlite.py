@@ -119,14 +119,15 @@ class SqliteStore(Store):
         return self._turn.may_wait()
 
     @contextmanager
-    def _tx(self, what: str) -> Iterator[sqlite3.Connection]:
-        """One write transaction; the lock is taken before reading so checks stay true. The
-        settlements written behind go first, in the same transaction."""
+    def _tx(self, what: str, *, everything: bool = False) -> Iterator[sqlite3.Connection]:
+        """One write transaction; the lock is taken before reading so checks stay true. What
+        waits behind goes first, in the same transaction (the ledger's entries once a batch is
+        due, or ``everything``)."""
         with self._locked(), _errors(what):
             db = self._conn()
             db.execute("BEGIN IMMEDIATE")
             try:
-                written = self._write_behind(db, everything=False)
+                written = self._write_behind(db, everything=everything)
                 yield db
             except BaseException:
                 db.execute("ROLLBACK")
@@ -140,7 +141,7 @@ class SqliteStore(Store):
         """Reads in one read transaction: a consistent view, without SQLite's write lock (WAL
         lets it run beside a writer of another process)."""
         with self._locked(), _errors(what):
-            self._flush_pending()
+            self.flush()
             db = self._conn()
             db.execute("BEGIN")
             try:
@@ -152,7 +153,7 @@ class SqliteStore(Store):
     def _read(self, what: str) -> Iterator[sqlite3.Connection]:
         """Reads, and single statements (atomic on their own in autocommit mode)."""
         with self._locked(), _errors(what):
-            self._flush_pending()
+            self.flush()
             yield self._conn()
 
     # -- settlements written behind ----------------------------------------------------------
@@ -167,28 +168,12 @@ class SqliteStore(Store):
             self._prune_ledger(db, newest)
         return settled, recorded
 
-    def _flush_pending(self) -> None:
-        """Write everything kept behind now, in a transaction of its own."""
-        if not self.behind:
-            return
-        with self._locked(), _errors("write settlements and ledger entries"):
-            db = self._conn()
-            db.execute("BEGIN IMMEDIATE")
-            try:
-                written = self._write_behind(db, everything=True)
-            except BaseException:
-                db.execute("ROLLBACK")
-                raise
-            db.execute("COMMIT")
-            self.behind.written(*written)
-            self._last_tx = time.monotonic()
-
     def flush(self) -> None:
-        """Write every settlement and ledger entry kept behind (``close`` does too)."""
-        if not self.behind:  # nothing (a forked child keeps none of its parent's)
-            return
-        with self._locked(), _errors("write settlements and ledger entries"):
-            self._flush_pending()
+        """Write every settlement and ledger entry kept behind, in a transaction of their own
+        (every read, ``close`` and the writer thread do)."""
+        if self.behind:  # nothing: no lock taken (a forked child keeps none of its parent's)
+            with self._tx("write settlements and ledger entries", everything=True):
+                pass
 
     # the writer thread's view of the store (``_sqlite_behind.Flushable``)
     @property
