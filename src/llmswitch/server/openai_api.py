@@ -28,11 +28,13 @@ from typing import TYPE_CHECKING, Any
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 from starlette.routing import BaseRoute, Route
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from llmswitch._errors import LLMSwitchError, MalformedReply
 from llmswitch._types import Attempt, Outcome, StreamChunk
 from llmswitch.server import not_found, shapes
 from llmswitch.server.ratelimit_headers import rate_limit_headers, served_windows, serving_key
+from llmswitch.server.raw_asgi import Endpoint, JsonReply, header, read_body
 from llmswitch.server.request_schema import validate_chat_body
 
 if TYPE_CHECKING:
@@ -46,6 +48,23 @@ def json_response(status: int, body: Any, headers: dict[str, str] | None = None)
     return Response(
         shapes.dumps(body), status_code=status, headers=headers, media_type="application/json"
     )
+
+
+def json_reply(status: int, body: Any, headers: dict[str, str] | None = None) -> JsonReply:
+    """``json_response`` without Starlette's ``Response`` (the same bytes on the wire)."""
+    return JsonReply(status, shapes.dumps(body), headers)
+
+
+INTERNAL_ERROR = shapes.dumps(
+    {
+        "error": {
+            "message": "internal error in the llmswitch gateway (see its log)",
+            "type": "api_error",
+            "param": None,
+            "code": "internal_error",
+        }
+    }
+)
 
 
 def models_body(manager: LLMProviderManager) -> dict[str, Any]:
@@ -92,10 +111,10 @@ def largest_context_window(manager: LLMProviderManager) -> int | None:
     return max(w for w in windows if w)
 
 
-def gateway_request_id(request: Request) -> str | None:
+def gateway_request_id(scope: Scope) -> str | None:
     """The id ``request_id.RequestId`` gave this request (the client's own when sane), which
     the manager writes to the ledger, the log lines and the alerts of the call."""
-    state: dict[str, Any] = request.scope.get("state") or {}
+    state: dict[str, Any] = scope.get("state") or {}
     rid = state.get("request_id")
     return rid if isinstance(rid, str) else None
 
@@ -122,7 +141,7 @@ class OpenAIRoutes:
 
     def routes(self) -> list[BaseRoute]:
         return [
-            Route("/v1/chat/completions", self.chat_completions, methods=["POST"]),
+            Route("/v1/chat/completions", Endpoint(self.chat_completions), methods=["POST"]),
             Route("/v1/models", self.models, methods=["GET"]),
             Route("/v1/models/{model_id:path}", self.one_model, methods=["GET"]),
         ]
@@ -144,22 +163,36 @@ class OpenAIRoutes:
             )
         return Response(item, media_type="application/json")
 
-    async def chat_completions(self, request: Request) -> Response:
+    async def chat_completions(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """``POST /v1/chat/completions`` as a plain ASGI app (see ``raw_asgi`` for why)."""
+        body = await read_body(receive)
+        if body is None:  # the client went away mid-body: nobody to answer
+            return
+        rid = gateway_request_id(scope)
         try:
-            payload = validate_chat_body(await request.body(), max_output=self._max_output)
+            reply = await self._chat_reply(scope, body, rid)
+        except Exception:  # a bug must still answer in OpenAI's shape, and never leak details
+            log.exception("llmswitch: chat completion failed unexpectedly (request %s)", rid)
+            reply = JsonReply(500, INTERNAL_ERROR)
+        await reply(scope, receive, send)
+
+    async def _chat_reply(self, scope: Scope, body: bytes, rid: str | None) -> ASGIApp:
+        try:
+            payload = validate_chat_body(body, max_output=self._max_output)
             messages, model, stream, include_usage, params = shapes.parse_chat(payload)
         except shapes.BadInput as exc:
-            return json_response(*shapes.bad_input_reply(exc))
-        flag = request.headers.get("x-llmswitch-continuation", "").strip().lower()
+            return json_reply(*shapes.bad_input_reply(exc))
+        sent = header(scope, b"x-llmswitch-continuation") or b""
+        flag = sent.decode("latin-1").strip().lower()
         if flag not in ("", "on", "off"):
-            return json_response(
+            return json_reply(
                 *shapes.bad_input_reply(
                     shapes.BadInput(
                         f"x-llmswitch-continuation must be 'on' or 'off', got {flag[:20]!r}"
                     )
                 )
             )
-        params["request_id"] = rid = gateway_request_id(request)
+        params["request_id"] = rid
         try:
             if stream:
                 if flag:
@@ -168,31 +201,18 @@ class OpenAIRoutes:
             result = await self._manager.achat(messages, model=model, **params)
         except LLMSwitchError as exc:
             return self._error(exc)
-        except Exception:  # a bug must still answer in OpenAI's shape, and never leak details
-            log.exception("llmswitch: chat completion failed unexpectedly (request %s)", rid)
-            return json_response(
-                500,
-                {
-                    "error": {
-                        "message": "internal error in the llmswitch gateway (see its log)",
-                        "type": "api_error",
-                        "param": None,
-                        "code": "internal_error",
-                    }
-                },
-            )
-        body = shapes.completion_body(result, completion_id=_new_id(), created=int(time.time()))
+        reply = shapes.completion_body(result, completion_id=_new_id(), created=int(time.time()))
         headers = shapes.llmswitch_headers(
             result.provider, result.model, result.attempts, self._redact
         )
         headers["x-llmswitch-cost-usd"] = shapes.cost_header(result.cost_usd)
         key, windows = serving_key(result), served_windows(result)
         headers.update(await rate_limit_headers(self._manager, result.provider, key, windows))
-        return json_response(200, body, headers)
+        return JsonReply(200, shapes.dumps(reply), headers)
 
-    def _error(self, exc: LLMSwitchError) -> Response:
+    def _error(self, exc: LLMSwitchError) -> JsonReply:
         status, body, headers = shapes.error_reply(exc, self._redact)
-        return json_response(status, body, headers)
+        return json_reply(status, body, headers)
 
     async def _open_stream(
         self,

@@ -70,7 +70,7 @@ class ResponsesRoutes:
             messages, model, stream, _, params = shapes.parse_chat(payload)
         except shapes.BadInput as exc:
             return json_response(*shapes.bad_input_reply(exc))
-        params["request_id"] = gateway_request_id(request)
+        params["request_id"] = gateway_request_id(request.scope)
         params["responses_body"] = original  # sent as it is where a provider serves Responses
         try:
             if stream:
