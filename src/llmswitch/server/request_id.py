@@ -11,10 +11,11 @@ The id is in ``scope["state"]["request_id"]`` for the handlers.
 from __future__ import annotations
 
 import re
-import uuid
 from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from llmswitch._types import new_request_id
 
 _SANE = re.compile(rb"[A-Za-z0-9._:\-]{1,128}")
 HEADER = b"x-request-id"
@@ -24,7 +25,7 @@ def request_id(sent: bytes | None) -> str:
     """The id to use for a request that sent ``sent`` (None: no header)."""
     if sent is not None and _SANE.fullmatch(sent):
         return sent.decode("ascii")
-    return "req_" + uuid.uuid4().hex
+    return new_request_id()
 
 
 class RequestId:
