@@ -17,6 +17,9 @@ flight, and the ledger entries at most ``FLUSH_AFTER`` late. A ``kill -9`` loses
 written yet (at most ``FLUSH_AFTER`` seconds or ``LEDGER_BATCH`` entries); the reservations stay
 counted at their estimate.
 
+What admission reads on every call besides the windows (circuits, learned limits, blocks) is
+kept between its transactions while no other connection commits (``_sqlite_reads``).
+
 The ledger's raw rows are deleted past ``ledger_retention_days`` (at most once an hour of entry
 time); triggers keep the daily totals and roll-ups, which stay. The file and the folders made for
 it are created private (0600/0700).
@@ -50,6 +53,7 @@ from llmswitch._state import _sqlite_schema as schema
 from llmswitch._state import _sqlite_windows as wins
 from llmswitch._state._sqlite_behind import Behind, WriterThread
 from llmswitch._state._sqlite_lock import TurnLock
+from llmswitch._state._sqlite_reads import AdmissionReads
 from llmswitch._state.base import Admission, AdmissionView, Block, Store, StoreHealth, view_allows
 
 log = logging.getLogger("llmswitch")
@@ -93,6 +97,7 @@ class SqliteStore(Store):
         self._db: sqlite3.Connection | None = None
         self._pid = 0
         self.behind = Behind()  # settlements and ledger entries written behind (see module)
+        self._reads = AdmissionReads()  # admission's reads, kept while nobody else writes
         self._writer = WriterThread(f"llmswitch-sqlite-writer {self.path.name}")
         self._last_tx = float("-inf")  # time.monotonic() of this process's last transaction
         self._closed = False
@@ -111,6 +116,7 @@ class SqliteStore(Store):
                 db.execute(f"PRAGMA busy_timeout = {self._busy_ms}")
                 schema.create(db, busy_seconds=self._busy_ms / 1000)
             self._db, self._pid = db, os.getpid()
+            self._reads = AdmissionReads()  # what another connection read is not ours
         return self._db
 
     def may_wait(self) -> bool:
@@ -119,14 +125,21 @@ class SqliteStore(Store):
         return self._turn.may_wait()
 
     @contextmanager
-    def _tx(self, what: str, *, everything: bool = False) -> Iterator[sqlite3.Connection]:
+    def _tx(
+        self, what: str, *, everything: bool = False, admission: bool = False
+    ) -> Iterator[sqlite3.Connection]:
         """One write transaction; the lock is taken before reading so checks stay true. What
         waits behind goes first, in the same transaction (the ledger's entries once a batch is
-        due, or ``everything``)."""
+        due, or ``everything``). Only ``admission``'s transactions keep ``AdmissionReads``;
+        any other may write what they hold."""
         with self._locked(), _errors(what):
             db = self._conn()
             db.execute("BEGIN IMMEDIATE")
             try:
+                if admission:
+                    self._reads.begin(db)
+                else:
+                    self._reads.forget()
                 written = self._write_behind(db, everything=everything)
                 yield db
             except BaseException:
@@ -154,6 +167,7 @@ class SqliteStore(Store):
         """Reads, and single statements (atomic on their own in autocommit mode)."""
         with self._locked(), _errors(what):
             self.flush()
+            self._reads.forget()  # settle, release_probe and record write through here
             yield self._conn()
 
     # -- settlements written behind ----------------------------------------------------------
@@ -198,7 +212,7 @@ class SqliteStore(Store):
         now: float,
         budget: BudgetClaim | None = None,
     ) -> Admission:
-        with self._tx("reserve") as db:
+        with self._tx("reserve", admission=True) as db:
             return self._reserve_in(db, scope, windows, tokens, now, budget)
 
     def view_and_reserve(
@@ -218,8 +232,8 @@ class SqliteStore(Store):
         """The view and, when it leaves nothing to decide, the reservation, in one write
         transaction (``Store.view_and_reserve``): one transaction and two statements fewer
         than the view's reads and then the reservation."""
-        with self._tx("read health and reserve") as db:
-            view = self._view(db, provider_scope, key_scope, model_scope)
+        with self._tx("read health and reserve", admission=True) as db:
+            view = self._reads.view(db, provider_scope, key_scope, model_scope)
             if not view_allows(
                 view, fingerprint=fingerprint, failures_to_trip=failures_to_trip, learned=learned
             ):
@@ -241,7 +255,7 @@ class SqliteStore(Store):
             worst, _ = self._check(db, budget.scope, (budget.window,), budget.micros, now)
             if worst is not None:
                 return _common.refusal(worst[0], worst[1], tokens=budget.micros)
-        row = db.execute("SELECT until, reason FROM blocks WHERE scope = ?", (scope,)).fetchone()
+        row = self._reads.block(db, scope)
         if row is not None and row[0] > now:
             return _common.blocked(Block(until=row[0], reason=row[1]))
         worst, used = self._check(db, scope, windows, tokens, now)
@@ -358,23 +372,7 @@ class SqliteStore(Store):
         self, provider_scope: str, key_scope: str, model_scope: str | None = None
     ) -> AdmissionView:
         with self._read("read health and learned limits") as db:
-            return self._view(db, provider_scope, key_scope, model_scope)
-
-    def _view(
-        self, db: sqlite3.Connection, provider_scope: str, key_scope: str, model_scope: str | None
-    ) -> AdmissionView:
-        """The three circuits in one statement and the key's learned limits in another."""
-        scopes = (provider_scope, key_scope) + ((model_scope,) if model_scope is not None else ())
-        records = schema.read_healths(db, scopes)
-        rows = db.execute(
-            "SELECT window, value FROM learned_limits WHERE scope = ?", (key_scope,)
-        ).fetchall()
-        return AdmissionView(
-            records.get(provider_scope),
-            records.get(key_scope),
-            {k: int(v) for k, v in rows},
-            records.get(model_scope) if model_scope is not None else None,
-        )
+            return self._reads.view(db, provider_scope, key_scope, model_scope)
 
     def get_health(self, scope: str) -> HealthRecord | None:
         with self._read("read health") as db:
