@@ -186,6 +186,21 @@ def stop(proc: subprocess.Popen[Any]) -> None:
             proc.wait(5)
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU a process (and its children, as ``rss_mb``) has used so far, seconds."""
+    total = 0.0
+    pids = [pid]
+    with contextlib.suppress(OSError):
+        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+        pids += [int(c) for c in children]
+    tick = os.sysconf("SC_CLK_TCK")
+    for p in pids:
+        with contextlib.suppress(OSError):
+            fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / tick  # utime, stime
+    return total
+
+
 def rss_mb(pid: int) -> float:
     """Resident set size of a process (and its children, for worker-spawning servers), MB."""
     total = 0

@@ -293,7 +293,11 @@ def run(
                 seq["latency_us"].setdefault("direct", s["latency_us"]["direct"])
                 seq["latency_us"][name] = s["latency_us"][name]
                 seq["overhead_us"][name] = s["overhead_us"][name]
+                cpu_before = c.cpu_seconds(pid)
                 result["throughput"][name] = throughput(url, concurrency=concurrency, total=total)
+                cpu = c.cpu_seconds(pid) - cpu_before  # the warm-up requests included
+                served = total + 2 * concurrency
+                result["throughput"][name]["cpu_us_per_request"] = cpu / served * 1e6
                 result["rss_mb"][name] = c.rss_mb(pid)
     c.write_result(out or ("gateway" if state == "sqlite" else f"gateway_{state}"), result, out_dir)
     return result
@@ -333,7 +337,8 @@ def main() -> None:
     for name, t in r["throughput"].items():
         print(
             f"{name:14s} {t['rps']:7.0f} req/s p50 {t['p50_ms']:.1f} ms p99 {t['p99_ms']:.1f} ms "
-            f"errors {t['errors']} rss {r['rss_mb'].get(name, 0):.0f} MB"
+            f"errors {t['errors']} cpu {t.get('cpu_us_per_request', 0):.0f} us/request "
+            f"rss {r['rss_mb'].get(name, 0):.0f} MB"
         )
 
 

@@ -60,17 +60,18 @@ def gateway_md(r: dict[str, Any]) -> list[str]:
         f"{r['concurrency']}._",
         "",
         "| target | sequential µs (min–max) | overhead µs | req/s at c=64 | p50 ms | p99 ms "
-        "| errors | RSS MB |",
-        "| --- | --- | --- | --- | --- | --- | --- | --- |",
+        "| errors | CPU µs/request | RSS MB |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     for name, s in seq["latency_us"].items():
         o = seq["overhead_us"].get(name)
         t = r["throughput"][name]
         rss = r["rss_mb"].get(name)
+        cpu = t.get("cpu_us_per_request")  # the server's own CPU; older results lack it
         rows.append(
             f"| {name} | {_us(s)} | {_us(o) if o else 'baseline'} | {t['rps']:,.0f} | "
             f"{t['p50_ms']:.1f} | {t['p99_ms']:.1f} | {t['errors']} | "
-            f"{f'{rss:.0f}' if rss else '–'} |"
+            f"{f'{cpu:,.0f}' if cpu else '–'} | {f'{rss:.0f}' if rss else '–'} |"
         )
     if "litellm-proxy" in r["throughput"]:
         ours, lite = r["throughput"]["llmswitch"], r["throughput"]["litellm-proxy"]

@@ -35,6 +35,7 @@ def test_gateway_smoke(tmp_path: Path) -> None:
         t = r["throughput"][name]
         assert t["errors"] == 0 and t["rps"] > 0 and 0 < t["p50_ms"] <= t["p99_ms"]
     assert 0 < r["rss_mb"]["llmswitch"] < 1000
+    assert 0 < r["throughput"]["llmswitch"]["cpu_us_per_request"] < 1e6
     assert finite(r["sequential"]["overhead_us"]["llmswitch"]["median"])
 
 
@@ -119,3 +120,20 @@ def test_gateway_inprocess_smoke(tmp_path: Path) -> None:
     assert set(sqlite) == {"app", "achat", "server", "app_offloaded"}
     assert all(s["median"] > 0 for s in (memory["app"], sqlite["app"], sqlite["app_offloaded"]))
     assert (tmp_path / "gateway_inprocess.json").exists()
+
+
+def test_mypyc_trial_times_a_tree_and_names_real_modules() -> None:
+    from bench import mypyc_trial
+
+    missing = [m for m in mypyc_trial.MODULES if not (c.ROOT / f"src/llmswitch/{m}.py").exists()]
+    assert missing == []
+    assert 0 < mypyc_trial.timed(c.ROOT / "src", 200) < 100_000  # µs per call, source tree
+
+
+def test_call_split_smoke(tmp_path: Path) -> None:
+    from bench import call_split
+
+    r = call_split.run(rounds=2, calls=5, out_dir=tmp_path)["us_per_call"]
+    assert set(r) == {"httpx", "transport", "llmswitch", "send_in_call", "own_cold", "own_hot"}
+    assert 0 < r["send_in_call"]["median"] < r["llmswitch"]["median"]
+    assert r["own_hot"]["median"] > 0
