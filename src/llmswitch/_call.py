@@ -51,6 +51,7 @@ from llmswitch._errors import (
 )
 from llmswitch._events import CallFinished, NoProviderAvailable, emit
 from llmswitch._patience import STAGGER, free_slot_wait
+from llmswitch._quota import after_call
 from llmswitch._steps import Done, Fail, Send, Step, Wait
 from llmswitch._stream_progress import StreamProgress
 from llmswitch._tokens import estimate_prompt_tokens, estimate_text_tokens
@@ -64,6 +65,7 @@ from llmswitch._types import (
     Outcome,
     StreamChunk,
     Usage,
+    WindowUsage,
 )
 from llmswitch._wire import read_limit_headers, wire_for
 from llmswitch._wire.base import CallContext, StreamEvent, Wire
@@ -231,6 +233,21 @@ class Call:
         wire = self._wire(ticket.candidate)
         return self.failed(
             wire.classify(status, headers, body, self._ctx(ticket.candidate)), headers
+        )
+
+    def serving_windows(self) -> tuple[WindowUsage, ...]:
+        """The open attempt's key windows as its grant left them, this call counted at its
+        estimate: what a stream's rate-limit headers say before it is settled, with no read of
+        the store (empty when no attempt is open or the store gave no counts)."""
+        ticket = self._ticket
+        if ticket is None or not ticket.used:
+            return ()
+        return after_call(
+            ticket.windows,
+            ticket.used,
+            reserved=ticket.estimate,
+            settled=ticket.estimate,
+            at=ticket.started,
         )
 
     def opened(self, headers: Mapping[str, str]) -> None:

@@ -31,6 +31,7 @@ from llmswitch._types import (
     EmbeddingResult,
     EmbedRequest,
     StreamChunk,
+    WindowUsage,
 )
 
 T = TypeVar("T")
@@ -297,6 +298,12 @@ class ChatStream(Iterator[StreamChunk]):
     def attempts(self) -> tuple[Attempt, ...]:
         return tuple(self._call.attempts)
 
+    @property
+    def windows(self) -> tuple[WindowUsage, ...]:
+        """The serving key's windows as the open attempt's grant left them (see
+        ``Call.serving_windows``): a stream's rate-limit headers, before it is settled."""
+        return self._call.serving_windows()
+
     def __iter__(self) -> ChatStream:
         return self
 
@@ -319,6 +326,12 @@ class AsyncChatStream(AsyncIterator[StreamChunk]):
     @property
     def attempts(self) -> tuple[Attempt, ...]:
         return tuple(self._call.attempts)
+
+    @property
+    def windows(self) -> tuple[WindowUsage, ...]:
+        """The serving key's windows as the open attempt's grant left them (see
+        ``Call.serving_windows``): a stream's rate-limit headers, before it is settled."""
+        return self._call.serving_windows()
 
     def __aiter__(self) -> AsyncChatStream:
         return self

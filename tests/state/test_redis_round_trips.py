@@ -205,3 +205,38 @@ def test_the_replys_rate_limit_headers_cost_no_round_trip_and_agree_with_a_read(
     read = remaining_headers(llm, "groq", key)  # the read path, three round trips
     assert len(wire.trips) == 3
     assert headers == read
+
+
+def test_a_streams_rate_limit_headers_cost_no_round_trip_and_agree_with_a_read(
+    make_manager: ManagerFactory, counted_store: Store, wire: Wire
+) -> None:
+    """A stream's headers leave before it is settled: they come from the open attempt's grant
+    (this call at its reservation), and say what a read of the store says at that moment."""
+    from llmswitch.server.ratelimit_headers import (
+        rate_limit_headers,
+        remaining_headers,
+        stream_windows,
+    )
+
+    llm = make_manager(store=counted_store)
+    warm(llm, wire)
+
+    async def open_stream() -> tuple[dict[str, str], dict[str, str], list[list[str]]]:
+        chunks = llm.astream(HELLO)
+        first = await anext(chunks)
+        assert first.result is None  # open, not settled
+        wire.clear()
+        headers = await rate_limit_headers(
+            llm, "groq", first.key_alias, stream_windows(first, chunks)
+        )
+        trips = list(wire.trips)
+        read = remaining_headers(llm, "groq", first.key_alias)  # the read path
+        async for _ in chunks:
+            pass
+        await llm.aclose()  # the async transport's pool belongs to this event loop
+        return headers, read, trips
+
+    headers, read, trips = asyncio.run(open_stream())
+    assert trips == [], trips
+    assert headers["x-ratelimit-remaining-requests"]
+    assert headers == read

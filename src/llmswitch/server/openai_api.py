@@ -33,7 +33,12 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from llmswitch._errors import LLMSwitchError, MalformedReply
 from llmswitch._types import Attempt, Outcome, StreamChunk
 from llmswitch.server import not_found, shapes
-from llmswitch.server.ratelimit_headers import rate_limit_headers, served_windows, serving_key
+from llmswitch.server.ratelimit_headers import (
+    rate_limit_headers,
+    served_windows,
+    serving_key,
+    stream_windows,
+)
 from llmswitch.server.raw_asgi import Endpoint, JsonReply, header, read_body
 from llmswitch.server.request_schema import validate_chat_body
 
@@ -231,7 +236,7 @@ class OpenAIRoutes:
             attempts = [*chunks.attempts, Attempt(first.provider, first.model, "", Outcome.OK)]
         headers = shapes.llmswitch_headers(first.provider, first.model, attempts, self._redact)
         key = serving_key(first.result) if first.result is not None else first.key_alias
-        windows = served_windows(first.result) if first.result is not None else ()
+        windows = stream_windows(first, chunks)
         headers.update(await rate_limit_headers(self._manager, first.provider, key, windows))
         headers["cache-control"] = "no-cache"
         headers["x-accel-buffering"] = "no"

@@ -5,8 +5,9 @@ themselves on it. Behind llmswitch the provider's own headers describe a key the
 sees and leave out the rest of admission, so the gateway answers from admission's own windows
 instead: what the reservation counted when it was granted (``Attempt.windows``: this call at its
 real tokens, calls in flight at their reservations), so a reply costs the store no second read.
-A serving attempt without them (a stream's headers leave before it is settled, a store that
-cannot say) reads the key's windows from the store instead:
+A stream's headers leave before it is settled: they say the same of its open attempt, this call
+at its reservation (``AsyncChatStream.windows``). A store that cannot say (no counts in its
+grant) has the key's windows read instead:
 
 - ``x-ratelimit-limit-requests`` / ``-remaining-requests`` / ``-reset-requests``: the request
   window of the serving key with the least room left (``rpm`` or ``rpd``), its limit as
@@ -33,7 +34,8 @@ from llmswitch._quota import WINDOW_NAMES, WindowUsage, key_scope
 
 if TYPE_CHECKING:
     from llmswitch._manager import LLMProviderManager
-    from llmswitch._types import ChatResult, EmbeddingResult
+    from llmswitch._router import AsyncChatStream
+    from llmswitch._types import ChatResult, EmbeddingResult, StreamChunk
 
 UNITS = ("requests", "tokens")
 
@@ -64,6 +66,12 @@ async def rate_limit_headers(
 def served_windows(result: ChatResult | EmbeddingResult) -> tuple[WindowUsage, ...]:
     """The serving attempt's windows right after it (empty when it has none)."""
     return next((a.windows for a in reversed(result.attempts) if a.ok), ())
+
+
+def stream_windows(first: StreamChunk, chunks: AsyncChatStream) -> tuple[WindowUsage, ...]:
+    """A stream's windows once its first chunk is in: the whole call's when that chunk ended it,
+    else the open attempt's grant (``AsyncChatStream.windows``)."""
+    return served_windows(first.result) if first.result is not None else chunks.windows
 
 
 def remaining_headers(manager: LLMProviderManager, provider: str, key_alias: str) -> dict[str, str]:

@@ -34,7 +34,12 @@ from llmswitch._types import Attempt, Outcome
 from llmswitch.server import responses_shapes as rs
 from llmswitch.server import shapes
 from llmswitch.server.openai_api import gateway_request_id, json_response, max_output
-from llmswitch.server.ratelimit_headers import rate_limit_headers, served_windows, serving_key
+from llmswitch.server.ratelimit_headers import (
+    rate_limit_headers,
+    served_windows,
+    serving_key,
+    stream_windows,
+)
 from llmswitch.server.request_schema import validate_chat_body
 from llmswitch.server.responses_native import NativeEvents, is_native, native_body
 from llmswitch.server.responses_stream import ResponsesEvents
@@ -113,7 +118,8 @@ class ResponsesRoutes:
             attempts = [*chunks.attempts, Attempt(first.provider, first.model, "", Outcome.OK)]
         headers = shapes.llmswitch_headers(first.provider, first.model, attempts, self._redact)
         key = serving_key(first.result) if first.result is not None else first.key_alias
-        headers.update(await rate_limit_headers(self._manager, first.provider, key))
+        windows = stream_windows(first, chunks)
+        headers.update(await rate_limit_headers(self._manager, first.provider, key, windows))
         headers["cache-control"] = "no-cache"
         if is_native(first):
             frames = self._native(chunks, first, NativeEvents(first.target))
