@@ -186,15 +186,20 @@ def stop(proc: subprocess.Popen[Any]) -> None:
             proc.wait(5)
 
 
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU a process (and its children, as ``rss_mb``) has used so far, seconds."""
-    total = 0.0
+def _with_children(pid: int) -> list[int]:
+    """``pid`` and its direct children (the workers of a worker-spawning server)."""
     pids = [pid]
     with contextlib.suppress(OSError):
         children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
         pids += [int(c) for c in children]
+    return pids
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU a process (and its children, as ``rss_mb``) has used so far, seconds."""
+    total = 0.0
     tick = os.sysconf("SC_CLK_TCK")
-    for p in pids:
+    for p in _with_children(pid):
         with contextlib.suppress(OSError):
             fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
             total += (int(fields[11]) + int(fields[12])) / tick  # utime, stime
@@ -204,11 +209,7 @@ def cpu_seconds(pid: int) -> float:
 def rss_mb(pid: int) -> float:
     """Resident set size of a process (and its children, for worker-spawning servers), MB."""
     total = 0
-    pids = [pid]
-    with contextlib.suppress(OSError):
-        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
-        pids += [int(c) for c in children]
-    for p in pids:
+    for p in _with_children(pid):
         with contextlib.suppress(OSError):
             for line in Path(f"/proc/{p}/status").read_text().splitlines():
                 if line.startswith("VmRSS:"):

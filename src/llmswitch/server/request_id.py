@@ -16,6 +16,7 @@ from typing import Any
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from llmswitch._types import new_request_id
+from llmswitch.server.raw_asgi import header
 
 _SANE = re.compile(rb"[A-Za-z0-9._:\-]{1,128}")
 HEADER = b"x-request-id"
@@ -37,7 +38,7 @@ class RequestId:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
-        sent = next((v for k, v in scope["headers"] if k == HEADER), None)
+        sent = header(scope, HEADER)
         rid = request_id(sent)
         state: dict[str, Any] = scope.setdefault("state", {})
         state["request_id"] = rid
